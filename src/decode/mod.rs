@@ -1,0 +1,142 @@
+//! Decoding: turns the raw output tensor of a YOLO-style model into [`Detection`]s in
+//! frame px, with confidence filtering and non-maximum suppression.
+//!
+//! The output layout is described as data ([`OutputLayout`]) and chosen once, at load
+//! time, from the output shape and the class names, so one decoder serves the three
+//! layouts people export: ultralytics YOLOv8/YOLO11 (`[1, 4+nc, N]`), YOLOv5-style
+//! (`[1, N, 5+nc]`) and NMS-free end-to-end exports (`[1, N, 6]`).
+//!
+//! Imports: `geom`, `signal`.
+
+mod layout;
+mod nms;
+
+pub use layout::{ClassMap, LayoutError, OutputLayout};
+
+use crate::geom::{BBox, Letterbox};
+use crate::signal::Detection;
+use serde::Deserialize;
+
+/// Settings of the decoding stage.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DecodeConfig {
+    /// Minimum class score to keep a box, in `[0, 1]`; default 0.25 (the usual YOLO
+    /// value; the smoother, not this threshold, protects against single-frame noise).
+    pub conf_threshold: f32,
+    /// IoU above which a lower-scoring box of the same class is suppressed; default 0.45.
+    pub nms_iou: f32,
+    /// Suppress overlapping boxes across classes too; default false, so two states
+    /// seen on one head both reach the smoother, which treats that as a conflict.
+    pub class_agnostic_nms: bool,
+    /// Most detections kept per frame; default 100.
+    pub max_detections: usize,
+}
+
+impl Default for DecodeConfig {
+    fn default() -> Self {
+        Self { conf_threshold: 0.25, nms_iou: 0.45, class_agnostic_nms: false, max_detections: 100 }
+    }
+}
+
+/// Why the decoder cannot be built or configured.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The output shape does not fit any supported layout, or disagrees with the names.
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+    /// A config value is out of range.
+    #[error("decode config: {field} = {value} is out of range {range}")]
+    Config {
+        /// Field name.
+        field: &'static str,
+        /// Given value.
+        value: f32,
+        /// Allowed range.
+        range: &'static str,
+    },
+}
+
+impl DecodeConfig {
+    /// Checks ranges once, at start-up.
+    ///
+    /// # Errors
+    /// [`DecodeError::Config`] naming the bad field.
+    pub fn validate(&self) -> Result<(), DecodeError> {
+        if !(0.0..=1.0).contains(&self.conf_threshold) {
+            return Err(DecodeError::Config { field: "conf_threshold", value: self.conf_threshold, range: "[0, 1]" });
+        }
+        if !(0.0..=1.0).contains(&self.nms_iou) {
+            return Err(DecodeError::Config { field: "nms_iou", value: self.nms_iou, range: "[0, 1]" });
+        }
+        Ok(())
+    }
+}
+
+/// A candidate before NMS, in model px.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Candidate {
+    class_id: u16,
+    score: f32,
+    bbox: BBox,
+}
+
+/// Decodes one model's output, frame after frame, reusing its buffers.
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    layout: OutputLayout,
+    classes: ClassMap,
+    config: DecodeConfig,
+    candidates: Vec<Candidate>,
+    kept: Vec<Candidate>,
+}
+
+impl Decoder {
+    /// A decoder for a checked layout and class map.
+    ///
+    /// # Errors
+    /// [`DecodeError`] when the config is out of range or the class map does not match
+    /// the layout's class count.
+    pub fn new(layout: OutputLayout, classes: ClassMap, config: DecodeConfig) -> Result<Self, DecodeError> {
+        config.validate()?;
+        if let Some(nc) = layout.class_count() {
+            if nc != classes.len() {
+                return Err(LayoutError::ClassCountMismatch { output_classes: nc, names: classes.len() }.into());
+            }
+        }
+        Ok(Self { layout, classes, config, candidates: Vec::new(), kept: Vec::new() })
+    }
+
+    /// The layout in use.
+    pub fn layout(&self) -> &OutputLayout {
+        &self.layout
+    }
+
+    /// The class names and meanings in use.
+    pub fn classes(&self) -> &ClassMap {
+        &self.classes
+    }
+
+    /// The config in use.
+    pub fn config(&self) -> &DecodeConfig {
+        &self.config
+    }
+
+    /// Decodes `output` (flattened, with the shape the layout was built for), maps the
+    /// boxes through `letterbox` into frame px, and replaces `out` with the kept
+    /// detections, highest score first.
+    pub fn decode(&mut self, output: &[f32], letterbox: &Letterbox, out: &mut Vec<Detection>) {
+        self.candidates.clear();
+        self.layout.collect(output, self.config.conf_threshold, &mut self.candidates);
+        nms::suppress(&mut self.candidates, &mut self.kept, self.config.nms_iou, self.config.class_agnostic_nms, self.config.max_detections);
+        out.clear();
+        for c in &self.kept {
+            let bbox = letterbox.to_frame(&c.bbox);
+            if bbox.area() <= 0.0 {
+                continue;
+            }
+            out.push(Detection { class_id: c.class_id, meaning: self.classes.meaning(c.class_id), score: c.score, bbox });
+        }
+    }
+}

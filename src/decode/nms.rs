@@ -1,0 +1,73 @@
+//! Greedy non-maximum suppression over candidates sorted by score.
+
+use super::Candidate;
+
+/// Sorts `candidates` by score (highest first) and writes the survivors to `kept`.
+/// Both buffers keep their capacity between frames.
+pub(super) fn suppress(candidates: &mut [Candidate], kept: &mut Vec<Candidate>, iou: f32, agnostic: bool, max: usize) {
+    // total_cmp keeps the order defined even if a broken model emits NaN scores.
+    candidates.sort_unstable_by(|a, b| b.score.total_cmp(&a.score));
+    kept.clear();
+    for c in candidates.iter() {
+        if kept.len() >= max {
+            break;
+        }
+        let overlaps = kept.iter().any(|k| (agnostic || k.class_id == c.class_id) && k.bbox.iou(&c.bbox) > iou);
+        if !overlaps {
+            kept.push(*c);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geom::BBox;
+    use proptest::prelude::*;
+
+    fn cand(class_id: u16, score: f32, x: f32, y: f32, s: f32) -> Candidate {
+        Candidate { class_id, score, bbox: BBox::new(x, y, x + s, y + s) }
+    }
+
+    #[test]
+    fn suppresses_same_class_overlaps_only() {
+        let mut c = vec![cand(0, 0.9, 0.0, 0.0, 10.0), cand(0, 0.8, 1.0, 1.0, 10.0), cand(1, 0.7, 1.0, 1.0, 10.0)];
+        let mut kept = Vec::new();
+        suppress(&mut c, &mut kept, 0.45, false, 100);
+        assert_eq!(kept.len(), 2);
+        assert_eq!((kept[0].class_id, kept[1].class_id), (0, 1));
+        suppress(&mut c, &mut kept, 0.45, true, 100);
+        assert_eq!(kept.len(), 1);
+    }
+
+    proptest! {
+        #[test]
+        fn output_is_a_sorted_non_overlapping_subset(
+            raw in proptest::collection::vec((0u16..3, 0.0f32..1.0, 0.0f32..100.0, 0.0f32..100.0, 1.0f32..30.0), 0..60),
+            iou in 0.1f32..0.9,
+            agnostic in any::<bool>(),
+        ) {
+            let mut c: Vec<Candidate> = raw.iter().map(|&(k, s, x, y, w)| cand(k, s, x, y, w)).collect();
+            let original = c.clone();
+            let mut kept = Vec::new();
+            suppress(&mut c, &mut kept, iou, agnostic, 1000);
+            for w in kept.windows(2) {
+                prop_assert!(w[0].score >= w[1].score);
+            }
+            for k in &kept {
+                prop_assert!(original.contains(k));
+            }
+            for (i, a) in kept.iter().enumerate() {
+                for b in &kept[i + 1..] {
+                    if agnostic || a.class_id == b.class_id {
+                        prop_assert!(a.bbox.iou(&b.bbox) <= iou);
+                    }
+                }
+            }
+            // The best candidate always survives.
+            if let Some(best) = original.iter().max_by(|a, b| a.score.total_cmp(&b.score)) {
+                prop_assert_eq!(kept[0].score, best.score);
+            }
+        }
+    }
+}

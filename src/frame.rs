@@ -1,0 +1,47 @@
+//! Frame vocabulary: one decoded picture in packed RGB8 with its presentation time.
+//!
+//! Sources fill a caller-owned [`Frame`], so its buffer is reused from frame to frame
+//! and the hot path does not allocate once the first frame has set the size.
+//! Imports: std only.
+
+use std::time::Duration;
+
+/// One decoded picture, packed RGB8, rows top to bottom, no padding between rows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Frame {
+    /// Width in px.
+    pub width: u32,
+    /// Height in px.
+    pub height: u32,
+    /// Presentation time from the start of the source.
+    pub pts: Duration,
+    /// Index of the frame in its source, counting frames that were dropped.
+    pub seq: u64,
+    /// `width * height * 3` bytes.
+    pub rgb: Vec<u8>,
+}
+
+impl Frame {
+    /// A black frame of the given size.
+    pub fn new(width: u32, height: u32) -> Self {
+        Self { width, height, pts: Duration::ZERO, seq: 0, rgb: vec![0; width as usize * height as usize * 3] }
+    }
+
+    /// Resizes the buffer for a new picture size, keeping its capacity.
+    pub fn reshape(&mut self, width: u32, height: u32) {
+        self.width = width;
+        self.height = height;
+        self.rgb.resize(width as usize * height as usize * 3, 0);
+    }
+
+    /// The RGB value at `(x, y)`; callers keep the point inside the frame.
+    pub fn pixel(&self, x: u32, y: u32) -> [u8; 3] {
+        let i = (y as usize * self.width as usize + x as usize) * 3;
+        [self.rgb[i], self.rgb[i + 1], self.rgb[i + 2]]
+    }
+
+    /// Presentation time in seconds.
+    pub fn t_s(&self) -> f64 {
+        self.pts.as_secs_f64()
+    }
+}

@@ -1,0 +1,471 @@
+//! Inference: owns the ONNX session and runs the model on one [`InputTensor`].
+//!
+//! One `ort` front end, two engines behind it, chosen once per process:
+//! - **ONNX Runtime**, loaded at run time from a `libonnxruntime` shared library
+//!   (4-5 ms for our model on two x86 cores). Nothing is linked at build time, so the
+//!   same binary runs on machines with and without it.
+//! - **tract**, pure Rust, always compiled in; about 3x slower, needs nothing installed.
+//!
+//! `ort` holds the chosen engine in a process-wide slot that can be set only once, so
+//! [`Engine::load`] resolves the backend on first use and later loads must agree.
+//! Model I/O (input size, output shape, class names) is read from the ONNX file itself
+//! by [`onnx_meta`] before any engine is touched, so a wrong model fails at start-up
+//! with the same message on both engines.
+//!
+//! Imports: `tensor` and external crates only.
+
+pub mod onnx_meta;
+
+use crate::tensor::InputTensor;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// Which engine runs the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendChoice {
+    /// ONNX Runtime when a library is found, else tract.
+    #[default]
+    Auto,
+    /// ONNX Runtime, or an error saying where it was looked for.
+    Ort,
+    /// tract (pure Rust).
+    Tract,
+}
+
+/// Settings of the inference stage.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InferConfig {
+    /// Engine choice; default `auto`.
+    pub backend: BackendChoice,
+    /// Explicit path to `libonnxruntime.so` (or `.dylib`/`.dll`); default none, then
+    /// `ORT_DYLIB_PATH`, the executable's folder and the usual system folders are tried.
+    pub ort_lib: Option<PathBuf>,
+    /// Threads ONNX Runtime may use inside one operator; default 2, which is what a
+    /// Pi-class board can spare beside decoding and audio. tract is single-threaded.
+    pub intra_threads: usize,
+}
+
+impl Default for InferConfig {
+    fn default() -> Self {
+        Self { backend: BackendChoice::Auto, ort_lib: None, intra_threads: 2 }
+    }
+}
+
+/// The engine that actually runs, and why it was chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// Real ONNX Runtime.
+    OnnxRuntime {
+        /// The shared library that was loaded.
+        library: PathBuf,
+        /// Its version string, e.g. `1.32.0`.
+        version: String,
+    },
+    /// tract, pure Rust.
+    Tract {
+        /// Why tract runs (asked for, or what `auto` did not find).
+        reason: String,
+    },
+}
+
+impl Backend {
+    /// Short name: `ort` or `tract`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::OnnxRuntime { .. } => "ort",
+            Backend::Tract { .. } => "tract",
+        }
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Backend::OnnxRuntime { library, version } => {
+                write!(f, "ONNX Runtime {version} ({})", library.display())
+            }
+            Backend::Tract { reason } => write!(f, "tract ({reason})"),
+        }
+    }
+}
+
+/// Why the model cannot run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InferError {
+    /// The model file could not be read.
+    #[error("cannot read model {path}: {source}")]
+    ReadModel {
+        /// Model path.
+        path: PathBuf,
+        /// Underlying error.
+        source: std::io::Error,
+    },
+    /// The file is not ONNX.
+    #[error("{path} is not an ONNX model ({reason})")]
+    NotOnnx {
+        /// Model path.
+        path: PathBuf,
+        /// What the parser found.
+        reason: String,
+    },
+    /// The model is ONNX but not an image detector safecross can feed.
+    #[error("{path} is not a detector safecross can run: {reason}")]
+    NotADetector {
+        /// Model path.
+        path: PathBuf,
+        /// Which shape or type is wrong.
+        reason: String,
+    },
+    /// `--backend ort` and no usable ONNX Runtime library was found.
+    #[error("ONNX Runtime not found; looked in: {looked}. Install it (pip install onnxruntime) and pass --ort-lib <path to libonnxruntime.so> or set ORT_DYLIB_PATH, or use --backend tract")]
+    OrtNotFound {
+        /// Every place that was tried, with why it failed.
+        looked: String,
+    },
+    /// The process already runs the other backend.
+    #[error("the {active} backend is already active in this process; {requested} cannot be loaded too")]
+    BackendConflict {
+        /// Active backend.
+        active: String,
+        /// Requested backend.
+        requested: String,
+    },
+    /// The engine refused the model or failed while running it.
+    #[error("{backend} failed on {path}: {message}")]
+    Engine {
+        /// Backend name.
+        backend: &'static str,
+        /// Model path.
+        path: PathBuf,
+        /// Engine message.
+        message: String,
+    },
+}
+
+/// What the model takes and gives, read once at load time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelIo {
+    /// Input tensor name.
+    pub input_name: String,
+    /// Input width, px.
+    pub input_width: u32,
+    /// Input height, px.
+    pub input_height: u32,
+    /// Output tensor name.
+    pub output_name: String,
+    /// Output shape, all dimensions static.
+    pub output_shape: Vec<usize>,
+    /// The ONNX `metadata_props`.
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl ModelIo {
+    /// Class names from the `names` metadata entry, when the model has one.
+    pub fn class_names(&self) -> Option<Vec<String>> {
+        self.metadata.get("names").and_then(|n| onnx_meta::parse_names(n))
+    }
+}
+
+/// A loaded model, ready to run frame after frame.
+pub struct Engine {
+    session: ort::session::Session,
+    io: ModelIo,
+    backend: Backend,
+    model_path: PathBuf,
+    output: Vec<f32>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("io", &self.io).field("backend", &self.backend).finish_non_exhaustive()
+    }
+}
+
+static ACTIVE_BACKEND: OnceLock<Backend> = OnceLock::new();
+
+impl Engine {
+    /// Reads and checks the model, resolves the backend (once per process) and builds
+    /// the session.
+    ///
+    /// # Errors
+    /// [`InferError`] for an unreadable or wrong model, a missing ONNX Runtime with
+    /// `--backend ort`, or a session the engine refuses.
+    pub fn load(model_path: &Path, config: &InferConfig) -> Result<Self, InferError> {
+        let bytes = std::fs::read(model_path)
+            .map_err(|source| InferError::ReadModel { path: model_path.to_path_buf(), source })?;
+        let io = read_model_io(model_path, &bytes)?;
+        let backend = activate_backend(config)?.clone();
+        let engine_err = |message: String| InferError::Engine {
+            backend: backend.name(),
+            path: model_path.to_path_buf(),
+            message,
+        };
+        let environment =
+            ort::init().with_name("safecross").build().map_err(|e| engine_err(e.to_string()))?;
+        let mut builder =
+            ort::session::Session::builder(&environment).map_err(|e| engine_err(e.to_string()))?;
+        if matches!(backend, Backend::OnnxRuntime { .. }) {
+            builder = builder
+                .with_intra_threads(config.intra_threads.max(1))
+                .map_err(|e| engine_err(e.to_string()))?;
+        }
+        let session = builder.commit_from_memory(&bytes).map_err(|e| engine_err(e.to_string()))?;
+        let output = vec![0.0; io.output_shape.iter().product()];
+        tracing::info!(backend = %backend, input = ?(io.input_width, io.input_height), output = ?io.output_shape, "model loaded");
+        Ok(Self { session, io, backend, model_path: model_path.to_path_buf(), output })
+    }
+
+    /// The model's inputs, outputs and metadata.
+    pub fn io(&self) -> &ModelIo {
+        &self.io
+    }
+
+    /// The engine that runs.
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    /// Runs the model and returns the output tensor, flattened in row-major order with
+    /// the shape of [`ModelIo::output_shape`]. The slice lives in a buffer owned by the
+    /// engine and is overwritten by the next call.
+    ///
+    /// # Errors
+    /// [`InferError::Engine`] when the engine fails or the output shape is not the one
+    /// the model declared.
+    pub fn run(&mut self, input: &InputTensor) -> Result<&[f32], InferError> {
+        let shape = input.shape();
+        let engine_err = |message: String| InferError::Engine {
+            backend: self.backend.name(),
+            path: self.model_path.clone(),
+            message,
+        };
+        let tensor = ort::value::TensorRef::from_array_view((shape, input.data.as_slice()))
+            .map_err(|e| engine_err(e.to_string()))?;
+        let outputs = self
+            .session
+            .run(ort::inputs![self.io.input_name.as_str() => tensor])
+            .map_err(|e| engine_err(e.to_string()))?;
+        let value = outputs
+            .get(&self.io.output_name)
+            .ok_or_else(|| engine_err(format!("no output named {}", self.io.output_name)))?;
+        let (out_shape, data) = value.try_extract_tensor::<f32>().map_err(|e| engine_err(e.to_string()))?;
+        if data.len() != self.output.len() {
+            return Err(engine_err(format!(
+                "output has shape {:?}, the model declared {:?}",
+                &**out_shape, self.io.output_shape
+            )));
+        }
+        self.output.copy_from_slice(data);
+        drop(outputs);
+        Ok(&self.output)
+    }
+}
+
+fn read_model_io(path: &Path, bytes: &[u8]) -> Result<ModelIo, InferError> {
+    let summary = onnx_meta::parse(bytes)
+        .map_err(|e| InferError::NotOnnx { path: path.to_path_buf(), reason: e.0 })?;
+    let not_detector = |reason: String| InferError::NotADetector { path: path.to_path_buf(), reason };
+    let [input] = summary.inputs.as_slice() else {
+        return Err(not_detector(format!("it has {} inputs, a detector has one image input", summary.inputs.len())));
+    };
+    let output = summary.outputs.first().ok_or_else(|| not_detector("it has no outputs".into()))?;
+    const FLOAT: i32 = 1;
+    if input.elem_type != FLOAT {
+        return Err(not_detector(format!("input `{}` is not float32 (ONNX type {})", input.name, input.elem_type)));
+    }
+    let dims: Vec<Option<i64>> = input.dims.clone();
+    let (h, w) = match dims.as_slice() {
+        [_, Some(3), Some(h), Some(w)] if *h > 0 && *w > 0 => (*h as u32, *w as u32),
+        [_, Some(3), _, _] => {
+            let imgsz = summary.metadata.get("imgsz").and_then(|s| parse_imgsz(s));
+            imgsz.ok_or_else(|| not_detector(format!("input `{}` has a dynamic size and no `imgsz` metadata; export it with a fixed input size", input.name)))?
+        }
+        _ => {
+            return Err(not_detector(format!(
+                "input `{}` has shape {}, expected [1, 3, height, width]",
+                input.name,
+                show_dims(&dims)
+            )));
+        }
+    };
+    if output.elem_type != FLOAT {
+        return Err(not_detector(format!("output `{}` is not float32", output.name)));
+    }
+    let output_shape: Option<Vec<usize>> =
+        output.dims.iter().enumerate().map(|(i, d)| match d { Some(v) if *v > 0 => Some(*v as usize), None if i == 0 => Some(1), _ => None }).collect();
+    let output_shape = output_shape
+        .filter(|s| s.len() == 3 && s[0] == 1)
+        .ok_or_else(|| not_detector(format!("output `{}` has shape {}, expected a static [1, rows, columns] detection tensor", output.name, show_dims(&output.dims))))?;
+    Ok(ModelIo {
+        input_name: input.name.clone(),
+        input_width: w,
+        input_height: h,
+        output_name: output.name.clone(),
+        output_shape,
+        metadata: summary.metadata,
+    })
+}
+
+fn parse_imgsz(text: &str) -> Option<(u32, u32)> {
+    let nums: Vec<u32> = text
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    match nums.as_slice() {
+        [s] => Some((*s, *s)),
+        [h, w] => Some((*h, *w)),
+        _ => None,
+    }
+}
+
+fn show_dims(dims: &[Option<i64>]) -> String {
+    let parts: Vec<String> = dims.iter().map(|d| d.map_or("?".to_string(), |v| v.to_string())).collect();
+    format!("[{}]", parts.join(", "))
+}
+
+/// Resolves and installs the backend for this process, or returns the one already
+/// installed when it satisfies the request.
+fn activate_backend(config: &InferConfig) -> Result<&'static Backend, InferError> {
+    if let Some(active) = ACTIVE_BACKEND.get() {
+        let compatible = match (config.backend, active) {
+            (BackendChoice::Auto, _) => true,
+            (BackendChoice::Ort, Backend::OnnxRuntime { .. }) => true,
+            (BackendChoice::Tract, Backend::Tract { .. }) => true,
+            _ => false,
+        };
+        return if compatible {
+            Ok(active)
+        } else {
+            Err(InferError::BackendConflict {
+                active: active.name().into(),
+                requested: format!("{:?}", config.backend).to_lowercase(),
+            })
+        };
+    }
+    let backend = match config.backend {
+        BackendChoice::Tract => install_tract("asked for with --backend tract".into()),
+        BackendChoice::Ort => install_ort(config).map_err(|looked| InferError::OrtNotFound { looked })?,
+        BackendChoice::Auto => match install_ort(config) {
+            Ok(b) => b,
+            Err(looked) => {
+                tracing::warn!("ONNX Runtime not found (looked in: {looked}); using tract, which is slower");
+                install_tract(format!("ONNX Runtime not found; looked in: {looked}"))
+            }
+        },
+    };
+    tracing::info!("inference backend: {backend}");
+    // A racing thread may have installed first; whichever won is what ort uses.
+    Ok(ACTIVE_BACKEND.get_or_init(|| backend))
+}
+
+fn install_tract(reason: String) -> Backend {
+    ort::set_api(ort_tract::api());
+    Backend::Tract { reason }
+}
+
+/// Where `auto` and `ort` look for the library, in order.
+pub fn ort_library_candidates(config: &InferConfig) -> Vec<PathBuf> {
+    let mut candidates = Vec::new();
+    if let Some(p) = &config.ort_lib {
+        candidates.push(p.clone());
+    }
+    if let Ok(p) = std::env::var("ORT_DYLIB_PATH") {
+        if !p.is_empty() {
+            candidates.push(PathBuf::from(p));
+        }
+    }
+    let file = format!("{}onnxruntime{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
+    let mut dirs = Vec::new();
+    if let Some(exe_dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
+        dirs.push(exe_dir.join("lib"));
+        dirs.push(exe_dir);
+    }
+    for d in ["/usr/local/lib", "/usr/lib", "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/opt/onnxruntime/lib"] {
+        dirs.push(PathBuf::from(d));
+    }
+    for dir in dirs {
+        candidates.push(dir.join(&file));
+        // Wheels and release tarballs ship only the versioned name.
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            let mut versioned: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(&format!("{file}."))))
+                .collect();
+            versioned.sort();
+            candidates.extend(versioned.into_iter().rev());
+        }
+    }
+    candidates
+}
+
+/// Tries each candidate library; on failure returns the list of places with reasons.
+fn install_ort(config: &InferConfig) -> Result<Backend, String> {
+    let mut looked = Vec::new();
+    for path in ort_library_candidates(config) {
+        match load_ort_library(&path) {
+            Ok(backend) => return Ok(backend),
+            Err(why) => looked.push(format!("{} ({why})", path.display())),
+        }
+    }
+    Err(looked.join(", "))
+}
+
+fn load_ort_library(path: &Path) -> Result<Backend, String> {
+    if !path.exists() {
+        return Err("no such file".into());
+    }
+    // SAFETY: loading ONNX Runtime runs its static initialisers, which have no
+    // preconditions; the library stays loaded for the life of the process (leaked
+    // below) because ort keeps function pointers into it.
+    let library = unsafe { libloading::Library::new(path) }.map_err(|e| e.to_string())?;
+    let api = unsafe {
+        let get_base: libloading::Symbol<unsafe extern "C" fn() -> *const ort::sys::OrtApiBase> =
+            library.get(b"OrtGetApiBase").map_err(|_| "no OrtGetApiBase symbol; not ONNX Runtime".to_string())?;
+        let base = get_base();
+        if base.is_null() {
+            return Err("OrtGetApiBase returned null".into());
+        }
+        let version = std::ffi::CStr::from_ptr(((*base).GetVersionString)()).to_string_lossy().into_owned();
+        let api = ((*base).GetApi)(ort::sys::ORT_API_VERSION);
+        if api.is_null() {
+            return Err(format!(
+                "version {version} is too old; safecross needs ONNX Runtime with API {} (1.{}+)",
+                ort::sys::ORT_API_VERSION,
+                ort::sys::ORT_API_VERSION
+            ));
+        }
+        // A table of function pointers owned by the (leaked) library; a bitwise copy is what ort keeps.
+        (std::ptr::read(api), version)
+    };
+    std::mem::forget(library);
+    let (api, version) = api;
+    ort::set_api(api);
+    Ok(Backend::OnnxRuntime { library: path.to_path_buf(), version })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn imgsz_metadata_forms() {
+        assert_eq!(parse_imgsz("[416, 416]"), Some((416, 416)));
+        assert_eq!(parse_imgsz("320"), Some((320, 320)));
+        assert_eq!(parse_imgsz("[384, 640]"), Some((384, 640)));
+        assert_eq!(parse_imgsz("none"), None);
+    }
+
+    #[test]
+    fn explicit_library_is_tried_first() {
+        let config = InferConfig { ort_lib: Some(PathBuf::from("/nowhere/libonnxruntime.so")), ..Default::default() };
+        assert_eq!(ort_library_candidates(&config)[0], PathBuf::from("/nowhere/libonnxruntime.so"));
+        let err = load_ort_library(Path::new("/nowhere/libonnxruntime.so")).unwrap_err();
+        assert!(err.contains("no such file"));
+    }
+}

@@ -1,0 +1,272 @@
+//! Ground-truth timelines: what the signal the user must obey showed, over time.
+//!
+//! A timeline is stored as `<clip>.json` next to `<clip>.mp4`. The scene generator
+//! writes it, `safecross eval` reads it, and a person can write one by hand for a
+//! recorded clip (see the README). Imports: `geom`.
+
+use crate::geom::BBox;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Current version of the timeline format.
+pub const TIMELINE_FORMAT_VERSION: u32 = 1;
+
+/// The true state of the relevant signal during a segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TruthSignal {
+    /// Steady walk.
+    Walk,
+    /// Don't walk.
+    DontWalk,
+    /// Flashing walk or countdown: do not start crossing.
+    Changing,
+    /// No relevant signal visible.
+    None,
+}
+
+/// Where the clip came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ClipSource {
+    /// Made by `safecross synth`.
+    Synthetic {
+        /// Generator version (the crate version that made it).
+        generator_version: String,
+        /// Seed that reproduces the clip byte for byte.
+        seed: u64,
+        /// Scene preset name.
+        #[serde(default)]
+        preset: String,
+    },
+    /// Filmed and annotated by hand.
+    Recorded {
+        /// Free text: who, where, which camera.
+        #[serde(default)]
+        description: String,
+    },
+}
+
+/// One stretch of time with a constant true signal. `start_s` is inclusive, `end_s` exclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Segment {
+    /// Start, seconds from the first frame.
+    pub start_s: f64,
+    /// End, seconds from the first frame.
+    pub end_s: f64,
+    /// What the signal showed.
+    pub signal: TruthSignal,
+}
+
+/// A visible signal head in one frame (optional per-frame annotation).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TruthBox {
+    /// Class name in the shipped model's vocabulary (`red`, `ped_walk`, ...).
+    pub class: String,
+    /// Box in frame px, `[x1, y1, x2, y2]`.
+    #[serde(rename = "box")]
+    pub bbox: [f32; 4],
+    /// Whether this is the signal the user must obey.
+    #[serde(default)]
+    pub relevant: bool,
+}
+
+/// All visible signal heads in one frame.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FrameBoxes {
+    /// Frame index.
+    pub frame: u64,
+    /// Boxes in that frame.
+    pub boxes: Vec<TruthBox>,
+}
+
+/// A clip's ground truth.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Timeline {
+    /// Format version, [`TIMELINE_FORMAT_VERSION`].
+    pub version: u32,
+    /// Frame rate of the clip, frames per second.
+    pub fps: f64,
+    /// Length of the clip, seconds.
+    pub duration_s: f64,
+    /// Where the clip came from.
+    pub source: ClipSource,
+    /// Consecutive, non-overlapping segments covering `[0, duration_s)`.
+    pub segments: Vec<Segment>,
+    /// Optional per-frame boxes of every visible signal.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub boxes: Vec<FrameBoxes>,
+}
+
+/// Why a timeline was rejected. Each message names the field at fault.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TimelineError {
+    /// The file could not be read.
+    #[error("cannot read timeline {path}: {source}")]
+    Io {
+        /// File path.
+        path: String,
+        /// Underlying error.
+        source: std::io::Error,
+    },
+    /// The JSON does not parse or has the wrong shape (includes unknown signal names).
+    #[error("timeline {path}: {message}")]
+    Parse {
+        /// File path.
+        path: String,
+        /// serde_json's message with line and column.
+        message: String,
+    },
+    /// A field has an invalid value.
+    #[error("timeline {path}: field `{field}`: {message}")]
+    Invalid {
+        /// File path.
+        path: String,
+        /// JSON path of the bad field, e.g. `segments[2].end_s`.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Timeline {
+    /// Reads and validates a timeline file.
+    ///
+    /// # Errors
+    /// [`TimelineError`] naming the file and the bad field.
+    pub fn load(path: &Path) -> Result<Self, TimelineError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| TimelineError::Io { path: shown.clone(), source })?;
+        let timeline: Timeline =
+            serde_json::from_str(&text).map_err(|e| TimelineError::Parse { path: shown.clone(), message: e.to_string() })?;
+        timeline.validate(&shown)?;
+        Ok(timeline)
+    }
+
+    /// Checks times, order and coverage. `path` is only used in messages.
+    ///
+    /// # Errors
+    /// [`TimelineError::Invalid`] naming the first bad field.
+    pub fn validate(&self, path: &str) -> Result<(), TimelineError> {
+        let bad = |field: String, message: String| TimelineError::Invalid { path: path.to_string(), field, message };
+        if !(self.fps.is_finite() && self.fps > 0.0) {
+            return Err(bad("fps".into(), format!("must be a positive number, got {}", self.fps)));
+        }
+        if !(self.duration_s.is_finite() && self.duration_s > 0.0) {
+            return Err(bad("duration_s".into(), format!("must be a positive number, got {}", self.duration_s)));
+        }
+        if self.segments.is_empty() {
+            return Err(bad("segments".into(), "is empty; the timeline must cover the whole clip".into()));
+        }
+        let tolerance = 0.5 / self.fps;
+        let mut expected_start = 0.0;
+        for (i, seg) in self.segments.iter().enumerate() {
+            if !(seg.start_s.is_finite()) || seg.start_s < 0.0 {
+                return Err(bad(format!("segments[{i}].start_s"), format!("must not be negative, got {}", seg.start_s)));
+            }
+            if !(seg.end_s.is_finite()) || seg.end_s <= seg.start_s {
+                return Err(bad(
+                    format!("segments[{i}].end_s"),
+                    format!("must be after start_s ({}), got {}", seg.start_s, seg.end_s),
+                ));
+            }
+            if seg.start_s < expected_start - tolerance {
+                return Err(bad(
+                    format!("segments[{i}].start_s"),
+                    format!("overlaps the previous segment, which ends at {expected_start}"),
+                ));
+            }
+            if seg.start_s > expected_start + tolerance {
+                return Err(bad(
+                    format!("segments[{i}].start_s"),
+                    format!("leaves a gap after {expected_start}; the timeline must cover the clip without gaps"),
+                ));
+            }
+            if seg.end_s > self.duration_s + tolerance {
+                return Err(bad(
+                    format!("segments[{i}].end_s"),
+                    format!("{} is past the end of the clip ({} s)", seg.end_s, self.duration_s),
+                ));
+            }
+            expected_start = seg.end_s;
+        }
+        if expected_start < self.duration_s - tolerance {
+            return Err(bad(
+                format!("segments[{}].end_s", self.segments.len() - 1),
+                format!("the timeline ends at {expected_start} s but the clip lasts {} s", self.duration_s),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks that the timeline covers a clip of `clip_duration_s` seconds (as decoded).
+    ///
+    /// # Errors
+    /// [`TimelineError::Invalid`] on field `duration_s` when they differ by more than a frame.
+    pub fn check_covers(&self, path: &str, clip_duration_s: f64) -> Result<(), TimelineError> {
+        if (self.duration_s - clip_duration_s).abs() > 1.5 / self.fps {
+            return Err(TimelineError::Invalid {
+                path: path.to_string(),
+                field: "duration_s".into(),
+                message: format!(
+                    "the timeline covers {} s but the clip lasts {clip_duration_s:.3} s",
+                    self.duration_s
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// The true signal at time `t_s`; `None` past the end.
+    pub fn signal_at(&self, t_s: f64) -> Option<TruthSignal> {
+        self.segments.iter().find(|s| t_s >= s.start_s && t_s < s.end_s).map(|s| s.signal)
+    }
+}
+
+/// Box in frame px from a [`TruthBox`].
+impl TruthBox {
+    /// The box as a [`BBox`] in frame px.
+    pub fn bbox(&self) -> BBox {
+        BBox::new(self.bbox[0], self.bbox[1], self.bbox[2], self.bbox[3])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timeline(segments: &str) -> Result<Timeline, String> {
+        let text = format!(
+            r#"{{"version":1,"fps":10,"duration_s":10,"source":{{"kind":"recorded"}},"segments":{segments}}}"#
+        );
+        let t: Timeline = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        t.validate("t.json").map_err(|e| e.to_string())?;
+        Ok(t)
+    }
+
+    #[test]
+    fn accepts_a_covering_timeline() {
+        let t = timeline(r#"[{"start_s":0,"end_s":4,"signal":"dont_walk"},{"start_s":4,"end_s":10,"signal":"walk"}]"#)
+            .unwrap();
+        assert_eq!(t.signal_at(3.9), Some(TruthSignal::DontWalk));
+        assert_eq!(t.signal_at(4.0), Some(TruthSignal::Walk));
+        assert_eq!(t.signal_at(10.0), None);
+    }
+
+    #[test]
+    fn rejects_bad_timelines_naming_the_field() {
+        let cases = [
+            (r#"[{"start_s":0,"end_s":6,"signal":"dont_walk"},{"start_s":4,"end_s":10,"signal":"walk"}]"#, "segments[1].start_s"),
+            (r#"[{"start_s":0,"end_s":10,"signal":"green_man"}]"#, "unknown variant `green_man`"),
+            (r#"[{"start_s":-1,"end_s":10,"signal":"walk"}]"#, "segments[0].start_s"),
+            (r#"[{"start_s":0,"end_s":12,"signal":"walk"}]"#, "segments[0].end_s"),
+            (r#"[{"start_s":0,"end_s":8,"signal":"walk"}]"#, "segments[0].end_s"),
+        ];
+        for (segments, want) in cases {
+            let err = timeline(segments).unwrap_err();
+            assert!(err.contains(want), "{segments}: error {err:?} should mention {want:?}");
+        }
+    }
+}
