@@ -31,3 +31,6 @@ pub mod infer;
 pub mod preprocess;
 pub mod source;
 pub mod synth;
+
+pub mod config;
+pub mod pipeline;

@@ -1,0 +1,103 @@
+//! The whole configuration: one field per stage, each stage's config living beside
+//! its code. Precedence is defaults < TOML file (`--config`) < command-line flags; the
+//! binary applies the flags after [`Config::load`].
+
+use crate::decode::DecodeConfig;
+use crate::infer::InferConfig;
+use crate::pipeline::ModelConfig;
+use crate::source::SourceConfig;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Every stage's settings.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Model file and class names.
+    pub model: ModelConfig,
+    /// Frame sources.
+    pub source: SourceConfig,
+    /// Inference engine.
+    pub infer: InferConfig,
+    /// Output decoding.
+    pub decode: DecodeConfig,
+}
+
+/// Why a config file was rejected.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Io {
+        /// File path.
+        path: PathBuf,
+        /// Underlying error.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed, has an unknown key, or a value of the wrong type.
+    #[error("config {path}: {message}")]
+    Parse {
+        /// File path.
+        path: PathBuf,
+        /// The TOML parser's message (names the key and line).
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("config: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Reads a TOML file over the defaults and validates it.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the file and the key at fault.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: path.to_path_buf(), source })?;
+        let config: Config = toml::from_str(&text)
+            .map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string().replace('\n', " ") })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks value ranges across stages.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] naming the field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.decode.validate().map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        if self.infer.intra_threads == 0 || self.infer.intra_threads > 64 {
+            return Err(ConfigError::Invalid(format!("infer.intra_threads = {} is out of range 1..=64", self.infer.intra_threads)));
+        }
+        if !(self.source.image_fps > 0.0 && self.source.image_fps <= 1000.0) {
+            return Err(ConfigError::Invalid(format!("source.image_fps = {} is out of range (0, 1000]", self.source.image_fps)));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signal::SignalMeaning;
+
+    #[test]
+    fn toml_overrides_defaults_and_rejects_unknown_keys() {
+        let dir = std::env::temp_dir().join(format!("safecross-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good.toml");
+        std::fs::write(&good, "[decode]\nconf_threshold = 0.4\n[model.class_meanings]\nleft = \"other\"\nwalker = \"ped_walk\"\n").unwrap();
+        let config = Config::load(&good).unwrap();
+        assert_eq!(config.decode.conf_threshold, 0.4);
+        assert_eq!(config.decode.nms_iou, DecodeConfig::default().nms_iou);
+        assert_eq!(config.model.class_meanings["walker"], SignalMeaning::PedWalk);
+        let bad = dir.join("bad.toml");
+        std::fs::write(&bad, "[decode]\nconf_treshold = 0.4\n").unwrap();
+        let err = Config::load(&bad).unwrap_err().to_string();
+        assert!(err.contains("conf_treshold"), "{err}");
+        std::fs::write(&bad, "[decode]\nconf_threshold = 1.5\n").unwrap();
+        assert!(Config::load(&bad).unwrap_err().to_string().contains("conf_threshold"));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

@@ -1,0 +1,271 @@
+//! Frame sources: everything that yields RGB frames with a presentation time.
+//!
+//! | source | module | needs |
+//! |---|---|---|
+//! | H.264 MP4 | [`mp4`] | nothing (bundled OpenH264, cargo feature `video`) |
+//! | other containers and codecs | [`ffmpeg`] | an `ffmpeg` binary on PATH |
+//! | one image, or a folder of images | [`images`] | nothing |
+//! | camera (`camera`, `camera:N`) | [`camera`] | cargo feature `camera` |
+//!
+//! All implement [`FrameSource`]: the caller owns the [`Frame`] and the source fills
+//! it, so buffers are reused. [`open`] picks the source from a spec string by looking
+//! at the file's first bytes, not its extension. [`pacing::Paced`] wraps any source to
+//! run a file in real time, dropping stale frames instead of queueing them.
+//!
+//! Imports: `frame` and external crates only.
+
+pub mod camera;
+pub mod ffmpeg;
+pub mod images;
+#[cfg(feature = "video")]
+pub mod mp4;
+pub mod pacing;
+
+use crate::frame::Frame;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Settings of the source stage.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Frame rate given to image folders, frames per second; default 10. Videos and
+    /// cameras carry their own timing.
+    pub image_fps: f64,
+    /// Camera resolution to ask for, `(width, height)` px; default 1280x720.
+    pub camera_resolution: (u32, u32),
+    /// Camera frame rate to ask for, frames per second; default 30.
+    pub camera_fps: u32,
+    /// Let `ffmpeg` decode what the built-in decoders cannot; default true.
+    pub allow_ffmpeg: bool,
+}
+
+impl Default for SourceConfig {
+    fn default() -> Self {
+        Self { image_fps: 10.0, camera_resolution: (1280, 720), camera_fps: 30, allow_ffmpeg: true }
+    }
+}
+
+/// What a source is, for logs, reports and pacing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceInfo {
+    /// Human-readable description, e.g. `H.264 MP4 samples/eu.mp4 (1280x720)`.
+    pub description: String,
+    /// Frame width, px, when known before the first frame.
+    pub width: u32,
+    /// Frame height, px, when known before the first frame.
+    pub height: u32,
+    /// Nominal frame rate, frames per second (0 when unknown).
+    pub fps: f64,
+    /// Length in seconds, for files (None for cameras).
+    pub duration_s: Option<f64>,
+    /// Whether frames arrive by themselves in real time (a camera).
+    pub live: bool,
+}
+
+/// Why a source could not be opened or read. Messages are one line and name the file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    /// Nothing at that path.
+    #[error("{path}: no such file or folder")]
+    NotFound {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The file or folder exists but cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// Underlying error.
+        source: std::io::Error,
+    },
+    /// The file is not a video or image that safecross can read.
+    #[error("{path} is not a video or image safecross can read ({detail})")]
+    Unsupported {
+        /// The path.
+        path: PathBuf,
+        /// What was found and what to do.
+        detail: String,
+    },
+    /// The container or stream is damaged or cut short.
+    #[error("{path} is damaged or truncated: {detail}")]
+    Corrupt {
+        /// The path.
+        path: PathBuf,
+        /// What failed.
+        detail: String,
+    },
+    /// The MP4 has no H.264 video track.
+    #[error("{path} has no H.264 video track (tracks: {tracks})")]
+    NoVideoTrack {
+        /// The path.
+        path: PathBuf,
+        /// The tracks that are there.
+        tracks: String,
+    },
+    /// A folder without images.
+    #[error("{path} contains no images (.png, .jpg, .jpeg, .bmp, .webp)")]
+    EmptyFolder {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// The camera cannot be opened or stopped delivering frames.
+    #[error("camera: {0}")]
+    Camera(String),
+    /// The `ffmpeg` fallback failed.
+    #[error("ffmpeg could not decode {path}: {detail}")]
+    Ffmpeg {
+        /// The path.
+        path: PathBuf,
+        /// ffmpeg's message.
+        detail: String,
+    },
+}
+
+/// Anything that yields frames.
+pub trait FrameSource: Send {
+    /// What this source is.
+    fn info(&self) -> &SourceInfo;
+
+    /// Decodes the next frame into `frame`. Returns `Ok(false)` at the end of a file.
+    ///
+    /// # Errors
+    /// [`SourceError`] when the data is damaged or the device fails.
+    fn next_frame(&mut self, frame: &mut Frame) -> Result<bool, SourceError>;
+
+    /// Advances past the next frame without producing pixels, returning its
+    /// presentation time, or `None` at the end. Sources that can skip the colour
+    /// conversion override this; video still has to decode every frame.
+    ///
+    /// # Errors
+    /// As [`FrameSource::next_frame`].
+    fn skip_frame(&mut self, scratch: &mut Frame) -> Result<Option<std::time::Duration>, SourceError> {
+        Ok(self.next_frame(scratch)?.then_some(scratch.pts))
+    }
+
+    /// The presentation time of the frame that the next call would return, when the
+    /// source knows it without decoding (files do; cameras do not).
+    fn peek_pts(&self) -> Option<std::time::Duration> {
+        None
+    }
+}
+
+/// What the user asked to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceSpec {
+    /// A camera by index (`camera` = 0, `camera:N`).
+    Camera(u32),
+    /// A file or folder.
+    Path(PathBuf),
+}
+
+impl SourceSpec {
+    /// Parses `camera`, `camera:N`, or a path.
+    pub fn parse(text: &str) -> Self {
+        match text.strip_prefix("camera") {
+            Some("") => SourceSpec::Camera(0),
+            Some(rest) => match rest.strip_prefix(':').and_then(|n| n.parse().ok()) {
+                Some(n) => SourceSpec::Camera(n),
+                None => SourceSpec::Path(PathBuf::from(text)),
+            },
+            None => SourceSpec::Path(PathBuf::from(text)),
+        }
+    }
+}
+
+/// The kind of file, from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sniffed {
+    Mp4,
+    Image,
+    Other,
+}
+
+fn sniff(path: &Path) -> Result<Sniffed, SourceError> {
+    use std::io::Read;
+    let mut head = [0u8; 32];
+    let mut file = std::fs::File::open(path).map_err(|source| SourceError::Io { path: path.to_path_buf(), source })?;
+    let n = file.read(&mut head).map_err(|source| SourceError::Io { path: path.to_path_buf(), source })?;
+    let head = &head[..n];
+    if n >= 8 && &head[4..8] == b"ftyp" {
+        return Ok(Sniffed::Mp4);
+    }
+    if image::guess_format(head).is_ok() {
+        return Ok(Sniffed::Image);
+    }
+    Ok(Sniffed::Other)
+}
+
+/// Opens the source a spec names.
+///
+/// # Errors
+/// [`SourceError`] with a one-line reason: missing path, unreadable folder, unknown
+/// format (naming what to install), damaged file, or no camera.
+pub fn open(spec: &SourceSpec, config: &SourceConfig) -> Result<Box<dyn FrameSource>, SourceError> {
+    let path = match spec {
+        SourceSpec::Camera(index) => return camera::open(*index, config),
+        SourceSpec::Path(p) => p,
+    };
+    let meta = std::fs::metadata(path).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => SourceError::NotFound { path: path.clone() },
+        _ => SourceError::Io { path: path.clone(), source },
+    })?;
+    if meta.is_dir() {
+        return Ok(Box::new(images::ImageSource::folder(path, config.image_fps)?));
+    }
+    match sniff(path)? {
+        Sniffed::Image => Ok(Box::new(images::ImageSource::single(path, config.image_fps)?)),
+        Sniffed::Mp4 => open_mp4(path, config),
+        Sniffed::Other => open_with_ffmpeg(path, config, "unknown container"),
+    }
+}
+
+#[cfg(feature = "video")]
+fn open_mp4(path: &Path, config: &SourceConfig) -> Result<Box<dyn FrameSource>, SourceError> {
+    match mp4::Mp4Source::open(path) {
+        Ok(source) => Ok(Box::new(source)),
+        // Another codec in an MP4 (HEVC, AV1, MPEG-4 part 2): ffmpeg may still read it.
+        Err(SourceError::NoVideoTrack { tracks, .. }) if config.allow_ffmpeg && tracks.contains("video") => {
+            open_with_ffmpeg(path, config, &format!("MP4 with tracks {tracks}"))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(not(feature = "video"))]
+fn open_mp4(path: &Path, config: &SourceConfig) -> Result<Box<dyn FrameSource>, SourceError> {
+    open_with_ffmpeg(path, config, "MP4, and this build has no built-in video decoder (cargo feature `video`)")
+}
+
+fn open_with_ffmpeg(path: &Path, config: &SourceConfig, found: &str) -> Result<Box<dyn FrameSource>, SourceError> {
+    if config.allow_ffmpeg && ffmpeg::available() {
+        return Ok(Box::new(ffmpeg::FfmpegSource::open(path)?));
+    }
+    Err(SourceError::Unsupported {
+        path: path.to_path_buf(),
+        detail: format!(
+            "{found}; safecross decodes H.264 MP4 and images itself; for other formats install ffmpeg (apt-get install ffmpeg)"
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_specs() {
+        assert_eq!(SourceSpec::parse("camera"), SourceSpec::Camera(0));
+        assert_eq!(SourceSpec::parse("camera:2"), SourceSpec::Camera(2));
+        assert_eq!(SourceSpec::parse("camera_roll.mp4"), SourceSpec::Path("camera_roll.mp4".into()));
+        assert_eq!(SourceSpec::parse("a/b.mp4"), SourceSpec::Path("a/b.mp4".into()));
+    }
+
+    #[test]
+    fn missing_path_is_reported() {
+        let err = open(&SourceSpec::parse("/no/such/clip.mp4"), &SourceConfig::default()).err().unwrap();
+        assert_eq!(err.to_string(), "/no/such/clip.mp4: no such file or folder");
+    }
+}

@@ -1,0 +1,112 @@
+//! Real-time pacing for recorded sources.
+//!
+//! A camera never waits for us: if processing a frame takes 200 ms, the next frame we
+//! read is the newest one, and those in between are gone. [`Paced`] gives files the
+//! same behaviour, so that what the user hears never lags behind the street: frames
+//! whose time has already passed are skipped (decoded but not converted), never queued.
+//!
+//! The clock is either the wall clock, or a simulated one that advances by the time
+//! spent processing, times a slowdown factor, to show how a board K times slower than
+//! this machine would behave, without waiting for it.
+
+use super::{FrameSource, SourceError, SourceInfo};
+use crate::frame::Frame;
+use std::time::{Duration, Instant};
+
+/// How the clock that decides staleness runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Clock {
+    /// Wall-clock time; frames that are early are waited for.
+    Wall,
+    /// Simulated time: processing time between reads, multiplied by `slowdown`, is
+    /// added to the clock; no sleeping.
+    Simulated {
+        /// How many times slower than this machine the simulated board is (>= 1).
+        slowdown: f64,
+    },
+}
+
+/// A source read in real time: stale frames are dropped.
+pub struct Paced<S> {
+    inner: S,
+    clock: Clock,
+    started: Option<Instant>,
+    sim_now: Duration,
+    last_return: Option<Instant>,
+    dropped: u64,
+    scratch: Frame,
+}
+
+impl<S: FrameSource> Paced<S> {
+    /// Wraps a source.
+    pub fn new(inner: S, clock: Clock) -> Self {
+        Self { inner, clock, started: None, sim_now: Duration::ZERO, last_return: None, dropped: 0, scratch: Frame::default() }
+    }
+
+    /// Frames skipped so far because they were already stale.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    fn now(&mut self) -> Duration {
+        match self.clock {
+            Clock::Wall => self.started.get_or_insert_with(Instant::now).elapsed(),
+            Clock::Simulated { slowdown } => {
+                if let Some(last) = self.last_return {
+                    self.sim_now += last.elapsed().mul_f64(slowdown.max(1.0));
+                    self.last_return = Some(Instant::now());
+                }
+                self.sim_now
+            }
+        }
+    }
+}
+
+impl<S: FrameSource> FrameSource for Paced<S> {
+    fn info(&self) -> &SourceInfo {
+        self.inner.info()
+    }
+
+    fn next_frame(&mut self, frame: &mut Frame) -> Result<bool, SourceError> {
+        if self.inner.info().live {
+            return self.inner.next_frame(frame);
+        }
+        let now = self.now();
+        let period = Duration::from_secs_f64(1.0 / self.inner.info().fps.max(1.0));
+        // Skip every frame whose successor is also already due: only the newest due frame is shown.
+        loop {
+            let next_pts = match self.inner.peek_pts() {
+                Some(p) => p,
+                None => {
+                    if !self.inner.next_frame(frame)? {
+                        return Ok(false);
+                    }
+                    frame.pts
+                }
+            };
+            let decoded_already = self.inner.peek_pts().is_none();
+            if next_pts + period <= now {
+                if !decoded_already {
+                    if self.inner.skip_frame(&mut self.scratch)?.is_none() {
+                        return Ok(false);
+                    }
+                }
+                self.dropped += 1;
+                continue;
+            }
+            if !decoded_already && !self.inner.next_frame(frame)? {
+                return Ok(false);
+            }
+            if next_pts > now {
+                match self.clock {
+                    Clock::Wall => std::thread::sleep(next_pts - now),
+                    Clock::Simulated { .. } => self.sim_now = next_pts,
+                }
+            }
+            if let Clock::Simulated { .. } = self.clock {
+                self.last_return = Some(Instant::now());
+            }
+            return Ok(true);
+        }
+    }
+}
