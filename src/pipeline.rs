@@ -161,6 +161,11 @@ impl Detector {
         Ok(&self.detections)
     }
 
+    /// Detections of the last frame.
+    pub fn detections(&self) -> &[Detection] {
+        &self.detections
+    }
+
     /// Runs only the model on the last preprocessed input (for benchmarks).
     ///
     /// # Errors

@@ -70,8 +70,11 @@ impl OutputLayout {
             return Ok(OutputLayout::EndToEnd { max_detections: rows });
         }
         match class_names {
-            Some(nc) if rows == 4 + nc && cols > rows => Ok(OutputLayout::YoloV8 { classes: nc, anchors: cols }),
-            Some(nc) if cols == 5 + nc && rows > cols => Ok(OutputLayout::YoloV5 { classes: nc, anchors: rows }),
+            // A shape can fit both only when it is tiny; anchors outnumber rows in real models.
+            Some(nc) if rows == 4 + nc && (cols != 5 + nc || cols > rows) => {
+                Ok(OutputLayout::YoloV8 { classes: nc, anchors: cols })
+            }
+            Some(nc) if cols == 5 + nc => Ok(OutputLayout::YoloV5 { classes: nc, anchors: rows }),
             Some(nc) => {
                 let (guess_v8, guess_v5) = (rows.checked_sub(4), cols.checked_sub(5));
                 let output_classes = if cols > rows { guess_v8 } else { guess_v5 };

@@ -354,7 +354,7 @@ fn activate_backend(config: &InferConfig) -> Result<&'static Backend, InferError
         BackendChoice::Auto => match install_ort(config) {
             Ok(b) => b,
             Err(looked) => {
-                tracing::warn!("ONNX Runtime not found (looked in: {looked}); using tract, which is slower");
+                tracing::info!("ONNX Runtime not found (looked in: {looked}); using tract, which is slower");
                 install_tract(format!("ONNX Runtime not found; looked in: {looked}"))
             }
         },

@@ -152,6 +152,24 @@ pub trait FrameSource: Send {
     }
 }
 
+impl<S: FrameSource + ?Sized> FrameSource for Box<S> {
+    fn info(&self) -> &SourceInfo {
+        (**self).info()
+    }
+
+    fn next_frame(&mut self, frame: &mut Frame) -> Result<bool, SourceError> {
+        (**self).next_frame(frame)
+    }
+
+    fn skip_frame(&mut self, scratch: &mut Frame) -> Result<Option<std::time::Duration>, SourceError> {
+        (**self).skip_frame(scratch)
+    }
+
+    fn peek_pts(&self) -> Option<std::time::Duration> {
+        (**self).peek_pts()
+    }
+}
+
 /// What the user asked to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SourceSpec {

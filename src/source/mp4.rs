@@ -62,7 +62,7 @@ impl Mp4Source {
             let listed: Vec<String> = tracks
                 .iter()
                 .map(|t| {
-                    let kind = t.track_type().map(|k| k.to_string()).unwrap_or_else(|_| "unknown".into());
+                    let kind = t.track_type().map(|k| k.to_string().to_lowercase()).unwrap_or_else(|_| "unknown".into());
                     let codec = t.box_type().map(|b| b.to_string()).unwrap_or_else(|_| "?".into());
                     format!("{kind}/{codec}")
                 })

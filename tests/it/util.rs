@@ -24,3 +24,60 @@ pub fn skip(test: &str, why: &str) {
 pub fn safecross_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_safecross"))
 }
+
+/// Output of one `safecross` run.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs the binary with `args`, with `ORT_DYLIB_PATH` passed through unless `env` says otherwise.
+pub fn safecross(args: &[&str]) -> Run {
+    safecross_with(args, &[])
+}
+
+/// Runs the binary with extra environment variables (`("NAME", None)` removes one).
+pub fn safecross_with(args: &[&str], env: &[(&str, Option<&str>)]) -> Run {
+    let mut cmd = std::process::Command::new(safecross_bin());
+    cmd.args(args).current_dir(repo_root()).stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let out = cmd.output().expect("run safecross");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+impl Run {
+    /// Asserts a clean failure: exit status 2, one line on stderr starting with `error:`
+    /// and containing `needle`, and no panic.
+    pub fn assert_clean_error(&self, needle: &str) {
+        assert_eq!(self.code, 2, "exit code; stderr: {}", self.stderr);
+        let lines: Vec<&str> = self.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "expected one error line, got: {:?}", self.stderr);
+        assert!(lines[0].starts_with("error: "), "{:?}", lines[0]);
+        assert!(lines[0].contains(needle), "{:?} should mention {needle:?}", lines[0]);
+        assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
+    }
+}
+
+/// A fresh temporary directory for one test.
+pub fn temp_dir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+/// Writes an RGB image of `width x height` filled by `f`.
+pub fn write_png(path: &std::path::Path, width: u32, height: u32, f: impl Fn(u32, u32) -> [u8; 3]) {
+    let mut img = image::RgbImage::new(width, height);
+    for (x, y, p) in img.enumerate_pixels_mut() {
+        *p = image::Rgb(f(x, y));
+    }
+    img.save(path).expect("write png");
+}

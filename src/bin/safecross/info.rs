@@ -1,11 +1,45 @@
-//! `safecross info` (being written).
+//! `safecross info`: what a model is and how safecross will read it.
 
+use crate::common::{load_detector, ModelArgs};
 use std::process::ExitCode;
 
-/// Arguments of `safecross info`.
+/// Show the backend, the model's input size, its classes and their signal meanings.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Print one JSON object instead of text
+    #[arg(long)]
+    json: bool,
+}
 
-pub fn execute(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`safecross info` is not available in this build yet")
+pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
+    let config = args.model.to_config()?;
+    let detector = load_detector(&config)?;
+    let io = detector.model_io();
+    let classes: Vec<_> = detector.classes().iter().map(|(n, m)| serde_json::json!({"name": n, "signal": m.as_str()})).collect();
+    if args.json {
+        let info = serde_json::json!({
+            "version": env!("CARGO_PKG_VERSION"),
+            "model": detector.model_path(),
+            "backend": detector.backend().name(),
+            "backend_detail": detector.backend().to_string(),
+            "input": [io.input_width, io.input_height],
+            "output_shape": io.output_shape,
+            "layout": detector.layout().name(),
+            "classes": classes,
+        });
+        println!("{info}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("safecross {}", env!("CARGO_PKG_VERSION"));
+    println!("model:    {}", detector.model_path().display());
+    println!("backend:  {}", detector.backend());
+    println!("input:    {}x{} RGB, letterboxed", io.input_width, io.input_height);
+    println!("output:   {:?} ({} layout)", io.output_shape, detector.layout().name());
+    println!("classes:");
+    for (i, (name, meaning)) in detector.classes().iter().enumerate() {
+        println!("  {i:>2} {name:<16} -> {meaning}");
+    }
+    Ok(ExitCode::SUCCESS)
 }

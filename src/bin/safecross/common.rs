@@ -1,0 +1,88 @@
+//! Flags shared by the subcommands that load a model, and how they override the config.
+
+use anyhow::Context;
+use safecross::config::Config;
+use safecross::infer::BackendChoice;
+use std::path::PathBuf;
+
+/// Model and engine flags.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ModelArgs {
+    /// ONNX model to run [default: models/safecross-tl.onnx, the model safecross ships]
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// Inference engine: `auto` uses ONNX Runtime when its library is found, else tract
+    #[arg(long, value_enum, value_name = "ENGINE")]
+    pub backend: Option<BackendChoice>,
+    /// Path to libonnxruntime.so (also read from ORT_DYLIB_PATH)
+    #[arg(long, value_name = "FILE")]
+    pub ort_lib: Option<PathBuf>,
+    /// Threads ONNX Runtime may use per operator [default: 2]
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Class names in output order, comma-separated, for models without `names` metadata
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub classes: Option<Vec<String>>,
+    /// Minimum confidence to keep a box, 0..1 [default: 0.25]
+    #[arg(long, value_name = "SCORE")]
+    pub conf: Option<f32>,
+    /// IoU above which overlapping boxes of one class are merged, 0..1 [default: 0.45]
+    #[arg(long, value_name = "IOU")]
+    pub iou: Option<f32>,
+    /// TOML config file; flags override its values
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl ModelArgs {
+    /// Defaults, then the config file, then the flags.
+    pub fn to_config(&self) -> anyhow::Result<Config> {
+        let mut config = match &self.config {
+            Some(path) => Config::load(path)?,
+            None => Config::default(),
+        };
+        if let Some(m) = &self.model {
+            config.model.path = m.clone();
+        }
+        if let Some(b) = self.backend {
+            config.infer.backend = b;
+        }
+        if let Some(l) = &self.ort_lib {
+            config.infer.ort_lib = Some(l.clone());
+        }
+        if let Some(t) = self.threads {
+            config.infer.intra_threads = t;
+        }
+        if let Some(c) = &self.classes {
+            config.model.classes = Some(c.iter().map(|s| s.trim().to_string()).collect());
+        }
+        if let Some(c) = self.conf {
+            config.decode.conf_threshold = c;
+        }
+        if let Some(i) = self.iou {
+            config.decode.nms_iou = i;
+        }
+        config.validate().context("invalid settings")?;
+        Ok(config)
+    }
+}
+
+/// Loads the detector for a config, with a message that names the model.
+pub fn load_detector(config: &Config) -> anyhow::Result<safecross::pipeline::Detector> {
+    let path = config.model.resolved_path();
+    if !path.exists() {
+        anyhow::bail!("model {} not found; pass --model <file.onnx>", path.display());
+    }
+    Ok(safecross::pipeline::Detector::new(&config.model, &config.infer, &config.decode)?)
+}
+
+/// One detection as a JSON object: class, signal meaning, score, box in source px.
+pub fn detection_json(d: &safecross::signal::Detection, classes: &safecross::decode::ClassMap) -> serde_json::Value {
+    let r = |v: f32| (f64::from(v) * 10.0).round() / 10.0;
+    serde_json::json!({
+        "class": classes.name(d.class_id),
+        "signal": d.meaning.as_str(),
+        "score": (f64::from(d.score) * 1e4).round() / 1e4,
+        "box": [r(d.bbox.x1), r(d.bbox.y1), r(d.bbox.x2), r(d.bbox.y2)],
+    })
+}

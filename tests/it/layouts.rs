@@ -1,0 +1,98 @@
+//! Each supported output layout, through the real binary: a small ONNX model whose
+//! output holds known boxes is run on an image, and the boxes must come back in source
+//! pixels with the right class, signal meaning and score.
+
+use crate::onnx::constant_detector;
+use crate::util::{safecross, temp_dir, write_png};
+use serde_json::Value;
+
+const SIZE: i64 = 320;
+const NAMES: &str = "{0: 'red', 1: 'yellow', 2: 'green'}";
+
+/// Runs `detect --json` on a 640x480 image with the model and returns the detections.
+fn detect(model: &[u8], extra: &[&str]) -> Vec<Value> {
+    let dir = temp_dir();
+    let model_path = dir.path().join("m.onnx");
+    std::fs::write(&model_path, model).unwrap();
+    let image = dir.path().join("street.png");
+    write_png(&image, 640, 480, |x, _| [(x % 256) as u8, 60, 90]);
+    let mut args = vec!["detect", image.to_str().unwrap(), "--model", model_path.to_str().unwrap(), "--json"];
+    args.extend_from_slice(extra);
+    let run = safecross(&args);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    let line: Value = serde_json::from_str(run.stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(line["width"], 640);
+    line["detections"].as_array().unwrap().clone()
+}
+
+/// 640x480 into 320x320: scale 0.5, 40 px of padding above and below.
+fn model_to_frame(x: f64, y: f64) -> (f64, f64) {
+    (x / 0.5, (y - 40.0) / 0.5)
+}
+
+fn assert_box(d: &Value, class: &str, signal: &str, score: f64, model_box: [f64; 4]) {
+    assert_eq!(d["class"], class, "{d}");
+    assert_eq!(d["signal"], signal, "{d}");
+    assert!((d["score"].as_f64().unwrap() - score).abs() < 1e-3, "{d}");
+    let (x1, y1) = model_to_frame(model_box[0], model_box[1]);
+    let (x2, y2) = model_to_frame(model_box[2], model_box[3]);
+    let b: Vec<f64> = d["box"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    for (got, want) in b.iter().zip([x1, y1, x2, y2]) {
+        assert!((got - want).abs() <= 1.0, "box {b:?} vs expected {:?}", [x1, y1, x2, y2]);
+    }
+}
+
+#[test]
+fn yolov8_layout_boxes_come_back_in_source_pixels() {
+    let (rows, anchors) = (7usize, 8usize);
+    let mut t = vec![0.0f32; rows * anchors];
+    let mut put = |a: usize, vals: [f32; 7]| {
+        for (r, v) in vals.iter().enumerate() {
+            t[r * anchors + a] = *v;
+        }
+    };
+    put(2, [160.0, 160.0, 20.0, 40.0, 0.9, 0.05, 0.02]);
+    put(5, [60.0, 100.0, 10.0, 20.0, 0.01, 0.02, 0.6]);
+    put(6, [200.0, 200.0, 10.0, 20.0, 0.1, 0.1, 0.1]); // below the threshold
+    let dets = detect(&constant_detector(SIZE, rows as i64, anchors as i64, &t, Some(NAMES)), &[]);
+    assert_eq!(dets.len(), 2, "{dets:?}");
+    assert_box(&dets[0], "red", "vehicle_red", 0.9, [150.0, 140.0, 170.0, 180.0]);
+    assert_box(&dets[1], "green", "vehicle_green", 0.6, [55.0, 90.0, 65.0, 110.0]);
+}
+
+#[test]
+fn yolov5_layout_multiplies_objectness_and_class() {
+    let (anchors, cols) = (9usize, 8usize);
+    let mut t = vec![0.0f32; anchors * cols];
+    t[3 * cols..4 * cols].copy_from_slice(&[160.0, 160.0, 20.0, 40.0, 0.8, 0.1, 0.9, 0.05]);
+    let dets = detect(&constant_detector(SIZE, anchors as i64, cols as i64, &t, Some(NAMES)), &[]);
+    assert_eq!(dets.len(), 1, "{dets:?}");
+    assert_box(&dets[0], "yellow", "vehicle_yellow", 0.72, [150.0, 140.0, 170.0, 180.0]);
+}
+
+#[test]
+fn end_to_end_layout_reads_corners_and_class_index() {
+    let rows = 5usize;
+    let mut t = vec![0.0f32; rows * 6];
+    t[..6].copy_from_slice(&[100.0, 120.0, 110.0, 150.0, 0.95, 4.0]);
+    t[6..12].copy_from_slice(&[10.0, 60.0, 20.0, 80.0, 0.2, 1.0]); // below the threshold
+    let names = "{0: 'red', 1: 'yellow', 2: 'green', 3: 'ped_stop', 4: 'ped_walk'}";
+    let dets = detect(&constant_detector(SIZE, rows as i64, 6, &t, Some(names)), &[]);
+    assert_eq!(dets.len(), 1, "{dets:?}");
+    assert_box(&dets[0], "ped_walk", "ped_walk", 0.95, [100.0, 120.0, 110.0, 150.0]);
+}
+
+#[test]
+fn classes_flag_names_a_model_without_metadata_and_threshold_is_configurable() {
+    let (rows, anchors) = (6usize, 16usize);
+    let mut t = vec![0.0f32; rows * anchors];
+    for (r, v) in [160.0, 160.0, 20.0, 40.0, 0.3, 0.1].iter().enumerate() {
+        t[r * anchors] = *v;
+    }
+    let model = constant_detector(SIZE, rows as i64, anchors as i64, &t, None);
+    let dets = detect(&model, &["--classes", "walking_man,stop_hand"]);
+    assert_eq!(dets.len(), 1);
+    assert_eq!(dets[0]["class"], "walking_man");
+    assert_eq!(dets[0]["signal"], "ped_walk");
+    assert!(detect(&model, &["--classes", "walking_man,stop_hand", "--conf", "0.5"]).is_empty());
+}

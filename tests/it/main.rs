@@ -1,0 +1,6 @@
+//! Integration tests: one binary, one module per topic.
+
+mod util;
+mod onnx;
+mod layouts;
+mod bad_input;
