@@ -4,3 +4,5 @@ mod util;
 mod onnx;
 mod layouts;
 mod bad_input;
+mod backends;
+mod real_photos;
