@@ -1,0 +1,558 @@
+//! Choosing the signal the user must obey among all detections of a frame.
+//!
+//! Detections are matched to tracks (one per signal head) by IoU, or by centre
+//! distance when the box moved more than IoU tolerates (camera shake, a walking user).
+//! A track becomes a candidate only after it has been seen in several frames over a
+//! short time, so one spurious box cannot take over. Among candidates, pedestrian
+//! heads always win over vehicle heads; within a kind the score favours large boxes
+//! (near, facing the user), boxes near the horizontal centre (straight ahead), heads
+//! that are seen steadily, and confident detections. The chosen track keeps a bonus,
+//! so the choice does not flip between two similar heads.
+//!
+//! A head seen with no lamp lit (`off`) stays on its track, so the dark phase of a
+//! blink reaches the smoother as "off" on the same head, not as a new head.
+
+use super::{check_range, DecideError, Observation};
+use crate::geom::BBox;
+use crate::signal::{Basis, Detection, SignalMeaning};
+use serde::Deserialize;
+
+/// Settings of the [`Selector`].
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SelectConfig {
+    /// Use vehicle signals when no pedestrian signal is in view (in many cities
+    /// pedestrians follow the parallel vehicle signal); default true. When false, a
+    /// scene with only vehicle signals yields no observation (the user hears unknown).
+    pub follow_vehicle_signals: bool,
+    /// Minimum detection score considered at all, in `[0, 1]`; default 0.3.
+    pub min_score: f32,
+    /// IoU with a track's last box above which a detection continues that track, in
+    /// `[0, 1]`; default 0.2 (small heads move by a large fraction of their size).
+    pub match_iou: f32,
+    /// Otherwise a detection continues a track when the centres are closer than this
+    /// many times the track box's larger side; default 1.0.
+    pub match_center_sides: f32,
+    /// A track not seen for this long is forgotten, s; default 1.0.
+    pub track_timeout_s: f64,
+    /// A new track must be seen in at least this many frames before it can be chosen;
+    /// default 2.
+    pub confirm_hits: u32,
+    /// ... and over at least this much time, s; default 0.1.
+    pub confirm_s: f64,
+    /// Score bonus of the currently chosen track, in score units (scores are in
+    /// `[0, 1]`); a challenger must beat it by this much; default 0.15.
+    pub switch_margin: f32,
+    /// Another candidate of the same kind whose score is at least this fraction of the
+    /// chosen one's and that shows the opposite (walk vs stop) makes the observation a
+    /// conflict, in `[0, 1]`; default 0.8.
+    pub conflict_ratio: f32,
+    /// Most tracks kept at once; further new boxes are ignored; default 32.
+    pub max_tracks: usize,
+}
+
+impl Default for SelectConfig {
+    fn default() -> Self {
+        Self {
+            follow_vehicle_signals: true,
+            min_score: 0.3,
+            match_iou: 0.2,
+            match_center_sides: 1.0,
+            track_timeout_s: 1.0,
+            confirm_hits: 2,
+            confirm_s: 0.1,
+            switch_margin: 0.15,
+            conflict_ratio: 0.8,
+            max_tracks: 32,
+        }
+    }
+}
+
+impl SelectConfig {
+    /// Checks ranges once, at start-up.
+    ///
+    /// # Errors
+    /// [`DecideError::Config`] naming the bad field.
+    pub fn validate(&self) -> Result<(), DecideError> {
+        check_range("min_score", self.min_score.into(), 0.0, 1.0, "[0, 1]")?;
+        check_range("match_iou", self.match_iou.into(), 0.0, 1.0, "[0, 1]")?;
+        check_range("match_center_sides", self.match_center_sides.into(), 0.0, 100.0, "[0, 100]")?;
+        check_range("track_timeout_s", self.track_timeout_s, 0.0, 60.0, "[0, 60]")?;
+        check_range("confirm_hits", self.confirm_hits.into(), 1.0, 1000.0, "[1, 1000]")?;
+        check_range("confirm_s", self.confirm_s, 0.0, 10.0, "[0, 10]")?;
+        check_range("switch_margin", self.switch_margin.into(), 0.0, 1.0, "[0, 1]")?;
+        check_range("conflict_ratio", self.conflict_ratio.into(), 0.0, 1.0, "[0, 1]")?;
+        check_range("max_tracks", self.max_tracks as f64, 1.0, 10_000.0, "[1, 10000]")?;
+        Ok(())
+    }
+}
+
+/// Whether a head is a pedestrian or a vehicle signal, learned from what it showed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Pedestrian,
+    Vehicle,
+    /// Only ever seen unlit.
+    Unknown,
+}
+
+/// Go or stop, for finding contradictions between heads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Aspect {
+    Go,
+    Stop,
+}
+
+fn aspect(m: SignalMeaning) -> Option<Aspect> {
+    match m {
+        SignalMeaning::PedWalk | SignalMeaning::VehicleGreen => Some(Aspect::Go),
+        SignalMeaning::PedStop | SignalMeaning::VehicleRed | SignalMeaning::VehicleYellow => Some(Aspect::Stop),
+        SignalMeaning::Off | SignalMeaning::Other => None,
+    }
+}
+
+/// One signal head followed over time.
+#[derive(Debug, Clone)]
+struct Track {
+    id: u32,
+    bbox: BBox,
+    first_seen_s: f64,
+    last_seen_s: f64,
+    hits: u32,
+    ped_hits: u32,
+    vehicle_hits: u32,
+    /// Fraction of recent time the head was detected, in `[0, 1]` (time-based EMA).
+    seen_rate: f32,
+    /// Smoothed detector score.
+    score_ema: f32,
+    /// What it shows in the current frame, with its score.
+    now: Option<(SignalMeaning, f32)>,
+    /// Detected as both go and stop in the current frame.
+    self_conflict: bool,
+}
+
+impl Track {
+    fn kind(&self) -> Kind {
+        if self.ped_hits == 0 && self.vehicle_hits == 0 {
+            Kind::Unknown
+        } else if self.ped_hits >= self.vehicle_hits {
+            Kind::Pedestrian
+        } else {
+            Kind::Vehicle
+        }
+    }
+
+    fn record(&mut self, d: &Detection) {
+        if d.meaning.is_pedestrian() {
+            self.ped_hits = self.ped_hits.saturating_add(1);
+        } else if d.meaning.is_vehicle() {
+            self.vehicle_hits = self.vehicle_hits.saturating_add(1);
+        }
+    }
+}
+
+/// Picks, frame by frame, the one signal head the user must obey. See the module docs.
+#[derive(Debug, Clone)]
+pub struct Selector {
+    config: SelectConfig,
+    tracks: Vec<Track>,
+    /// Detection indices sorted by score, reused every frame.
+    order: Vec<usize>,
+    /// Per track: matched in this frame.
+    matched: Vec<bool>,
+    chosen: Option<u32>,
+    next_id: u32,
+    last_t_s: Option<f64>,
+}
+
+impl Selector {
+    /// A selector with no tracks. Call [`SelectConfig::validate`] first; out-of-range
+    /// values are not rejected here.
+    pub fn new(config: SelectConfig) -> Self {
+        let cap = config.max_tracks.min(256);
+        Self {
+            config,
+            tracks: Vec::with_capacity(cap),
+            order: Vec::with_capacity(64),
+            matched: Vec::with_capacity(cap),
+            chosen: None,
+            next_id: 0,
+            last_t_s: None,
+        }
+    }
+
+    /// The config in use.
+    pub fn config(&self) -> &SelectConfig {
+        &self.config
+    }
+
+    /// Forgets all tracks (e.g. when the source restarts).
+    pub fn reset(&mut self) {
+        self.tracks.clear();
+        self.chosen = None;
+        self.last_t_s = None;
+    }
+
+    /// Feeds one frame's detections (boxes in frame px) taken at media time `t_s`, and
+    /// returns what the chosen head shows. `frame_w`/`frame_h` are the frame size in px.
+    pub fn select(&mut self, t_s: f64, detections: &[Detection], frame_w: u32, frame_h: u32) -> Observation {
+        let dt = match self.last_t_s {
+            Some(last) if t_s > last => t_s - last,
+            _ => 0.0,
+        };
+        self.last_t_s = Some(self.last_t_s.map_or(t_s, |l| l.max(t_s)));
+        self.associate(t_s, detections);
+        self.age(t_s, dt);
+        self.choose(frame_w, frame_h)
+    }
+
+    /// Matches detections to tracks, strongest first; starts tracks for the rest.
+    fn associate(&mut self, t_s: f64, detections: &[Detection]) {
+        for tr in &mut self.tracks {
+            tr.now = None;
+            tr.self_conflict = false;
+        }
+        self.matched.clear();
+        self.matched.resize(self.tracks.len(), false);
+
+        self.order.clear();
+        self.order.extend(
+            detections
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| {
+                    d.score >= self.config.min_score && d.meaning != SignalMeaning::Other && d.bbox.area() > 0.0
+                })
+                .map(|(i, _)| i),
+        );
+        self.order.sort_by(|&a, &b| detections[b].score.total_cmp(&detections[a].score));
+
+        for k in 0..self.order.len() {
+            let d = &detections[self.order[k]];
+            match self.best_track(&d.bbox) {
+                Some(ti) if self.matched.get(ti).copied().unwrap_or(false) => {
+                    // A weaker second box on a head already matched this frame: the
+                    // same head read two ways. Opposite readings are a conflict.
+                    let tr = &mut self.tracks[ti];
+                    if let Some((m, _)) = tr.now {
+                        if let (Some(a), Some(b)) = (aspect(m), aspect(d.meaning)) {
+                            if a != b {
+                                tr.self_conflict = true;
+                            }
+                        }
+                    }
+                    tr.record(d);
+                }
+                Some(ti) => {
+                    let tr = &mut self.tracks[ti];
+                    tr.bbox = d.bbox;
+                    tr.last_seen_s = t_s;
+                    tr.hits = tr.hits.saturating_add(1);
+                    tr.score_ema = 0.7 * tr.score_ema + 0.3 * d.score;
+                    tr.now = Some((d.meaning, d.score));
+                    tr.record(d);
+                    if let Some(m) = self.matched.get_mut(ti) {
+                        *m = true;
+                    }
+                }
+                None if self.tracks.len() < self.config.max_tracks => {
+                    let mut tr = Track {
+                        id: self.next_id,
+                        bbox: d.bbox,
+                        first_seen_s: t_s,
+                        last_seen_s: t_s,
+                        hits: 1,
+                        ped_hits: 0,
+                        vehicle_hits: 0,
+                        seen_rate: 0.5,
+                        score_ema: d.score,
+                        now: Some((d.meaning, d.score)),
+                        self_conflict: false,
+                    };
+                    tr.record(d);
+                    self.next_id = self.next_id.wrapping_add(1);
+                    self.tracks.push(tr);
+                    self.matched.push(true);
+                }
+                None => {}
+            }
+        }
+    }
+
+    /// The track a box continues, if any: best IoU, else nearest centre within range.
+    fn best_track(&self, b: &BBox) -> Option<usize> {
+        let mut best: Option<(usize, f32)> = None;
+        for (i, tr) in self.tracks.iter().enumerate() {
+            let iou = tr.bbox.iou(b);
+            if iou >= self.config.match_iou && best.is_none_or(|(_, s)| iou + 1.0 > s) {
+                // IoU matches rank above centre matches (offset by 1).
+                best = Some((i, iou + 1.0));
+                continue;
+            }
+            let (cx, cy) = tr.bbox.center();
+            let (dx, dy) = b.center();
+            let dist = ((cx - dx).powi(2) + (cy - dy).powi(2)).sqrt();
+            let side = tr.bbox.width().max(tr.bbox.height()).max(1.0);
+            let reach = self.config.match_center_sides * side;
+            // Sizes must be alike too, so a far small head is not merged with a near one.
+            let ratio = (b.area() / tr.bbox.area().max(1e-6)).max(tr.bbox.area() / b.area().max(1e-6));
+            if dist <= reach && ratio <= 4.0 {
+                let s = 1.0 - dist / reach.max(1e-6);
+                if best.is_none_or(|(_, bs)| s > bs) {
+                    best = Some((i, s));
+                }
+            }
+        }
+        best.map(|(i, _)| i)
+    }
+
+    /// Updates how steadily each track is seen and forgets stale ones.
+    fn age(&mut self, t_s: f64, dt: f64) {
+        // Time-based smoothing so the rate means the same at 5 and at 30 frames/s.
+        let alpha = (1.0 - (-dt / 0.5).exp()) as f32;
+        for (tr, &m) in self.tracks.iter_mut().zip(self.matched.iter()) {
+            let seen = if m { 1.0 } else { 0.0 };
+            tr.seen_rate += alpha * (seen - tr.seen_rate);
+        }
+        let timeout = self.config.track_timeout_s;
+        let chosen = &mut self.chosen;
+        self.tracks.retain(|tr| {
+            let keep = t_s - tr.last_seen_s <= timeout;
+            if !keep && *chosen == Some(tr.id) {
+                *chosen = None;
+            }
+            keep
+        });
+    }
+
+    fn score(&self, tr: &Track, frame_w: u32, frame_h: u32) -> f32 {
+        let w = frame_w.max(1) as f32;
+        let h = frame_h.max(1) as f32;
+        let short = w.min(h);
+        // A head whose side is a tenth of the frame's short side is "large".
+        let size = (tr.bbox.area().sqrt() / (0.1 * short)).clamp(0.0, 1.0);
+        let (cx, _) = tr.bbox.center();
+        let centre = (1.0 - ((cx - w / 2.0).abs() / (w / 2.0))).clamp(0.0, 1.0);
+        0.35 * size + 0.25 * centre + 0.2 * tr.seen_rate.clamp(0.0, 1.0) + 0.2 * tr.score_ema.clamp(0.0, 1.0)
+    }
+
+    fn is_candidate(&self, tr: &Track) -> bool {
+        let confirmed = tr.hits >= self.config.confirm_hits
+            && self.last_t_s.is_some_and(|t| t - tr.first_seen_s >= self.config.confirm_s);
+        let kind_ok = match tr.kind() {
+            Kind::Pedestrian => true,
+            Kind::Vehicle => self.config.follow_vehicle_signals,
+            Kind::Unknown => false,
+        };
+        confirmed && kind_ok
+    }
+
+    fn choose(&mut self, frame_w: u32, frame_h: u32) -> Observation {
+        // Rank: pedestrian before vehicle, then score (+ bonus for the current choice).
+        let mut best: Option<(usize, bool, f32)> = None;
+        for (i, tr) in self.tracks.iter().enumerate() {
+            if !self.is_candidate(tr) {
+                continue;
+            }
+            let ped = tr.kind() == Kind::Pedestrian;
+            let mut s = self.score(tr, frame_w, frame_h);
+            if self.chosen == Some(tr.id) {
+                s += self.config.switch_margin;
+            }
+            let better = match best {
+                None => true,
+                Some((_, bped, bs)) => (ped && !bped) || (ped == bped && s > bs),
+            };
+            if better {
+                best = Some((i, ped, s));
+            }
+        }
+        let Some((ci, _, _)) = best else {
+            self.chosen = None;
+            return Observation::nothing();
+        };
+        let tr = &self.tracks[ci];
+        self.chosen = Some(tr.id);
+        let kind = tr.kind();
+        let chosen_score = self.score(tr, frame_w, frame_h);
+
+        let mut conflict = tr.self_conflict;
+        if let Some(a) = tr.now.and_then(|(m, _)| aspect(m)) {
+            for other in &self.tracks {
+                if other.id == tr.id || other.kind() != kind || !self.is_candidate(other) {
+                    continue;
+                }
+                let Some(b) = other.now.and_then(|(m, _)| aspect(m)) else { continue };
+                if a != b && self.score(other, frame_w, frame_h) >= self.config.conflict_ratio * chosen_score {
+                    conflict = true;
+                }
+            }
+        }
+
+        let basis = match kind {
+            Kind::Pedestrian => Basis::Pedestrian,
+            Kind::Vehicle => Basis::Vehicle,
+            Kind::Unknown => Basis::None,
+        };
+        Observation {
+            shows: tr.now.map(|(m, _)| m),
+            confidence: tr.now.map_or(0.0, |(_, s)| s),
+            basis,
+            conflict,
+            dark: false,
+            track_id: Some(tr.id),
+            bbox: Some(tr.bbox),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn det(meaning: SignalMeaning, score: f32, cx: f32, cy: f32, side: f32) -> Detection {
+        Detection { class_id: 0, meaning, score, bbox: BBox::from_center(cx, cy, side, side * 2.0) }
+    }
+
+    const W: u32 = 640;
+    const H: u32 = 480;
+
+    fn run(sel: &mut Selector, frames: &[(f64, Vec<Detection>)]) -> Observation {
+        let mut last = Observation::nothing();
+        for (t, d) in frames {
+            last = sel.select(*t, d, W, H);
+        }
+        last
+    }
+
+    #[test]
+    fn a_single_new_box_is_not_chosen() {
+        let mut sel = Selector::new(SelectConfig::default());
+        let obs = sel.select(0.0, &[det(SignalMeaning::PedWalk, 0.9, 320.0, 200.0, 30.0)], W, H);
+        assert_eq!(obs.shows, None);
+        assert_eq!(obs.basis, Basis::None);
+    }
+
+    #[test]
+    fn a_steady_head_is_chosen_after_confirmation() {
+        let mut sel = Selector::new(SelectConfig::default());
+        let frames: Vec<_> =
+            (0..6).map(|i| (i as f64 / 30.0, vec![det(SignalMeaning::PedStop, 0.8, 320.0, 200.0, 30.0)])).collect();
+        let obs = run(&mut sel, &frames);
+        assert_eq!(obs.shows, Some(SignalMeaning::PedStop));
+        assert_eq!(obs.basis, Basis::Pedestrian);
+        assert!(!obs.conflict);
+    }
+
+    #[test]
+    fn pedestrian_beats_a_bigger_vehicle_signal() {
+        let mut sel = Selector::new(SelectConfig::default());
+        let frames: Vec<_> = (0..10)
+            .map(|i| {
+                (
+                    i as f64 / 10.0,
+                    vec![
+                        det(SignalMeaning::VehicleGreen, 0.95, 320.0, 100.0, 60.0),
+                        det(SignalMeaning::PedStop, 0.6, 500.0, 220.0, 15.0),
+                    ],
+                )
+            })
+            .collect();
+        let obs = run(&mut sel, &frames);
+        assert_eq!(obs.shows, Some(SignalMeaning::PedStop));
+        assert_eq!(obs.basis, Basis::Pedestrian);
+    }
+
+    #[test]
+    fn vehicle_only_scenes_use_the_vehicle_signal_unless_switched_off() {
+        let frames: Vec<_> =
+            (0..10).map(|i| (i as f64 / 10.0, vec![det(SignalMeaning::VehicleRed, 0.9, 320.0, 100.0, 30.0)])).collect();
+        let obs = run(&mut Selector::new(SelectConfig::default()), &frames);
+        assert_eq!((obs.shows, obs.basis), (Some(SignalMeaning::VehicleRed), Basis::Vehicle));
+        let off = SelectConfig { follow_vehicle_signals: false, ..SelectConfig::default() };
+        let obs = run(&mut Selector::new(off), &frames);
+        assert_eq!((obs.shows, obs.basis), (None, Basis::None));
+    }
+
+    #[test]
+    fn the_dark_phase_of_a_blink_stays_on_the_same_head() {
+        let mut sel = Selector::new(SelectConfig::default());
+        let mut frames: Vec<_> =
+            (0..5).map(|i| (i as f64 / 10.0, vec![det(SignalMeaning::PedWalk, 0.9, 320.0, 200.0, 30.0)])).collect();
+        frames.push((0.5, vec![det(SignalMeaning::Off, 0.7, 322.0, 201.0, 30.0)]));
+        let before = run(&mut sel, &frames[..5]);
+        let after = run(&mut sel, &frames[5..]);
+        assert_eq!(after.shows, Some(SignalMeaning::Off));
+        assert_eq!(after.basis, Basis::Pedestrian);
+        assert_eq!(after.track_id, before.track_id);
+    }
+
+    #[test]
+    fn a_spurious_box_does_not_take_over_a_followed_head() {
+        let mut sel = Selector::new(SelectConfig::default());
+        let steady = det(SignalMeaning::PedStop, 0.7, 300.0, 200.0, 20.0);
+        let frames: Vec<_> = (0..10).map(|i| (i as f64 / 10.0, vec![steady])).collect();
+        let before = run(&mut sel, &frames);
+        // One frame with a big, confident walk box elsewhere.
+        let obs = sel.select(1.0, &[steady, det(SignalMeaning::PedWalk, 0.99, 320.0, 150.0, 60.0)], W, H);
+        assert_eq!(obs.shows, Some(SignalMeaning::PedStop));
+        assert_eq!(obs.track_id, before.track_id);
+        assert!(!obs.conflict, "an unconfirmed box is not a relevant signal");
+    }
+
+    #[test]
+    fn one_head_read_as_walk_and_stop_is_a_conflict() {
+        let mut sel = Selector::new(SelectConfig::default());
+        let frames: Vec<_> = (0..5)
+            .map(|i| {
+                (
+                    i as f64 / 10.0,
+                    vec![
+                        det(SignalMeaning::PedWalk, 0.6, 320.0, 200.0, 30.0),
+                        det(SignalMeaning::PedStop, 0.55, 321.0, 200.0, 30.0),
+                    ],
+                )
+            })
+            .collect();
+        let obs = run(&mut sel, &frames);
+        assert!(obs.conflict);
+    }
+
+    #[test]
+    fn two_similar_heads_showing_opposites_conflict() {
+        let mut sel = Selector::new(SelectConfig::default());
+        let frames: Vec<_> = (0..5)
+            .map(|i| {
+                (
+                    i as f64 / 10.0,
+                    vec![
+                        det(SignalMeaning::PedWalk, 0.8, 300.0, 200.0, 30.0),
+                        det(SignalMeaning::PedStop, 0.8, 340.0 + 60.0, 200.0, 30.0),
+                    ],
+                )
+            })
+            .collect();
+        assert!(run(&mut sel, &frames).conflict);
+    }
+
+    #[test]
+    fn a_missed_frame_reports_nothing_on_the_same_track() {
+        let mut sel = Selector::new(SelectConfig::default());
+        let frames: Vec<_> =
+            (0..5).map(|i| (i as f64 / 10.0, vec![det(SignalMeaning::PedStop, 0.8, 320.0, 200.0, 30.0)])).collect();
+        let before = run(&mut sel, &frames);
+        let obs = sel.select(0.5, &[], W, H);
+        assert_eq!(obs.shows, None);
+        assert_eq!(obs.track_id, before.track_id);
+        assert_eq!(obs.basis, Basis::Pedestrian);
+        // ...and the track is forgotten after the timeout.
+        let obs = sel.select(2.0, &[], W, H);
+        assert_eq!(obs.track_id, None);
+    }
+
+    #[test]
+    fn default_config_is_valid() {
+        assert!(SelectConfig::default().validate().is_ok());
+        assert!(SelectConfig { min_score: 2.0, ..SelectConfig::default() }.validate().is_err());
+    }
+}

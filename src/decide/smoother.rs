@@ -1,0 +1,618 @@
+//! The smoother: a state machine over media time, in seconds, that turns what the
+//! chosen head shows frame by frame into the state the user hears.
+//!
+//! # What the user hears when the system is unsure
+//!
+//! - **Walk is only announced when the walk lamp has been seen clearly and steadily**
+//!   for a while (default 0.8 s, at least 3 frames, each at least 50 % confident), and
+//!   no stop lamp has been seen for at least 1 s. Until then the user keeps hearing
+//!   what they heard before: the slow "wait" tick, or the quiet searching sound.
+//! - **Walk stops at once** when the stop lamp, a yellow vehicle light, a flashing or
+//!   dark walk lamp, or two signals that disagree are seen. The user then hears "wait",
+//!   "changing, do not start", or "no signal found". A walk lamp that is simply not
+//!   detected for a moment keeps the walk tick for at most 0.3 s.
+//! - **Flashing** (a lamp that goes dark and comes back within about 0.8 s) means the
+//!   phase is ending: the user hears the "changing, do not start" pattern for as long
+//!   as the flashing goes on (and 1.2 s after the last blink).
+//! - **No signal, a dark signal, a dark scene, signals that disagree, or a camera or
+//!   model that stops delivering frames for more than 1 s**: the user hears "no signal
+//!   found" and then the quiet searching sound. The smoother never keeps saying walk
+//!   through any of these.
+//! - "Wait" and "changing" are held through short gaps in detection (0.6 s) so the
+//!   user is not told "no signal" at every missed frame.
+//!
+//! # Rules, in terms of the config ([`SmootherConfig`])
+//!
+//! Evidence per frame: *go* (ped walk, vehicle green, confidence at least
+//! `walk_min_confidence`), *stop* (ped stop, vehicle red, or vehicle yellow right after
+//! red: Apollo's "yellow after red stays red"), *amber* (vehicle yellow otherwise),
+//! *dark* (the head is seen unlit), *missing* (nothing seen, a weak go, a dark scene),
+//! *conflict*.
+//!
+//! - conflict → unknown at once; counts as stop evidence for the walk timer.
+//! - Entering walk: go now, a run of go frames lasting `walk_enter_s` with at least
+//!   `walk_min_frames` frames, not interrupted by stop/amber/dark/conflict or by a gap
+//!   longer than `walk_hold_s`, and the last stop evidence `walk_after_stop_s` ago.
+//! - Leaving walk: stop → dont_walk, amber or dark → changing, both at once; missing for
+//!   more than `walk_hold_s` → unknown.
+//! - Entering dont_walk from unknown or changing needs `stop_enter_s` and
+//!   `stop_min_frames` of stop evidence (hysteresis; it is not urgent, only chatter).
+//! - Blink (after Apollo): lit, then dark or missing, then the same lamp lit again,
+//!   with `blink_min_gap_s..=blink_max_gap_s` between the two lit frames. While
+//!   flashing (until `flash_hold_s` after the last blink) the state is changing, and only
+//!   a different lamp lighting up (red ↔ green, after Autoware) ends the flashing early.
+//! - Hold: dont_walk and changing survive dark or missing frames for `hold_s` after the
+//!   last lit frame, then unknown.
+//! - Stall: no frame for more than `stall_timeout_s` → unknown, and the history is
+//!   forgotten. [`Smoother::tick`] applies this between frames.
+//!
+//! Every threshold compares media times, so the result does not depend on the frame
+//! rate beyond about one frame period.
+
+use super::{check_range, DecideError, Observation};
+use crate::signal::{Basis, SignalMeaning, SignalState};
+use serde::Deserialize;
+
+/// Settings of the [`Smoother`]. All times are media time in seconds.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmootherConfig {
+    /// Time the walk lamp must be seen steadily before walk is announced, s; default
+    /// 0.8 (long enough that detector glitches cannot add up to it, short compared with
+    /// a walk phase of 4-7 s).
+    pub walk_enter_s: f64,
+    /// Frames of steady walk lamp needed as well, so a slow camera cannot announce walk
+    /// from a single frame; default 3.
+    pub walk_min_frames: u32,
+    /// Detector confidence below which a walk lamp does not count as evidence at all,
+    /// in `[0, 1]`; default 0.5. Stop lamps count at any confidence (asymmetry).
+    pub walk_min_confidence: f32,
+    /// Walk is never announced sooner than this after the last stop, yellow or conflict
+    /// evidence, s; default 1.0.
+    pub walk_after_stop_s: f64,
+    /// Time of stop evidence needed to go from unknown or changing to dont_walk, s;
+    /// default 0.2. (From walk, one stop frame is enough.)
+    pub stop_enter_s: f64,
+    /// Frames of stop evidence needed as well; default 2.
+    pub stop_min_frames: u32,
+    /// How long walk survives frames in which the walk lamp is not detected, s;
+    /// default 0.3. Should exceed the frame period.
+    pub walk_hold_s: f64,
+    /// How long dont_walk and changing survive frames with a dark head or no detection,
+    /// s; default 0.6 (longer than the dark phase of a 1 Hz flash).
+    pub hold_s: f64,
+    /// Shortest time between two lit frames around a dark gap that counts as a blink,
+    /// s; default 0.15 (shorter gaps are missed detections at high frame rates).
+    pub blink_min_gap_s: f64,
+    /// Longest such time that counts as a blink, s; default 0.8 (Apollo's 0.55 s of
+    /// dark plus up to two frame periods of sampling).
+    pub blink_max_gap_s: f64,
+    /// How long the state stays changing after the last blink, s; default 1.2 (covers
+    /// one more cycle of a 1 Hz flash, like Autoware's ~1 s window).
+    pub flash_hold_s: f64,
+    /// No frame for longer than this means the camera or model stalled: unknown, s;
+    /// default 1.0.
+    pub stall_timeout_s: f64,
+}
+
+impl Default for SmootherConfig {
+    fn default() -> Self {
+        Self {
+            walk_enter_s: 0.8,
+            walk_min_frames: 3,
+            walk_min_confidence: 0.5,
+            walk_after_stop_s: 1.0,
+            stop_enter_s: 0.2,
+            stop_min_frames: 2,
+            walk_hold_s: 0.3,
+            hold_s: 0.6,
+            blink_min_gap_s: 0.15,
+            blink_max_gap_s: 0.8,
+            flash_hold_s: 1.2,
+            stall_timeout_s: 1.0,
+        }
+    }
+}
+
+impl SmootherConfig {
+    /// Checks ranges once, at start-up.
+    ///
+    /// # Errors
+    /// [`DecideError::Config`] naming the bad field.
+    pub fn validate(&self) -> Result<(), DecideError> {
+        check_range("walk_enter_s", self.walk_enter_s, 0.0, 30.0, "[0, 30]")?;
+        check_range("walk_min_frames", self.walk_min_frames.into(), 2.0, 1000.0, "[2, 1000]")?;
+        check_range("walk_min_confidence", self.walk_min_confidence.into(), 0.0, 1.0, "[0, 1]")?;
+        check_range("walk_after_stop_s", self.walk_after_stop_s, 0.0, 30.0, "[0, 30]")?;
+        check_range("stop_enter_s", self.stop_enter_s, 0.0, 10.0, "[0, 10]")?;
+        check_range("stop_min_frames", self.stop_min_frames.into(), 1.0, 1000.0, "[1, 1000]")?;
+        check_range("walk_hold_s", self.walk_hold_s, 0.0, 5.0, "[0, 5]")?;
+        check_range("hold_s", self.hold_s, 0.0, 10.0, "[0, 10]")?;
+        check_range("blink_min_gap_s", self.blink_min_gap_s, 0.0, 5.0, "[0, 5]")?;
+        check_range("blink_max_gap_s", self.blink_max_gap_s, self.blink_min_gap_s, 5.0, "[blink_min_gap_s, 5]")?;
+        check_range("flash_hold_s", self.flash_hold_s, 0.0, 10.0, "[0, 10]")?;
+        check_range("stall_timeout_s", self.stall_timeout_s, 0.01, 60.0, "[0.01, 60]")?;
+        Ok(())
+    }
+}
+
+/// The steady decision after a frame (or a tick).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Decision {
+    /// What the user should do.
+    pub state: SignalState,
+    /// Which kind of signal the state rests on; [`Basis::None`] when unknown.
+    pub basis: Basis,
+    /// Smoothed detector confidence of the evidence behind the state, in `[0, 1]`;
+    /// 0 when unknown.
+    pub confidence: f32,
+    /// The state or the basis differs from the previous decision.
+    pub changed: bool,
+}
+
+/// A lit lamp, as the smoother reasons about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lamp {
+    Go,
+    Stop,
+    Amber,
+}
+
+/// One frame's evidence.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Evidence {
+    Lit(Lamp, f32),
+    Dark,
+    Missing,
+    Conflict,
+}
+
+/// A run of consecutive frames with the same evidence.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Run {
+    start_s: f64,
+    frames: u32,
+}
+
+impl Run {
+    fn extend(run: Option<Run>, t_s: f64) -> Option<Run> {
+        Some(match run {
+            Some(r) => Run { start_s: r.start_s, frames: r.frames.saturating_add(1) },
+            None => Run { start_s: t_s, frames: 1 },
+        })
+    }
+
+    fn lasted(&self, t_s: f64, min_s: f64, min_frames: u32) -> bool {
+        t_s - self.start_s >= min_s && self.frames >= min_frames
+    }
+}
+
+/// Turns observations into steady decisions. See the module docs for the rules and
+/// for what the user hears.
+#[derive(Debug, Clone)]
+pub struct Smoother {
+    config: SmootherConfig,
+    state: SignalState,
+    basis: Basis,
+    confidence: f32,
+    /// Latest time seen (update or tick); time never runs backwards inside.
+    now_s: Option<f64>,
+    last_frame_s: Option<f64>,
+    track: Option<u32>,
+    /// The last lit lamp (raw, before "yellow after red") and when it was seen.
+    lit: Option<(Lamp, f64)>,
+    /// A dark or missing frame came after the last lit frame.
+    gap_after_lit: bool,
+    go_run: Option<Run>,
+    stop_run: Option<Run>,
+    last_stop_s: Option<f64>,
+    /// Flashing lamp and the time until which the flashing is held.
+    flash: Option<(Lamp, f64)>,
+}
+
+impl Smoother {
+    /// A smoother in the unknown state. Call [`SmootherConfig::validate`] first;
+    /// out-of-range values are not rejected here.
+    pub fn new(config: SmootherConfig) -> Self {
+        Self {
+            config,
+            state: SignalState::Unknown,
+            basis: Basis::None,
+            confidence: 0.0,
+            now_s: None,
+            last_frame_s: None,
+            track: None,
+            lit: None,
+            gap_after_lit: false,
+            go_run: None,
+            stop_run: None,
+            last_stop_s: None,
+            flash: None,
+        }
+    }
+
+    /// The config in use.
+    pub fn config(&self) -> &SmootherConfig {
+        &self.config
+    }
+
+    /// The current state without advancing time.
+    pub fn state(&self) -> SignalState {
+        self.state
+    }
+
+    /// Feeds the observation of the frame taken at media time `t_s` (seconds; a time
+    /// earlier than one already seen is treated as that time).
+    pub fn update(&mut self, t_s: f64, obs: &Observation) -> Decision {
+        let t = self.advance_clock(t_s);
+        let (prev_state, prev_basis) = (self.state, self.basis);
+        if self.last_frame_s.is_some_and(|lf| t - lf > self.config.stall_timeout_s) {
+            self.forget();
+        }
+        self.last_frame_s = Some(t);
+        if obs.track_id.is_some() && obs.track_id != self.track {
+            // A different head: its blink and run history starts afresh.
+            self.track = obs.track_id;
+            self.lit = None;
+            self.gap_after_lit = false;
+            self.go_run = None;
+            self.stop_run = None;
+            self.flash = None;
+        }
+        if obs.basis != Basis::None {
+            self.basis = obs.basis;
+        }
+
+        let ev = self.classify(obs);
+        let effective = self.remember(t, ev);
+        let (state, support) = self.next_state(t, effective);
+        self.set_state(state, support);
+        self.decision(prev_state, prev_basis)
+    }
+
+    /// Advances media time to `t_s` without a frame. If no frame has arrived for longer
+    /// than `stall_timeout_s`, the state becomes unknown.
+    pub fn tick(&mut self, t_s: f64) -> Decision {
+        let t = self.advance_clock(t_s);
+        let (prev_state, prev_basis) = (self.state, self.basis);
+        let stalled = self.last_frame_s.is_none_or(|lf| t - lf > self.config.stall_timeout_s);
+        if stalled && self.state != SignalState::Unknown {
+            self.forget();
+        }
+        self.decision(prev_state, prev_basis)
+    }
+
+    fn advance_clock(&mut self, t_s: f64) -> f64 {
+        let t = match self.now_s {
+            Some(now) if !(t_s >= now) => now, // also catches NaN
+            _ => t_s,
+        };
+        self.now_s = Some(t);
+        t
+    }
+
+    /// Drops all history: the next walk needs full evidence again.
+    fn forget(&mut self) {
+        self.state = SignalState::Unknown;
+        self.confidence = 0.0;
+        self.lit = None;
+        self.gap_after_lit = false;
+        self.go_run = None;
+        self.stop_run = None;
+        self.flash = None;
+    }
+
+    fn classify(&self, obs: &Observation) -> Evidence {
+        if obs.conflict {
+            return Evidence::Conflict;
+        }
+        if obs.dark {
+            return Evidence::Missing;
+        }
+        let conf = obs.confidence.clamp(0.0, 1.0);
+        match obs.shows {
+            Some(SignalMeaning::PedWalk | SignalMeaning::VehicleGreen) => {
+                if conf >= self.config.walk_min_confidence {
+                    Evidence::Lit(Lamp::Go, conf)
+                } else {
+                    Evidence::Missing
+                }
+            }
+            Some(SignalMeaning::PedStop | SignalMeaning::VehicleRed) => Evidence::Lit(Lamp::Stop, conf),
+            Some(SignalMeaning::VehicleYellow) => Evidence::Lit(Lamp::Amber, conf),
+            Some(SignalMeaning::Off) => Evidence::Dark,
+            Some(SignalMeaning::Other) | None => Evidence::Missing,
+        }
+    }
+
+    /// Updates the memory (runs, blink, last stop) and returns the evidence as it
+    /// counts for the state ("yellow after red" already turned into stop).
+    fn remember(&mut self, t: f64, ev: Evidence) -> Evidence {
+        match ev {
+            Evidence::Conflict => {
+                self.last_stop_s = Some(t);
+                self.go_run = None;
+                self.stop_run = None;
+                ev
+            }
+            Evidence::Lit(lamp, conf) => {
+                if let Some((prev, prev_t)) = self.lit {
+                    let gap = t - prev_t;
+                    if self.gap_after_lit
+                        && prev == lamp
+                        && gap >= self.config.blink_min_gap_s
+                        && gap <= self.config.blink_max_gap_s
+                    {
+                        self.flash = Some((lamp, t + self.config.flash_hold_s));
+                    }
+                }
+                // While flashing, only another lamp lighting up ends it early.
+                if self.flash.is_some_and(|(fl, _)| fl != lamp) {
+                    self.flash = None;
+                }
+                let after_red = self.lit.is_some_and(|(l, _)| l == Lamp::Stop) || self.state == SignalState::DontWalk;
+                let eff = if lamp == Lamp::Amber && after_red { Lamp::Stop } else { lamp };
+                self.lit = Some((lamp, t));
+                self.gap_after_lit = false;
+                match eff {
+                    Lamp::Go => {
+                        self.stop_run = None;
+                        self.go_run = Run::extend(self.go_run, t);
+                    }
+                    Lamp::Stop | Lamp::Amber => {
+                        self.go_run = None;
+                        self.last_stop_s = Some(t);
+                        self.stop_run = Run::extend(self.stop_run, t);
+                    }
+                }
+                Evidence::Lit(eff, conf)
+            }
+            Evidence::Dark => {
+                self.gap_after_lit = self.lit.is_some();
+                self.go_run = None;
+                self.stop_run = None;
+                ev
+            }
+            Evidence::Missing => {
+                self.gap_after_lit = self.lit.is_some();
+                let since_lit = self.lit.map_or(f64::INFINITY, |(_, lt)| t - lt);
+                if since_lit > self.config.walk_hold_s {
+                    self.go_run = None;
+                    self.stop_run = None;
+                }
+                ev
+            }
+        }
+    }
+
+    /// The next state and the confidence that supports it (None: keep smoothing).
+    fn next_state(&self, t: f64, ev: Evidence) -> (SignalState, Option<f32>) {
+        use SignalState::*;
+        if ev == Evidence::Conflict {
+            return (Unknown, None);
+        }
+        if self.flash.is_some_and(|(_, until)| t <= until) {
+            let conf = if let Evidence::Lit(_, c) = ev { Some(c) } else { None };
+            return (Changing, conf);
+        }
+        match ev {
+            Evidence::Lit(Lamp::Go, c) => {
+                let enough = self.go_run.is_some_and(|r| {
+                    r.lasted(t, self.config.walk_enter_s, self.config.walk_min_frames)
+                });
+                let stop_long_ago = self.last_stop_s.is_none_or(|s| t - s >= self.config.walk_after_stop_s);
+                if self.state == Walk || (enough && stop_long_ago) {
+                    (Walk, Some(c))
+                } else {
+                    // Not sure yet: keep saying what was said before.
+                    (self.state, None)
+                }
+            }
+            Evidence::Lit(Lamp::Stop, c) => {
+                let enough = self
+                    .stop_run
+                    .is_some_and(|r| r.lasted(t, self.config.stop_enter_s, self.config.stop_min_frames));
+                if matches!(self.state, Walk | DontWalk) || enough {
+                    (DontWalk, Some(c))
+                } else {
+                    (self.state, None)
+                }
+            }
+            Evidence::Lit(Lamp::Amber, c) => (Changing, Some(c)),
+            Evidence::Dark | Evidence::Missing => {
+                let since_lit = self.lit.map_or(f64::INFINITY, |(_, lt)| t - lt);
+                match self.state {
+                    Walk if ev == Evidence::Dark => (Changing, None),
+                    Walk if since_lit <= self.config.walk_hold_s => (Walk, None),
+                    DontWalk | Changing if since_lit <= self.config.hold_s => (self.state, None),
+                    _ => (Unknown, None),
+                }
+            }
+            Evidence::Conflict => (Unknown, None),
+        }
+    }
+
+    fn set_state(&mut self, state: SignalState, support: Option<f32>) {
+        if state == SignalState::Unknown {
+            self.confidence = 0.0;
+        } else if state != self.state {
+            self.confidence = support.unwrap_or(self.confidence);
+        } else if let Some(c) = support {
+            self.confidence += 0.3 * (c - self.confidence);
+        }
+        self.state = state;
+    }
+
+    fn decision(&self, prev_state: SignalState, prev_basis: Basis) -> Decision {
+        let basis = if self.state == SignalState::Unknown { Basis::None } else { self.basis };
+        let prev_basis = if prev_state == SignalState::Unknown { Basis::None } else { prev_basis };
+        Decision {
+            state: self.state,
+            basis,
+            confidence: self.confidence,
+            changed: self.state != prev_state || basis != prev_basis,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use SignalState::*;
+
+    fn obs(shows: Option<SignalMeaning>, confidence: f32) -> Observation {
+        let basis = match shows {
+            Some(m) if m.is_vehicle() => Basis::Vehicle,
+            Some(_) => Basis::Pedestrian,
+            None => Basis::None,
+        };
+        Observation { shows, confidence, basis, track_id: Some(1), ..Observation::default() }
+    }
+
+    const WALK: Option<SignalMeaning> = Some(SignalMeaning::PedWalk);
+    const STOP: Option<SignalMeaning> = Some(SignalMeaning::PedStop);
+    const OFF: Option<SignalMeaning> = Some(SignalMeaning::Off);
+
+    /// Feeds `(from_s, to_s, observation)` spans at `fps` and returns the state after
+    /// each frame, with its time.
+    fn feed(sm: &mut Smoother, fps: f64, spans: &[(f64, f64, Observation)]) -> Vec<(f64, SignalState)> {
+        let mut out = Vec::new();
+        for (from, to, o) in spans {
+            let mut k = (from * fps).ceil() as i64;
+            while (k as f64) / fps < *to - 1e-9 {
+                let t = k as f64 / fps;
+                out.push((t, sm.update(t, o).state));
+                k += 1;
+            }
+        }
+        out
+    }
+
+    fn state_at(trace: &[(f64, SignalState)], t: f64) -> SignalState {
+        trace.iter().take_while(|(ft, _)| *ft <= t + 1e-9).last().map_or(Unknown, |(_, s)| *s)
+    }
+
+    #[test]
+    fn table_steady_walk_after_stop() {
+        let mut sm = Smoother::new(SmootherConfig::default());
+        let tr = feed(&mut sm, 10.0, &[(0.0, 3.0, obs(STOP, 0.8)), (3.0, 6.0, obs(WALK, 0.9))]);
+        let cases = [
+            (0.0, Unknown),   // one stop frame is not yet enough
+            (0.1, Unknown),
+            (0.2, DontWalk),  // stop_enter_s
+            (2.9, DontWalk),
+            (3.0, DontWalk),  // walk lamp seen, not yet trusted
+            (3.7, DontWalk),  // 0.8 s of go, but the last stop frame was only 0.8 s ago
+            (4.0, Walk),
+            (5.9, Walk),
+        ];
+        for (t, want) in cases {
+            assert_eq!(state_at(&tr, t), want, "t = {t}");
+        }
+    }
+
+    #[test]
+    fn table_stop_drops_walk_at_once() {
+        let mut sm = Smoother::new(SmootherConfig::default());
+        let tr = feed(&mut sm, 30.0, &[(0.0, 2.0, obs(WALK, 0.9)), (2.0, 2.04, obs(STOP, 0.4))]);
+        assert_eq!(state_at(&tr, 1.9), Walk);
+        assert_eq!(state_at(&tr, 2.0), DontWalk);
+    }
+
+    #[test]
+    fn table_flashing_walk_is_changing() {
+        let mut sm = Smoother::new(SmootherConfig::default());
+        let mut spans = vec![(0.0, 2.0, obs(WALK, 0.9))];
+        for k in 0..4 {
+            let s = 2.0 + k as f64;
+            spans.push((s, s + 0.5, obs(OFF, 0.8)));
+            spans.push((s + 0.5, s + 1.0, obs(WALK, 0.9)));
+        }
+        let tr = feed(&mut sm, 15.0, &spans);
+        assert_eq!(state_at(&tr, 1.9), Walk);
+        for t in [2.0, 2.3, 2.6, 3.2, 3.7, 4.4, 5.9] {
+            assert_eq!(state_at(&tr, t), Changing, "t = {t}");
+        }
+    }
+
+    #[test]
+    fn table_flashing_dont_walk_is_changing() {
+        let mut sm = Smoother::new(SmootherConfig::default());
+        let mut spans = vec![(0.0, 2.0, obs(STOP, 0.9))];
+        for k in 0..4 {
+            let s = 2.0 + k as f64;
+            spans.push((s, s + 0.5, obs(None, 0.0)));
+            spans.push((s + 0.5, s + 1.0, obs(STOP, 0.9)));
+        }
+        let tr = feed(&mut sm, 10.0, &spans);
+        assert_eq!(state_at(&tr, 2.4), DontWalk, "held through the first dark phase");
+        assert_eq!(state_at(&tr, 2.5), Changing, "first blink seen");
+        assert_eq!(state_at(&tr, 5.9), Changing);
+    }
+
+    #[test]
+    fn table_yellow_after_red_stays_red_and_yellow_after_green_is_changing() {
+        let yellow = Some(SignalMeaning::VehicleYellow);
+        let red = Some(SignalMeaning::VehicleRed);
+        let green = Some(SignalMeaning::VehicleGreen);
+        let mut sm = Smoother::new(SmootherConfig::default());
+        let tr = feed(&mut sm, 10.0, &[(0.0, 1.0, obs(red, 0.9)), (1.0, 2.0, obs(yellow, 0.9))]);
+        assert_eq!(state_at(&tr, 1.9), DontWalk);
+        let mut sm = Smoother::new(SmootherConfig::default());
+        let tr = feed(&mut sm, 10.0, &[(0.0, 2.0, obs(green, 0.9)), (2.0, 2.5, obs(yellow, 0.9))]);
+        assert_eq!(state_at(&tr, 1.9), Walk);
+        assert_eq!(state_at(&tr, 2.0), Changing);
+    }
+
+    #[test]
+    fn table_dark_and_lost_signals_end_in_unknown() {
+        let mut sm = Smoother::new(SmootherConfig::default());
+        let tr = feed(&mut sm, 10.0, &[(0.0, 2.0, obs(WALK, 0.9)), (2.0, 4.0, obs(OFF, 0.9))]);
+        assert_eq!(state_at(&tr, 2.0), Changing, "a dark walk lamp drops walk at once");
+        assert_eq!(state_at(&tr, 2.4), Changing);
+        assert_eq!(state_at(&tr, 2.6), Unknown);
+
+        let mut sm = Smoother::new(SmootherConfig::default());
+        let tr = feed(&mut sm, 10.0, &[(0.0, 2.0, obs(WALK, 0.9)), (2.0, 4.0, obs(None, 0.0))]);
+        assert_eq!(state_at(&tr, 2.1), Walk, "one missed detection keeps walk briefly");
+        assert_eq!(state_at(&tr, 2.3), Unknown);
+    }
+
+    #[test]
+    fn table_conflict_and_low_confidence_never_walk() {
+        let mut sm = Smoother::new(SmootherConfig::default());
+        let conflict = Observation { conflict: true, ..obs(WALK, 0.9) };
+        let tr = feed(&mut sm, 10.0, &[(0.0, 2.0, obs(WALK, 0.9)), (2.0, 2.1, conflict)]);
+        assert_eq!(state_at(&tr, 2.0), Unknown);
+        let mut sm = Smoother::new(SmootherConfig::default());
+        let tr = feed(&mut sm, 10.0, &[(0.0, 5.0, obs(WALK, 0.45))]);
+        assert!(tr.iter().all(|(_, s)| *s == Unknown));
+    }
+
+    #[test]
+    fn stalled_input_reaches_unknown_by_tick() {
+        let mut sm = Smoother::new(SmootherConfig::default());
+        feed(&mut sm, 10.0, &[(0.0, 2.0, obs(WALK, 0.9))]);
+        assert_eq!(sm.tick(2.5).state, Walk);
+        let d = sm.tick(2.9 + 1.0 + 1e-6);
+        assert_eq!(d.state, Unknown);
+        assert!(d.changed);
+        assert_eq!(d.basis, Basis::None);
+        // After a stall the evidence starts again from zero.
+        assert_eq!(sm.update(4.0, &obs(WALK, 0.9)).state, Unknown);
+    }
+
+    #[test]
+    fn vehicle_basis_is_reported() {
+        let mut sm = Smoother::new(SmootherConfig::default());
+        let tr = feed(&mut sm, 10.0, &[(0.0, 1.0, obs(Some(SignalMeaning::VehicleRed), 0.9))]);
+        assert_eq!(state_at(&tr, 0.9), DontWalk);
+        assert_eq!(sm.update(1.0, &obs(Some(SignalMeaning::VehicleRed), 0.9)).basis, Basis::Vehicle);
+    }
+
+    #[test]
+    fn default_config_is_valid() {
+        assert!(SmootherConfig::default().validate().is_ok());
+        assert!(SmootherConfig { walk_min_frames: 1, ..SmootherConfig::default() }.validate().is_err());
+    }
+}
