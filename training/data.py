@@ -1,0 +1,282 @@
+"""Datasets: reading the real and synthetic YOLO folders, caching, augmentation.
+
+Label quirks handled here (see ../shared/data/traffic-lights/README.md):
+- some kr label lines are polygons (`cls x1 y1 x2 y2 ...`): reduced to their bounding box;
+- classes are remapped into ours, SHIPPED_CLASSES = red, yellow, green, ped_stop,
+  ped_walk, off (ids 0..5); the kr green left-turn arrow has no class of ours and
+  becomes an ignore region (neither positive nor negative in the class loss);
+- images were stretched to squares by the exporter; we keep them as they are because
+  the validation images are stretched the same way.
+
+Images are decoded once and cached as uint8 arrays (long side <= `cache_side`), so the
+two CPU cores spend their time on the network, not on JPEG decoding.
+"""
+
+import glob
+import hashlib
+import os
+import random
+
+import cv2
+import numpy as np
+import torch
+
+NAMES = ["red", "yellow", "green", "ped_stop", "ped_walk", "off"]
+IGNORE = -1
+PAD = 114
+
+# Source class id -> our class id (IGNORE = ignore region).
+REMAP = {
+    "cinta": {0: 2, 1: 0, 2: 1},
+    "kr": {0: 2, 1: IGNORE, 2: 0, 3: 1},
+    "ours": {i: i for i in range(len(NAMES))},
+}
+
+
+def parse_label_file(path, remap):
+    """Returns (boxes [M,4] normalised xyxy, classes [M]) with ignore regions as IGNORE."""
+    boxes, classes = [], []
+    if not os.path.exists(path):
+        return np.zeros((0, 4), np.float32), np.zeros((0,), np.int64)
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) < 5:
+                continue
+            c = int(float(parts[0]))
+            v = [float(x) for x in parts[1:]]
+            if len(v) == 4:
+                cx, cy, w, h = v
+                x1, y1, x2, y2 = cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
+            else:  # polygon
+                xs, ys = v[0::2], v[1::2]
+                x1, y1, x2, y2 = min(xs), min(ys), max(xs), max(ys)
+            if c not in remap:
+                continue
+            boxes.append([max(0.0, x1), max(0.0, y1), min(1.0, x2), min(1.0, y2)])
+            classes.append(remap[c])
+    return np.array(boxes, np.float32).reshape(-1, 4), np.array(classes, np.int64)
+
+
+def list_split(folder, kind):
+    """[(image_path, label_path, remap)] for a YOLO folder with images/ and labels/."""
+    items = []
+    for img in sorted(glob.glob(os.path.join(folder, "images", "*"))):
+        if not img.lower().endswith((".jpg", ".jpeg", ".png")):
+            continue
+        stem = os.path.splitext(os.path.basename(img))[0]
+        items.append((img, os.path.join(folder, "labels", stem + ".txt"), REMAP[kind]))
+    return items
+
+
+def file_sha1(path):
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        h.update(f.read())
+    return h.hexdigest()
+
+
+class Cached:
+    """One decoded image (RGB uint8) plus pixel-space boxes/classes."""
+
+    __slots__ = ("img", "boxes", "classes", "path")
+
+    def __init__(self, img, boxes, classes, path):
+        self.img, self.boxes, self.classes, self.path = img, boxes, classes, path
+
+
+def load_items(items, cache_side):
+    out = []
+    for img_path, lbl_path, remap in items:
+        img = cv2.imread(img_path, cv2.IMREAD_COLOR)
+        if img is None:
+            continue
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+        h, w = img.shape[:2]
+        r = cache_side / max(h, w)
+        if r < 1:
+            img = cv2.resize(img, (round(w * r), round(h * r)), interpolation=cv2.INTER_AREA)
+        h, w = img.shape[:2]
+        b, c = parse_label_file(lbl_path, remap)
+        b = b * np.array([w, h, w, h], np.float32)
+        out.append(Cached(np.ascontiguousarray(img), b, c, img_path))
+    return out
+
+
+def letterbox(img, size):
+    """Centred letterbox with pad 114, as the Rust preprocessor does.
+    Returns (canvas, scale, (pad_x, pad_y))."""
+    h, w = img.shape[:2]
+    r = min(size / h, size / w)
+    nw, nh = round(w * r), round(h * r)
+    if (nw, nh) != (w, h):
+        img = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_LINEAR)
+    canvas = np.full((size, size, 3), PAD, np.uint8)
+    px, py = (size - nw) // 2, (size - nh) // 2
+    canvas[py : py + nh, px : px + nw] = img
+    return canvas, r, (px, py)
+
+
+def _place(canvas, img, boxes, x0, y0):
+    """Paste img at (x0, y0) on canvas (clipping), shifting boxes."""
+    H, W = canvas.shape[:2]
+    h, w = img.shape[:2]
+    cx0, cy0 = max(x0, 0), max(y0, 0)
+    cx1, cy1 = min(x0 + w, W), min(y0 + h, H)
+    if cx1 > cx0 and cy1 > cy0:
+        canvas[cy0:cy1, cx0:cx1] = img[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
+    return boxes + np.array([x0, y0, x0, y0], np.float32)
+
+
+def _clip_boxes(boxes, classes, x0, y0, x1, y1, min_keep=0.45, min_side=2.0):
+    if len(boxes) == 0:
+        return boxes, classes
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    cb = boxes.copy()
+    cb[:, [0, 2]] = cb[:, [0, 2]].clip(x0, x1)
+    cb[:, [1, 3]] = cb[:, [1, 3]].clip(y0, y1)
+    carea = (cb[:, 2] - cb[:, 0]) * (cb[:, 3] - cb[:, 1])
+    keep = (carea >= min_keep * np.maximum(area, 1e-6)) & (cb[:, 2] - cb[:, 0] >= min_side) & (cb[:, 3] - cb[:, 1] >= min_side)
+    # Ignore regions are kept whenever any part is still visible.
+    keep |= (classes == IGNORE) & (carea > 0)
+    return cb[keep], classes[keep]
+
+
+def _scaled(item, side):
+    h, w = item.img.shape[:2]
+    r = side / max(h, w)
+    nw, nh = max(1, round(w * r)), max(1, round(h * r))
+    interp = cv2.INTER_AREA if r < 1 else cv2.INTER_LINEAR
+    return cv2.resize(item.img, (nw, nh), interpolation=interp), item.boxes * r
+
+
+def color_jitter(img, rng):
+    """Brightness/contrast/saturation only: a hue shift could turn red into yellow."""
+    x = img.astype(np.float32)
+    b = rng.uniform(0.7, 1.3)
+    c = rng.uniform(0.8, 1.2)
+    s = rng.uniform(0.7, 1.3)
+    gray = x.mean(2, keepdims=True)
+    x = gray + (x - gray) * s
+    m = x.mean()
+    x = (x - m) * c + m
+    x = x * b
+    return x.clip(0, 255).astype(np.uint8)
+
+
+class TrainSet(torch.utils.data.Dataset):
+    """Random-scale crops and mosaics of cached images, `size` x `size`."""
+
+    def __init__(self, items, size, scale=(0.55, 1.5), mosaic=0.5, seed=0):
+        self.items = items
+        self.size = size
+        self.scale = scale
+        self.mosaic = mosaic
+        self.seed = seed
+        self.epoch = 0
+
+    def __len__(self):
+        return len(self.items)
+
+    def set_epoch(self, e):
+        self.epoch = e
+
+    def __getitem__(self, i):
+        rng = random.Random(self.seed * 1_000_003 + self.epoch * 100_003 + i)
+        S = self.size
+        if rng.random() < self.mosaic:
+            img, boxes, classes = self._mosaic(i, rng)
+        else:
+            img, boxes, classes = self._single(self.items[i], rng)
+        if rng.random() < 0.5:
+            img = img[:, ::-1]
+            if len(boxes):
+                boxes = boxes.copy()
+                boxes[:, [0, 2]] = S - boxes[:, [2, 0]]
+        if rng.random() < 0.8:
+            img = color_jitter(img, rng)
+        return np.ascontiguousarray(img), boxes.astype(np.float32), classes
+
+    def _single(self, item, rng):
+        S = self.size
+        # The inference scale maps the long side to S; jitter around it.
+        side = max(8, round(S * rng.uniform(*self.scale)))
+        img, boxes = _scaled(item, side)
+        h, w = img.shape[:2]
+        canvas = np.full((S, S, 3), PAD, np.uint8)
+        x0 = rng.randint(min(0, S - w), max(0, S - w))
+        y0 = rng.randint(min(0, S - h), max(0, S - h))
+        boxes = _place(canvas, img, boxes, x0, y0)
+        boxes, classes = _clip_boxes(boxes, item.classes, 0, 0, S, S)
+        return canvas, boxes, classes
+
+    def _mosaic(self, i, rng):
+        S = self.size
+        idx = [i] + [rng.randrange(len(self.items)) for _ in range(3)]
+        xc = round(S * rng.uniform(0.3, 0.7))
+        yc = round(S * rng.uniform(0.3, 0.7))
+        canvas = np.full((S, S, 3), PAD, np.uint8)
+        all_b, all_c = [], []
+        for k, j in enumerate(idx):
+            item = self.items[j]
+            img, boxes = _scaled(item, max(8, round(S * rng.uniform(0.35, 0.9))))
+            h, w = img.shape[:2]
+            x0 = xc - w if k in (0, 2) else xc
+            y0 = yc - h if k in (0, 1) else yc
+            boxes = _place(canvas, img, boxes, x0, y0)
+            # Each tile only shows its own quadrant.
+            qx0, qx1 = (0, xc) if k in (0, 2) else (xc, S)
+            qy0, qy1 = (0, yc) if k in (0, 1) else (yc, S)
+            b, c = _clip_boxes(boxes, item.classes, qx0, qy0, qx1, qy1)
+            all_b.append(b)
+            all_c.append(c)
+        return canvas, np.concatenate(all_b).reshape(-1, 4), np.concatenate(all_c)
+
+
+def collate(batch):
+    """Stack images (float [0,1], NCHW) and pad boxes; split ignore regions out."""
+    imgs = torch.from_numpy(np.stack([b[0] for b in batch])).permute(0, 3, 1, 2).float().div_(255.0)
+    B = len(batch)
+    gts = [(b[1][b[2] != IGNORE], b[2][b[2] != IGNORE]) for b in batch]
+    igs = [b[1][b[2] == IGNORE] for b in batch]
+    M = max([len(g[0]) for g in gts] + [0])
+    K = max([len(g) for g in igs] + [0])
+    gt_boxes = torch.zeros(B, M, 4)
+    gt_labels = torch.zeros(B, M, dtype=torch.long)
+    gt_mask = torch.zeros(B, M, dtype=torch.bool)
+    ign_boxes = torch.zeros(B, K, 4)
+    ign_mask = torch.zeros(B, K, dtype=torch.bool)
+    for k, ((b, c), ig) in enumerate(zip(gts, igs)):
+        n = len(b)
+        if n:
+            gt_boxes[k, :n] = torch.from_numpy(b)
+            gt_labels[k, :n] = torch.from_numpy(c)
+            gt_mask[k, :n] = True
+        if len(ig):
+            ign_boxes[k, : len(ig)] = torch.from_numpy(ig)
+            ign_mask[k, : len(ig)] = True
+    return imgs, {"gt_boxes": gt_boxes, "gt_labels": gt_labels, "gt_mask": gt_mask, "ign_boxes": ign_boxes, "ign_mask": ign_mask}
+
+
+def toy_items(n, size, seed):
+    """A tiny self-made dataset (coloured lamps on noise) so `--smoke` runs without
+    ../shared. Only for exercising the code path, never for a shipped model."""
+    rng = np.random.default_rng(seed)
+    colors = {0: (230, 30, 30), 1: (240, 200, 20), 2: (30, 220, 90)}
+    items = []
+    for k in range(n):
+        img = rng.integers(40, 120, (size, size, 3), dtype=np.uint8)
+        boxes, classes = [], []
+        for _ in range(rng.integers(1, 4)):
+            c = int(rng.integers(0, 3))
+            w = int(rng.integers(8, 40))
+            h = w * 2
+            x = int(rng.integers(0, size - w))
+            y = int(rng.integers(0, size - h))
+            img[y : y + h, x : x + w] = 20
+            cy = y + h // 4 if c == 0 else (y + h // 2 if c == 1 else y + 3 * h // 4)
+            cv2.circle(img, (x + w // 2, cy), max(2, w // 3), colors[c], -1)
+            boxes.append([x, y, x + w, y + h])
+            classes.append(c)
+        items.append(Cached(img, np.array(boxes, np.float32), np.array(classes, np.int64), f"toy{k}"))
+    return items

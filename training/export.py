@@ -1,0 +1,98 @@
+"""Export a checkpoint to ONNX in the ultralytics YOLOv8 detect layout.
+
+Output `output0` [1, 4 + nc, N]: rows 0..3 = cx, cy, w, h in input pixels, rows 4.. =
+sigmoided class scores, N = all anchor points of strides 8/16/32. Input `images`
+[1, 3, S, S], RGB in [0, 1], letterboxed centred with 114 padding. Metadata as
+ultralytics writes it (names, imgsz, stride, task, description, license).
+
+    python3 training/export.py --ckpt training/runs/main/best.pt --out models/safecross-tl.onnx
+"""
+
+import argparse
+import os
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from data import NAMES  # noqa: E402
+from model import Detector, ExportWrapper  # noqa: E402
+
+DESCRIPTION = "safecross traffic-light detector (vehicle red/yellow/green, pedestrian stop/walk, off)"
+LICENSE = "Model weights trained on cinTA_v2 and Traffic_light_kr (Roboflow Universe, CC BY 4.0); see models/README.md"
+
+
+def export(model, size, out_path, opset=17, verify=True):
+    model = model.eval()
+    wrapper = ExportWrapper(model, size).eval()
+    x = torch.zeros(1, 3, size, size)
+    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
+    torch.onnx.export(
+        wrapper, x, out_path, input_names=["images"], output_names=["output0"], opset_version=opset, do_constant_folding=True, dynamo=False
+    )
+    import onnx
+
+    m = onnx.load(out_path)
+    names = "{" + ", ".join(f"{i}: '{n}'" for i, n in enumerate(NAMES)) + "}"
+    props = {
+        "names": names,
+        "imgsz": f"[{size}, {size}]",
+        "stride": str(max(model.strides)),
+        "task": "detect",
+        "description": DESCRIPTION,
+        "license": LICENSE,
+        "author": "safecross",
+    }
+    del m.metadata_props[:]
+    for k, v in props.items():
+        e = m.metadata_props.add()
+        e.key, e.value = k, v
+    onnx.checker.check_model(m)
+    onnx.save(m, out_path)
+    if verify:
+        verify_onnx(wrapper, out_path, size)
+    return out_path
+
+
+def verify_onnx(wrapper, path, size, seed=0):
+    """The ONNX output must match PyTorch on a random input."""
+    import onnxruntime as ort
+
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(1, 3, size, size, generator=g)
+    with torch.no_grad():
+        ref = wrapper(x).numpy()
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    out = sess.run(None, {"images": x.numpy()})[0]
+    n = sum((size // s) ** 2 for s in wrapper.model.strides)
+    assert out.shape == (1, 4 + len(NAMES), n), out.shape
+    err_box = np.abs(out[0, :4] - ref[0, :4]).max()
+    err_cls = np.abs(out[0, 4:] - ref[0, 4:]).max()
+    assert err_box < 1e-2 and err_cls < 1e-4, (err_box, err_cls)
+    print(f"onnx verified: shape {out.shape}, max |diff| box {err_box:.2e} px, scores {err_cls:.2e}")
+
+
+def load_checkpoint(path):
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    cfg = ck["config"]
+    model = Detector(nc=len(NAMES), **cfg["model"])
+    sd = ck.get("ema") or ck["model"]
+    model.load_state_dict(sd)
+    return model, cfg
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--ckpt", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--size", type=int, help="input size (default: the training config's)")
+    ap.add_argument("--opset", type=int, default=17)
+    a = ap.parse_args()
+    model, cfg = load_checkpoint(a.ckpt)
+    export(model, a.size or cfg["imgsz"], a.out, a.opset)
+    print(f"wrote {a.out} ({os.path.getsize(a.out) / 1e6:.2f} MB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,213 @@
+"""The safecross traffic-light detector: a small anchor-free YOLO-style network.
+
+Backbone (plain 3x3 convs + small CSP blocks) -> FPN/PAN neck -> one decoupled head per
+level (strides 8/16/32). Every anchor point predicts four distances (left, top, right,
+bottom, in units of its stride) and one logit per class; there is no objectness.
+
+Plain convolutions were chosen over depthwise-separable ones because on a 2-core CPU
+they train and run faster per FLOP (oneDNN handles dense 3x3 well, depthwise poorly).
+Widths were cut until the 416x416 model ran at about 8 ms with ONNX Runtime on two
+threads (about 0.64 GFLOPs); ReLU fuses into Conv in ONNX Runtime, SiLU does not.
+
+`Detector.forward` returns raw per-level maps for the loss. `ExportWrapper` turns them
+into the ultralytics YOLOv8 output layout `[1, 4 + nc, N]` (cx, cy, w, h in input pixels,
+sigmoided class scores) with only ONNX ops that tract also supports.
+"""
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+STRIDES = (8, 16, 32)
+ACT = nn.ReLU
+
+
+class ConvBnAct(nn.Module):
+    """Conv -> BatchNorm -> SiLU; BN is folded into the conv at export time by ONNX."""
+
+    def __init__(self, c_in, c_out, k=3, s=1, g=1):
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, k, s, k // 2, groups=g, bias=False)
+        self.bn = nn.BatchNorm2d(c_out, momentum=0.03, eps=1e-3)
+        self.act = ACT(inplace=True)
+
+    def forward(self, x):
+        return self.act(self.bn(self.conv(x)))
+
+
+class Bottleneck(nn.Module):
+    def __init__(self, c, shortcut=True):
+        super().__init__()
+        self.cv1 = ConvBnAct(c, c, 3)
+        self.cv2 = ConvBnAct(c, c, 3)
+        self.add = shortcut
+
+    def forward(self, x):
+        y = self.cv2(self.cv1(x))
+        return x + y if self.add else y
+
+
+class C2f(nn.Module):
+    """YOLOv8-style CSP block: split, n bottlenecks on one half, concat all, 1x1 fuse."""
+
+    def __init__(self, c_in, c_out, n=1, shortcut=True):
+        super().__init__()
+        self.h = c_out // 2
+        self.cv1 = ConvBnAct(c_in, 2 * self.h, 1)
+        self.blocks = nn.ModuleList(Bottleneck(self.h, shortcut) for _ in range(n))
+        self.cv2 = ConvBnAct((2 + n) * self.h, c_out, 1)
+
+    def forward(self, x):
+        y = list(self.cv1(x).split(self.h, 1))
+        for b in self.blocks:
+            y.append(b(y[-1]))
+        return self.cv2(torch.cat(y, 1))
+
+
+class SPPF(nn.Module):
+    """Spatial pyramid pooling (fast): three chained 5x5 max-pools for wider context."""
+
+    def __init__(self, c_in, c_out):
+        super().__init__()
+        h = c_in // 2
+        self.cv1 = ConvBnAct(c_in, h, 1)
+        self.cv2 = ConvBnAct(h * 4, c_out, 1)
+        self.pool = nn.MaxPool2d(5, 1, 2)
+
+    def forward(self, x):
+        x = self.cv1(x)
+        y1 = self.pool(x)
+        y2 = self.pool(y1)
+        y3 = self.pool(y2)
+        return self.cv2(torch.cat([x, y1, y2, y3], 1))
+
+
+class Head(nn.Module):
+    """Decoupled head for one level: a box branch and a class branch."""
+
+    def __init__(self, c_in, c_mid, nc):
+        super().__init__()
+        self.box = nn.Sequential(ConvBnAct(c_in, c_mid, 3), nn.Conv2d(c_mid, 4, 1))
+        self.cls = nn.Sequential(ConvBnAct(c_in, c_mid, 3), nn.Conv2d(c_mid, nc, 1))
+
+
+class Detector(nn.Module):
+    def __init__(self, nc=6, width=(8, 16, 32, 64, 96), depth=(1, 1, 2, 1), head_width=32):
+        super().__init__()
+        w0, w1, w2, w3, w4 = width
+        self.nc = nc
+        self.strides = STRIDES
+        self.stem = ConvBnAct(3, w0, 3, 2)  # /2
+        self.s1 = nn.Sequential(ConvBnAct(w0, w1, 3, 2), C2f(w1, w1, depth[0]))  # /4
+        self.s2 = nn.Sequential(ConvBnAct(w1, w2, 3, 2), C2f(w2, w2, depth[1]))  # /8
+        self.s3 = nn.Sequential(ConvBnAct(w2, w3, 3, 2), C2f(w3, w3, depth[2]))  # /16
+        self.s4 = nn.Sequential(ConvBnAct(w3, w4, 3, 2), C2f(w4, w4, depth[3]), SPPF(w4, w4))  # /32
+        # Top-down (FPN) then bottom-up (PAN) so the stride-8 level, where small lights
+        # live, sees context from the coarse levels and vice versa.
+        self.up = nn.Upsample(scale_factor=2, mode="nearest")
+        self.td4 = C2f(w4 + w3, w3, 1, shortcut=False)
+        self.td3 = C2f(w3 + w2, w2, 1, shortcut=False)
+        self.down3 = ConvBnAct(w2, w2, 3, 2)
+        self.bu4 = C2f(w2 + w3, w3, 1, shortcut=False)
+        self.down4 = ConvBnAct(w3, w3, 3, 2)
+        self.bu5 = C2f(w3 + w4, w4, 1, shortcut=False)
+        self.heads = nn.ModuleList(Head(c, head_width, nc) for c in (w2, w3, w4))
+        self._init_biases()
+
+    def _init_biases(self):
+        for head, s in zip(self.heads, self.strides):
+            # Class prior ~1% so the first steps are not swamped by negatives.
+            nn.init.constant_(head.cls[-1].bias, -math.log((1 - 0.01) / 0.01))
+            # Distances start near one stride-ish box for the level (exp(0.5)~1.6 strides).
+            nn.init.constant_(head.box[-1].bias, 0.5)
+            nn.init.normal_(head.box[-1].weight, std=0.01)
+
+    def features(self, x):
+        x = self.stem(x)
+        x = self.s1(x)
+        p3 = self.s2(x)
+        p4 = self.s3(p3)
+        p5 = self.s4(p4)
+        t4 = self.td4(torch.cat([self.up(p5), p4], 1))
+        t3 = self.td3(torch.cat([self.up(t4), p3], 1))
+        b4 = self.bu4(torch.cat([self.down3(t3), t4], 1))
+        b5 = self.bu5(torch.cat([self.down4(b4), p5], 1))
+        return [t3, b4, b5]
+
+    def forward(self, x):
+        """Returns (box, cls): box [B, N, 4] raw distance logits, cls [B, N, nc] logits,
+        anchors flattened level by level, row-major within a level."""
+        boxes, clss = [], []
+        for f, head in zip(self.features(x), self.heads):
+            b = head.box(f)
+            c = head.cls(f)
+            boxes.append(b.flatten(2))
+            clss.append(c.flatten(2))
+        return torch.cat(boxes, 2).transpose(1, 2), torch.cat(clss, 2).transpose(1, 2)
+
+
+def make_anchors(size, strides=STRIDES, device="cpu"):
+    """Anchor-point centres (pixels) and their strides for a square input of `size`."""
+    pts, st = [], []
+    for s in strides:
+        n = size // s
+        ys, xs = torch.meshgrid(torch.arange(n, device=device), torch.arange(n, device=device), indexing="ij")
+        p = torch.stack([xs, ys], -1).reshape(-1, 2).float().add(0.5).mul(s)
+        pts.append(p)
+        st.append(torch.full((n * n,), float(s), device=device))
+    return torch.cat(pts), torch.cat(st)
+
+
+def decode_distances(raw, strides):
+    """Raw box logits -> (l, t, r, b) distances in pixels. exp keeps them positive;
+    the clamp keeps early training from overflowing."""
+    return torch.exp(raw.clamp(max=8.0)) * strides[None, :, None]
+
+
+def distances_to_xyxy(dist, anchors):
+    lt, rb = dist[..., :2], dist[..., 2:]
+    return torch.cat([anchors - lt, anchors + rb], -1)
+
+
+class ExportWrapper(nn.Module):
+    """Detector + decoding into the ultralytics YOLOv8 layout [1, 4 + nc, N]."""
+
+    def __init__(self, model: Detector, size: int):
+        super().__init__()
+        self.model = model
+        anchors, strides = make_anchors(size, model.strides)
+        self.register_buffer("anchors", anchors)
+        self.register_buffer("strides", strides)
+
+    def forward(self, x):
+        raw_box, raw_cls = self.model(x)
+        dist = decode_distances(raw_box, self.strides)
+        lt, rb = dist[..., :2], dist[..., 2:]
+        cxy = self.anchors + (rb - lt) * 0.5
+        wh = lt + rb
+        out = torch.cat([cxy, wh, raw_cls.sigmoid()], -1)
+        return out.transpose(1, 2)
+
+
+def count_params(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+def count_gflops(model, size):
+    """Multiply-accumulates of convolutions x2, at batch 1 (what most papers call FLOPs)."""
+    total = 0
+
+    def hook(m, inp, out):
+        nonlocal total
+        k = m.kernel_size[0] * m.kernel_size[1] * (m.in_channels // m.groups)
+        total += 2 * k * out.numel()
+
+    hs = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.Conv2d)]
+    with torch.no_grad():
+        model.eval()
+        model(torch.zeros(1, 3, size, size))
+    for h in hs:
+        h.remove()
+    return total / 1e9

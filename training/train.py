@@ -1,0 +1,309 @@
+"""Train the safecross traffic-light detector on CPU.
+
+    python3 training/train.py --name main --epochs 40          # real + synthetic data
+    python3 training/train.py --name main --resume             # continue after an interruption
+    python3 training/train.py --smoke --out /tmp/x             # ~1 min: /tmp/x/model.onnx
+
+Writes into the run folder: config.json, manifest.json (every training/validation file
+with its SHA-1), train.log, losses.csv (per epoch), last.pt (every epoch, resumable),
+best.pt (best validation fitness), model.onnx (exported from best.pt at the end).
+"""
+
+import argparse
+import csv
+import json
+import math
+import os
+import random
+import sys
+import time
+from copy import deepcopy
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import data as D  # noqa: E402
+from evaluate import evaluate, format_result  # noqa: E402
+from export import export  # noqa: E402
+from loss import DetectionLoss  # noqa: E402
+from model import Detector, ExportWrapper, count_gflops, count_params, make_anchors  # noqa: E402
+
+REPO = os.path.dirname(HERE)
+DEFAULT_DATA = os.path.normpath(os.path.join(REPO, "..", "shared", "data", "traffic-lights"))
+
+
+def log(msg, fh=None):
+    line = f"[{time.strftime('%H:%M:%S')}] {msg}"
+    print(line, flush=True)
+    if fh:
+        fh.write(line + "\n")
+        fh.flush()
+
+
+class EMA:
+    """Exponential moving average of the weights; its warm-up ramp lets early epochs
+    count without the average lagging far behind."""
+
+    def __init__(self, model, decay=0.999, tau=1000, updates=0):
+        self.model = deepcopy(model).eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+        self.decay, self.tau, self.updates = decay, tau, updates
+
+    @torch.no_grad()
+    def update(self, model):
+        self.updates += 1
+        d = self.decay * (1 - math.exp(-self.updates / self.tau))
+        msd = model.state_dict()
+        for k, v in self.model.state_dict().items():
+            if v.dtype.is_floating_point:
+                v.mul_(d).add_(msd[k].detach(), alpha=1 - d)
+            else:
+                v.copy_(msd[k])
+
+
+def make_optimizer(model, lr, wd):
+    decay, no_decay = [], []
+    for n, p in model.named_parameters():
+        (no_decay if p.ndim <= 1 else decay).append(p)
+    return torch.optim.AdamW([{"params": decay, "weight_decay": wd}, {"params": no_decay, "weight_decay": 0.0}], lr=lr, betas=(0.9, 0.999))
+
+
+def lr_at(it, total, warmup, base, final_frac=0.05):
+    if it < warmup:
+        return base * (0.1 + 0.9 * it / warmup)
+    t = (it - warmup) / max(1, total - warmup)
+    return base * (final_frac + (1 - final_frac) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def gather_items(cfg):
+    """Training and validation file lists per the config."""
+    train, val = [], []
+    if cfg["smoke"] and not os.path.isdir(cfg["data_root"]):
+        return None, None
+    root = cfg["data_root"]
+    for split, kind in cfg["train_splits"]:
+        train += D.list_split(os.path.join(root, split), kind)
+    for d in cfg["synth_dirs"]:
+        train += D.list_split(d, "ours")
+    for split, kind in cfg["val_splits"]:
+        val += D.list_split(os.path.join(root, split), kind)
+    if cfg["smoke"]:
+        rnd = random.Random(cfg["seed"])
+        rnd.shuffle(train)
+        train, val = train[:24], val[:8]
+    return train, val
+
+
+def write_manifest(path, train, val, cfg):
+    def entry(items):
+        return [{"image": os.path.relpath(i, REPO), "label": os.path.relpath(l, REPO), "sha1": D.file_sha1(i)} for i, l, _ in items]
+
+    man = {"train_count": len(train), "val_count": len(val), "train": entry(train), "val": entry(val), "synth_dirs": cfg["synth_dirs"]}
+    with open(path, "w") as f:
+        json.dump(man, f, indent=1)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--name", default="main", help="run name: training/runs/NAME")
+    ap.add_argument("--out", help="run folder (overrides --name)")
+    ap.add_argument("--data-root", default=DEFAULT_DATA)
+    ap.add_argument("--synth", action="append", default=[], help="synthetic stills folder (YOLO, our class ids); repeatable")
+    ap.add_argument("--no-kr", action="store_true", help="leave out kr/train")
+    ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--imgsz", type=int, default=416, help="export/validation input size")
+    ap.add_argument("--train-size", type=int, default=416, help="training crop size (the net is fully convolutional)")
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--wd", type=float, default=5e-4)
+    ap.add_argument("--mosaic", type=float, default=0.5)
+    ap.add_argument("--no-mosaic-last", type=int, default=3, help="turn mosaic off for the last N epochs")
+    ap.add_argument("--val-every", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--resume", action="store_true", help="continue from RUN/last.pt")
+    ap.add_argument("--smoke", action="store_true", help="a handful of images, one short epoch, export; for CI")
+    a = ap.parse_args()
+
+    out = a.out or os.path.join(HERE, "runs", a.name)
+    os.makedirs(out, exist_ok=True)
+    torch.set_num_threads(a.threads)
+    D.cv2.setNumThreads(1)
+
+    cfg_path = os.path.join(out, "config.json")
+    if a.resume:
+        with open(cfg_path) as f:
+            cfg = json.load(f)
+    else:
+        cfg = {
+            "seed": a.seed,
+            "epochs": 1 if a.smoke else a.epochs,
+            "batch": 8 if a.smoke else a.batch,
+            "imgsz": 160 if a.smoke else a.imgsz,
+            "train_size": 160 if a.smoke else a.train_size,
+            "lr": a.lr,
+            "wd": a.wd,
+            "mosaic": a.mosaic,
+            "no_mosaic_last": 0 if a.smoke else a.no_mosaic_last,
+            "val_every": a.val_every,
+            "warmup_iters": 10 if a.smoke else 300,
+            "ema_decay": 0.999,
+            "loss": {"box_weight": 5.0, "cls_weight": 1.0, "assigner": "task-aligned topk=10 alpha=0.5 beta=6 + centre within 1 stride"},
+            "model": {"width": [8, 16, 32, 64, 96], "depth": [1, 1, 2, 1], "head_width": 32},
+            "data_root": os.path.abspath(a.data_root),
+            "train_splits": [["cinta/train", "cinta"]] + ([] if a.no_kr else [["kr/train", "kr"]]),
+            "val_splits": [["cinta/valid", "cinta"]],
+            "synth_dirs": [os.path.abspath(s) for s in a.synth],
+            "cache_side": 640,
+            "smoke": a.smoke,
+            "torch": torch.__version__,
+        }
+        with open(cfg_path, "w") as f:
+            json.dump(cfg, f, indent=2)
+
+    seed = cfg["seed"]
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    logf = open(os.path.join(out, "train.log"), "a")
+    log(f"run {out}  config {json.dumps(cfg)}", logf)
+
+    train_items, val_items = gather_items(cfg)
+    t0 = time.time()
+    if train_items is None:
+        log("smoke: ../shared absent, using the built-in toy images", logf)
+        train_cache = D.toy_items(24, 256, seed)
+        val_cache = D.toy_items(8, 256, seed + 1)
+    else:
+        if not a.resume:
+            write_manifest(os.path.join(out, "manifest.json"), train_items, val_items, cfg)
+        train_cache = D.load_items(train_items, cfg["cache_side"])
+        val_cache = D.load_items(val_items, 10_000)
+    n_boxes = sum(len(c.boxes) for c in train_cache)
+    log(f"cached {len(train_cache)} train ({n_boxes} boxes incl. ignore) + {len(val_cache)} val images in {time.time() - t0:.1f}s", logf)
+
+    model = Detector(nc=len(D.NAMES), **cfg["model"])
+    log(f"model: {count_params(model) / 1e6:.3f} M params, {count_gflops(model, cfg['imgsz']):.3f} GFLOPs at {cfg['imgsz']}", logf)
+    model.train()
+    opt = make_optimizer(model, cfg["lr"], cfg["wd"])
+    ema = EMA(model, cfg["ema_decay"], tau=50 if cfg["smoke"] else 1000)
+    start_epoch, best_fit = 0, -1.0
+    last_path, best_path = os.path.join(out, "last.pt"), os.path.join(out, "best.pt")
+    if a.resume and os.path.exists(last_path):
+        ck = torch.load(last_path, map_location="cpu", weights_only=False)
+        model.load_state_dict(ck["model"])
+        ema.model.load_state_dict(ck["ema"])
+        ema.updates = ck["ema_updates"]
+        opt.load_state_dict(ck["optim"])
+        start_epoch, best_fit = ck["epoch"] + 1, ck["best_fit"]
+        log(f"resumed from epoch {ck['epoch']} (best fitness {best_fit:.4f})", logf)
+
+    ds = D.TrainSet(train_cache, cfg["train_size"], mosaic=cfg["mosaic"], seed=seed)
+    anchors, strides = make_anchors(cfg["train_size"], model.strides)
+    crit = DetectionLoss(len(D.NAMES), **{k: v for k, v in cfg["loss"].items() if k.endswith("weight")})
+    iters_per_epoch = len(ds) // cfg["batch"] if len(ds) >= cfg["batch"] else 1
+    total_iters = iters_per_epoch * cfg["epochs"]
+    csv_path = os.path.join(out, "losses.csv")
+    fields = ["epoch", "lr", "loss", "box", "cls", "npos_per_img", "sec", "map50", "recall_any", "state_acc", "fitness"]
+    if not os.path.exists(csv_path) or start_epoch == 0:
+        with open(csv_path, "w", newline="") as f:
+            csv.writer(f).writerow(fields)
+
+    for epoch in range(start_epoch, cfg["epochs"]):
+        ds.set_epoch(epoch)
+        ds.mosaic = cfg["mosaic"] if epoch < cfg["epochs"] - cfg["no_mosaic_last"] else 0.0
+        g = torch.Generator().manual_seed(seed * 7919 + epoch)
+        sampler = torch.utils.data.RandomSampler(ds, generator=g)
+        dl = torch.utils.data.DataLoader(
+            ds, batch_size=cfg["batch"], sampler=sampler, num_workers=a.workers, collate_fn=D.collate, drop_last=len(ds) >= cfg["batch"]
+        )
+        model.train()
+        te = time.time()
+        sums = {"loss": 0.0, "box": 0.0, "cls": 0.0, "npos": 0}
+        n_it = n_img = 0
+        for i, (imgs, tg) in enumerate(dl):
+            it = epoch * iters_per_epoch + i
+            lr = lr_at(it, total_iters, cfg["warmup_iters"], cfg["lr"])
+            for pg in opt.param_groups:
+                pg["lr"] = lr
+            raw_box, raw_cls = model(imgs)
+            loss, parts = crit(raw_box, raw_cls, anchors, strides, tg)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+            opt.step()
+            ema.update(model)
+            sums["loss"] += loss.item()
+            sums["box"] += parts["box"]
+            sums["cls"] += parts["cls"]
+            sums["npos"] += parts["npos"]
+            n_it += 1
+            n_img += imgs.shape[0]
+            if i % 10 == 0:
+                el = time.time() - te
+                log(f"ep {epoch} it {i}/{iters_per_epoch} loss {loss.item():.3f} box {parts['box']:.3f} cls {parts['cls']:.3f} "
+                    f"npos {parts['npos']} lr {lr:.2e} {n_img / max(el, 1e-6):.1f} img/s", logf)
+        sec = time.time() - te
+        row = {"epoch": epoch, "lr": f"{lr:.3e}", "loss": sums["loss"] / n_it, "box": sums["box"] / n_it, "cls": sums["cls"] / n_it,
+               "npos_per_img": sums["npos"] / max(n_img, 1), "sec": round(sec, 1)}
+        last = epoch == cfg["epochs"] - 1
+        fit = None
+        if (epoch + 1) % cfg["val_every"] == 0 or last:
+            wrapper = ExportWrapper(ema.model, cfg["imgsz"]).eval()
+            with torch.no_grad():
+                res = evaluate(lambda x: wrapper(torch.from_numpy(x))[0].numpy(), val_cache, cfg["imgsz"])
+            fit = res["map50"] * 0.7 + res["recall_any_iou03"] * 0.2 + res["state_accuracy"] * 0.1
+            if math.isnan(fit):
+                fit = 0.0
+            row.update({"map50": round(res["map50"], 4), "recall_any": round(res["recall_any_iou03"], 4), "state_acc": round(res["state_accuracy"], 4), "fitness": round(fit, 4)})
+            log(f"epoch {epoch} val (EMA):\n{format_result(res)}", logf)
+        ck = {"model": model.state_dict(), "ema": ema.model.state_dict(), "ema_updates": ema.updates, "optim": opt.state_dict(),
+              "epoch": epoch, "best_fit": max(best_fit, fit if fit is not None else -1.0), "config": cfg}
+        if fit is not None and fit > best_fit:
+            best_fit = fit
+            torch.save({"ema": ema.model.state_dict(), "config": cfg, "epoch": epoch, "fitness": fit}, best_path)
+            log(f"new best fitness {fit:.4f} at epoch {epoch}", logf)
+        torch.save(ck, last_path + ".tmp")
+        os.replace(last_path + ".tmp", last_path)
+        with open(csv_path, "a", newline="") as f:
+            csv.writer(f).writerow([row.get(k, "") for k in fields])
+        log(f"epoch {epoch} done in {sec:.0f}s ({n_img / sec:.1f} img/s) loss {row['loss']:.4f} box {row['box']:.4f} cls {row['cls']:.4f}", logf)
+
+    plot_curves(csv_path, os.path.join(out, "losses.png"))
+    src = best_path if os.path.exists(best_path) else last_path
+    ck = torch.load(src, map_location="cpu", weights_only=False)
+    final = Detector(nc=len(D.NAMES), **cfg["model"])
+    final.load_state_dict(ck["ema"])
+    onnx_path = export(final, cfg["imgsz"], os.path.join(out, "model.onnx"))
+    log(f"exported {onnx_path} from {os.path.basename(src)} (epoch {ck['epoch']})", logf)
+
+
+def plot_curves(csv_path, png_path):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    rows = list(csv.DictReader(open(csv_path)))
+    ep = [int(r["epoch"]) for r in rows]
+    fig, ax = plt.subplots(1, 2, figsize=(10, 4))
+    for k in ("loss", "box", "cls"):
+        ax[0].plot(ep, [float(r[k]) for r in rows], label=k)
+    ax[0].legend()
+    ax[0].set_xlabel("epoch")
+    vr = [r for r in rows if r["map50"]]
+    for k in ("map50", "recall_any", "state_acc"):
+        ax[1].plot([int(r["epoch"]) for r in vr], [float(r[k]) for r in vr], label=k)
+    ax[1].legend()
+    ax[1].set_xlabel("epoch")
+    fig.savefig(png_path, dpi=80)
+
+
+if __name__ == "__main__":
+    main()
