@@ -280,3 +280,90 @@ def toy_items(n, size, seed):
             classes.append(c)
         items.append(Cached(img, np.array(boxes, np.float32), np.array(classes, np.int64), f"toy{k}"))
     return items
+
+
+def find_safecross(explicit=None):
+    """The safecross binary: --bin, else target/release, else target/debug."""
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for p in [explicit, os.path.join(repo, "target", "release", "safecross"), os.path.join(repo, "target", "debug", "safecross")]:
+        if p and os.path.exists(p):
+            return p
+    raise FileNotFoundError("no safecross binary: run `cargo build --release` first (or pass --bin)")
+
+
+def sanitized_backgrounds(split_dir, dest):
+    """Mirror a YOLO split under `dest` with symlinks whose file stems have no dots.
+
+    Roboflow stems look like `a_jpg.rf.3f2c...`; a label lookup that swaps the extension
+    of `<stem>` (instead of appending `.txt`) misses them and pastes heads on photos
+    whose own lights then go unlabelled. Plain stems avoid that whatever the generator
+    does. The folder keeps the dataset name (`cinta/train`) so its class order is found.
+    """
+    for sub in ("images", "labels"):
+        os.makedirs(os.path.join(dest, sub), exist_ok=True)
+    for img, lbl, _ in list_split(split_dir, "ours"):
+        stem = os.path.splitext(os.path.basename(img))[0].replace(".", "_")
+        ext = os.path.splitext(img)[1]
+        for src, dst in ((img, os.path.join(dest, "images", stem + ext)), (lbl, os.path.join(dest, "labels", stem + ".txt"))):
+            if os.path.exists(src) and not os.path.lexists(dst):
+                os.symlink(os.path.abspath(src), dst)
+    return dest
+
+
+def build_synth(out, count, seed, size, backgrounds, binary=None, real_share=None):
+    """Synthetic stills (pedestrian heads pasted on real photos, our class ids) from the
+    project's own generator; skipped when OUT already holds COUNT labelled stills."""
+    import subprocess
+
+    have = len(glob.glob(os.path.join(out, "labels", "*.txt")))
+    if have >= count:
+        print(f"{out}: {have} stills already there, not rebuilt")
+        return out
+    cmd = [find_safecross(binary), "synth", "stills", "--out", out, "--count", str(count), "--seed", str(seed), "--size", str(size)]
+    for b in backgrounds:
+        cmd += ["--backgrounds", b]
+    if real_share is not None:
+        cmd += ["--real-share", str(real_share)]
+    print("running:", " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True)
+    return out
+
+
+def class_counts(folder, kind):
+    counts = np.zeros(len(NAMES) + 1, np.int64)
+    for _, lbl, remap in list_split(folder, kind):
+        _, c = parse_label_file(lbl, remap)
+        for k in c:
+            counts[k] += 1  # IGNORE (-1) lands in the last slot
+    return {**{NAMES[i]: int(counts[i]) for i in range(len(NAMES))}, "ignore": int(counts[-1])}
+
+
+def main():
+    import argparse
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    real = os.path.normpath(os.path.join(here, "..", "..", "shared", "data", "traffic-lights"))
+    ap = argparse.ArgumentParser(description="Build the synthetic part of the training set and print class counts.")
+    ap.add_argument("--out", default=os.path.join(here, "data", "synth"))
+    ap.add_argument("--count", type=int, default=3000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--size", type=int, default=416)
+    ap.add_argument("--data-root", default=real)
+    ap.add_argument("--real-share", type=float, help="share of stills on real photos (generator default when absent)")
+    ap.add_argument("--bin", help="path to the safecross binary")
+    a = ap.parse_args()
+    bgs = []
+    for ds in ("cinta", "kr"):
+        src = os.path.join(a.data_root, ds, "train")
+        if os.path.isdir(src):
+            bgs.append(sanitized_backgrounds(src, os.path.join(here, "data", "backgrounds", ds, "train")))
+    build_synth(a.out, a.count, a.seed, a.size, bgs, a.bin, a.real_share)
+    print("synthetic class counts:", class_counts(a.out, "ours"))
+    for split, kind in [("cinta/train", "cinta"), ("kr/train", "kr"), ("cinta/valid", "cinta")]:
+        d = os.path.join(a.data_root, split)
+        if os.path.isdir(d):
+            print(f"{split} class counts:", class_counts(d, kind))
+
+
+if __name__ == "__main__":
+    main()

@@ -188,6 +188,27 @@ def onnx_predictor(path, threads=2):
     return (lambda x: sess.run(None, {"images": x})[0][0]), size, sess
 
 
+def bench(path, threads=2, runs=50):
+    """Model-only latency with onnxruntime: (median ms, min ms) over `runs` calls."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    inp = sess.get_inputs()[0]
+    shape = [d if isinstance(d, int) else 416 for d in inp.shape]
+    x = np.random.default_rng(0).random(shape, dtype=np.float32)
+    for _ in range(10):
+        sess.run(None, {inp.name: x})
+    ts = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        sess.run(None, {inp.name: x})
+        ts.append((time.perf_counter() - t) * 1000)
+    return float(np.median(ts)), float(np.min(ts))
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -197,7 +218,14 @@ def main():
     ap.add_argument("--conf", type=float, default=0.25, help="operating confidence for P/R, recall_any, state accuracy")
     ap.add_argument("--classes", default="0,1,2", help="class ids averaged into mAP50")
     ap.add_argument("--json", help="also write the result here")
+    ap.add_argument("--bench", nargs="*", metavar="ONNX", help="only time --model (and these models, e.g. a peer) on 2 threads, interleaved")
     a = ap.parse_args()
+    if a.bench is not None:
+        for rnd in range(3):
+            for p in [a.model] + a.bench:
+                med, mn = bench(p)
+                print(f"round {rnd}: {os.path.basename(p)}: median {med:.2f} ms, min {mn:.2f} ms (onnxruntime, 2 threads)")
+        return
     predict, size, _ = onnx_predictor(a.model)
     items = load_items(list_split(a.data, a.kind), cache_side=10_000)
     res = evaluate(predict, items, size, a.conf, tuple(int(c) for c in a.classes.split(",")))
