@@ -3,7 +3,7 @@
 # (16 kHz, mono, 16-bit), so nothing needs a TTS engine or a network at run time.
 # Needs espeak-ng (voices en-us and cmn) and sox. Run from anywhere; rerun after
 # changing a text. The texts must match `Message::text` in src/cue/speech.rs; the
-# integration tests compare the two lists. Never use the word "safe".
+# integration tests compare the two lists. Never use the word safe.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"

@@ -87,4 +87,3 @@ fn check_range(field: &'static str, value: f64, lo: f64, hi: f64, range: &'stati
         Err(DecideError::Config { field, value, range })
     }
 }
-

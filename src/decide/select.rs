@@ -12,7 +12,7 @@
 //! A head seen with no lamp lit (`off`) stays on its track, so the dark phase of a
 //! blink reaches the smoother as "off" on the same head, not as a new head.
 
-use super::{check_range, DecideError, Observation};
+use super::{DecideError, Observation, check_range};
 use crate::geom::BBox;
 use crate::signal::{Basis, Detection, SignalMeaning};
 use serde::Deserialize;
@@ -234,12 +234,9 @@ impl Selector {
                     // A weaker second box on a head already matched this frame: the
                     // same head read two ways. Opposite readings are a conflict.
                     let tr = &mut self.tracks[ti];
-                    if let Some((m, _)) = tr.now {
-                        if let (Some(a), Some(b)) = (aspect(m), aspect(d.meaning)) {
-                            if a != b {
-                                tr.self_conflict = true;
-                            }
-                        }
+                    let first = tr.now.and_then(|(m, _)| aspect(m));
+                    if first.is_some_and(|a| aspect(d.meaning).is_some_and(|b| a != b)) {
+                        tr.self_conflict = true;
                     }
                     tr.record(d);
                 }

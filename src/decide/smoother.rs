@@ -49,7 +49,7 @@
 //! Every threshold compares media times, so the result does not depend on the frame
 //! rate beyond about one frame period.
 
-use super::{check_range, DecideError, Observation};
+use super::{DecideError, Observation, check_range};
 use crate::signal::{Basis, SignalMeaning, SignalState};
 use serde::Deserialize;
 
@@ -283,8 +283,10 @@ impl Smoother {
     }
 
     fn advance_clock(&mut self, t_s: f64) -> f64 {
+        // Time never runs backwards, and a NaN time counts as "no time passed".
         let t = match self.now_s {
-            Some(now) if !(t_s >= now) => now, // also catches NaN
+            Some(now) if t_s.is_nan() || t_s < now => now,
+            None if t_s.is_nan() => 0.0,
             _ => t_s,
         };
         self.now_s = Some(t);
@@ -397,9 +399,8 @@ impl Smoother {
         }
         match ev {
             Evidence::Lit(Lamp::Go, c) => {
-                let enough = self.go_run.is_some_and(|r| {
-                    r.lasted(t, self.config.walk_enter_s, self.config.walk_min_frames)
-                });
+                let enough =
+                    self.go_run.is_some_and(|r| r.lasted(t, self.config.walk_enter_s, self.config.walk_min_frames));
                 let stop_long_ago = self.last_stop_s.is_none_or(|s| t - s >= self.config.walk_after_stop_s);
                 if self.state == Walk || (enough && stop_long_ago) {
                     (Walk, Some(c))
@@ -409,14 +410,9 @@ impl Smoother {
                 }
             }
             Evidence::Lit(Lamp::Stop, c) => {
-                let enough = self
-                    .stop_run
-                    .is_some_and(|r| r.lasted(t, self.config.stop_enter_s, self.config.stop_min_frames));
-                if matches!(self.state, Walk | DontWalk) || enough {
-                    (DontWalk, Some(c))
-                } else {
-                    (self.state, None)
-                }
+                let enough =
+                    self.stop_run.is_some_and(|r| r.lasted(t, self.config.stop_enter_s, self.config.stop_min_frames));
+                if matches!(self.state, Walk | DontWalk) || enough { (DontWalk, Some(c)) } else { (self.state, None) }
             }
             Evidence::Lit(Lamp::Amber, c) => (Changing, Some(c)),
             Evidence::Dark | Evidence::Missing => {
@@ -497,12 +493,12 @@ mod tests {
         let mut sm = Smoother::new(SmootherConfig::default());
         let tr = feed(&mut sm, 10.0, &[(0.0, 3.0, obs(STOP, 0.8)), (3.0, 6.0, obs(WALK, 0.9))]);
         let cases = [
-            (0.0, Unknown),   // one stop frame is not yet enough
+            (0.0, Unknown), // one stop frame is not yet enough
             (0.1, Unknown),
-            (0.2, DontWalk),  // stop_enter_s
+            (0.2, DontWalk), // stop_enter_s
             (2.9, DontWalk),
-            (3.0, DontWalk),  // walk lamp seen, not yet trusted
-            (3.7, DontWalk),  // 0.8 s of go, but the last stop frame was only 0.8 s ago
+            (3.0, DontWalk), // walk lamp seen, not yet trusted
+            (3.7, DontWalk), // 0.8 s of go, but the last stop frame was only 0.8 s ago
             (4.0, Walk),
             (5.9, Walk),
         ];

@@ -1,11 +1,77 @@
-//! `safecross cues` (being written).
+//! `safecross cues`: renders what the user would hear for one state into a WAV file,
+//! so it can be checked by ear and by program.
 
+use anyhow::Context;
+use safecross::cue::{AudioOutput, CueConfig, CueMode, CuePlayer, Lang};
+use safecross::signal::{Basis, SignalState};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Arguments of `safecross cues`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// State whose cue to render: walk, dont_walk, changing or unknown.
+    #[arg(long, value_parser = parse_state)]
+    state: SignalState,
+    /// Kind of signal the state rests on: pedestrian or vehicle.
+    #[arg(long, default_value = "pedestrian", value_parser = parse_basis)]
+    basis: Basis,
+    /// Length of the rendering, s.
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+    /// Output WAV file (mono, 16-bit).
+    #[arg(long)]
+    out: PathBuf,
+    /// Language of the spoken message: en or zh.
+    #[arg(long, default_value = "en")]
+    lang: Lang,
+    /// What to hear: tones, speech or both.
+    #[arg(long, default_value = "both")]
+    mode: CueMode,
+    /// Volume, 0 to 1.
+    #[arg(long, default_value_t = CueConfig::default().volume)]
+    volume: f32,
+    /// Sample rate of the WAV file, Hz.
+    #[arg(long, default_value_t = CueConfig::default().sample_rate_hz)]
+    sample_rate: u32,
+}
 
-pub fn execute(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`safecross cues` is not available in this build yet")
+fn parse_state(s: &str) -> Result<SignalState, String> {
+    SignalState::ALL
+        .into_iter()
+        .find(|x| x.as_str() == s)
+        .ok_or_else(|| format!("unknown state {s:?}, expected walk, dont_walk, changing or unknown"))
+}
+
+fn parse_basis(s: &str) -> Result<Basis, String> {
+    match s {
+        "pedestrian" => Ok(Basis::Pedestrian),
+        "vehicle" => Ok(Basis::Vehicle),
+        _ => Err(format!("unknown basis {s:?}, expected pedestrian or vehicle")),
+    }
+}
+
+pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        args.seconds.is_finite() && args.seconds > 0.0 && args.seconds <= 3600.0,
+        "--seconds must be in (0, 3600], got {}",
+        args.seconds
+    );
+    let config = CueConfig {
+        mode: args.mode,
+        lang: args.lang,
+        volume: args.volume,
+        sample_rate_hz: args.sample_rate,
+        ..CueConfig::default()
+    };
+    let basis = if args.state == SignalState::Unknown { Basis::None } else { args.basis };
+    let mut player = CuePlayer::open(config, AudioOutput::Wav(args.out.clone()))
+        .with_context(|| format!("opening {}", args.out.display()))?;
+    if let Some(a) = player.update(0.0, args.state, basis).context("rendering the cue")? {
+        println!("{}", serde_json::to_string(&a).context("encoding the announcement")?);
+    }
+    player.update(args.seconds, args.state, basis).context("rendering the cue")?;
+    player.finish().with_context(|| format!("finishing {}", args.out.display()))?;
+    eprintln!("wrote {} ({} s of {})", args.out.display(), args.seconds, args.state);
+    Ok(ExitCode::SUCCESS)
 }

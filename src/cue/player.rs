@@ -1,0 +1,440 @@
+//! The cue player: the one type the pipeline calls. It sends the renderer's output to
+//! a WAV file (along media time), to the speaker (on rodio's audio thread), or
+//! nowhere, and reports an [`Announcement`] whenever a cue or message starts.
+
+use super::render::{CueRenderer, CueStart, plan};
+use super::speech::SpeechBank;
+use super::tones;
+use super::{Announcement, AudioOutput, CueConfig, CueError, CueMode, Lang};
+use crate::signal::{Basis, SignalState};
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+/// Loads the speech clips when the mode speaks.
+fn bank_for(config: &CueConfig) -> Result<Option<SpeechBank>, CueError> {
+    if config.mode == CueMode::Tones {
+        Ok(None)
+    } else {
+        SpeechBank::load(config.lang, config.sample_rate_hz).map(Some)
+    }
+}
+
+/// Renders cues into a WAV file along media time.
+struct WavSink {
+    path: PathBuf,
+    renderer: CueRenderer,
+    writer: hound::WavWriter<BufWriter<File>>,
+    /// Media time of sample 0 (the first update), s.
+    origin_s: Option<f64>,
+    written: u64,
+    buf: Vec<f32>,
+}
+
+impl WavSink {
+    fn create(path: &Path, config: &CueConfig) -> Result<Self, CueError> {
+        let renderer = CueRenderer::new(config, bank_for(config)?);
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: config.sample_rate_hz,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let writer = hound::WavWriter::create(path, spec)
+            .map_err(|source| CueError::Wav { path: path.to_path_buf(), source })?;
+        Ok(Self { path: path.to_path_buf(), renderer, writer, origin_s: None, written: 0, buf: vec![0.0; 1024] })
+    }
+
+    /// Writes samples up to media time `t_s`.
+    fn render_to(&mut self, t_s: f64) -> Result<(), CueError> {
+        let origin = *self.origin_s.get_or_insert(t_s);
+        let target = ((t_s - origin) * f64::from(self.renderer.sample_rate())).round();
+        if !(target.is_finite() && target > self.written as f64) {
+            return Ok(());
+        }
+        self.write(target as u64 - self.written)
+    }
+
+    fn write(&mut self, mut n: u64) -> Result<(), CueError> {
+        while n > 0 {
+            let k = n.min(self.buf.len() as u64) as usize;
+            let chunk = &mut self.buf[..k];
+            self.renderer.fill(chunk);
+            for s in chunk.iter() {
+                let v = (s * 32767.0).round().clamp(-32768.0, 32767.0) as i16;
+                self.writer.write_sample(v).map_err(|source| CueError::Wav { path: self.path.clone(), source })?;
+            }
+            self.written += k as u64;
+            n -= k as u64;
+        }
+        Ok(())
+    }
+
+    /// Fades out (5 ms) and closes the file.
+    fn finish(mut self) -> Result<PathBuf, CueError> {
+        self.renderer.release();
+        let n = u64::from(self.renderer.release_len());
+        self.write(n)?;
+        self.writer.finalize().map_err(|source| CueError::Wav { path: self.path.clone(), source })?;
+        Ok(self.path)
+    }
+}
+
+enum Sink {
+    Silent,
+    Wav(Box<WavSink>),
+    #[cfg(feature = "audio")]
+    Speaker(speaker::SpeakerSink),
+}
+
+/// Plays the cue for the latest decision. See the module docs.
+///
+/// ```no_run
+/// use safecross::cue::{AudioOutput, CueConfig, CuePlayer};
+/// use safecross::signal::{Basis, SignalState};
+/// # fn main() -> Result<(), safecross::cue::CueError> {
+/// let mut player = CuePlayer::open(CueConfig::default(), AudioOutput::Wav("cues.wav".into()))?;
+/// if let Some(a) = player.update(0.0, SignalState::DontWalk, Basis::Pedestrian)? {
+///     println!("{}", serde_json::to_string(&a).unwrap_or_default());
+/// }
+/// player.update(3.0, SignalState::Walk, Basis::Pedestrian)?;
+/// player.update(6.0, SignalState::Walk, Basis::Pedestrian)?; // renders up to 6 s
+/// player.finish()?;
+/// # Ok(()) }
+/// ```
+pub struct CuePlayer {
+    config: CueConfig,
+    sink: Sink,
+    last: Option<(SignalState, Basis)>,
+    notice: Option<String>,
+}
+
+impl CuePlayer {
+    /// Opens the output. For [`AudioOutput::Speaker`] without a usable sound device
+    /// (or without the `audio` feature), logs one warning, writes to
+    /// [`CueConfig::fallback_wav`] instead, and keeps the reason in
+    /// [`CuePlayer::notice`].
+    ///
+    /// # Errors
+    /// [`CueError::Config`] for a bad config, [`CueError::Wav`] if the WAV file cannot
+    /// be created, [`CueError::Speech`] if a speech clip is damaged.
+    pub fn open(config: CueConfig, output: AudioOutput) -> Result<Self, CueError> {
+        config.validate()?;
+        let mut notice = None;
+        let sink = match output {
+            AudioOutput::None => Sink::Silent,
+            AudioOutput::Wav(path) => Sink::Wav(Box::new(WavSink::create(&path, &config)?)),
+            AudioOutput::Speaker => match open_speaker(&config) {
+                Ok(sink) => sink,
+                Err(why) => {
+                    let path = config.fallback_wav.clone();
+                    let msg = format!("no audio output ({why}); writing the cues to {} instead", path.display());
+                    tracing::warn!("{msg}");
+                    notice = Some(msg);
+                    Sink::Wav(Box::new(WavSink::create(&path, &config)?))
+                }
+            },
+        };
+        Ok(Self { config, sink, last: None, notice })
+    }
+
+    /// Why the requested output was replaced, if it was (say it to the user once).
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
+    }
+
+    /// The WAV file being written, if any.
+    pub fn wav_path(&self) -> Option<&Path> {
+        match &self.sink {
+            Sink::Wav(w) => Some(&w.path),
+            _ => None,
+        }
+    }
+
+    /// The config in use.
+    pub fn config(&self) -> &CueConfig {
+        &self.config
+    }
+
+    /// Sets the volume, `[0, 1]`, applied within a few ms.
+    pub fn set_volume(&mut self, volume: f32) {
+        self.config.volume = volume.clamp(0.0, 1.0);
+        match &mut self.sink {
+            Sink::Wav(w) => w.renderer.set_volume(volume),
+            #[cfg(feature = "audio")]
+            Sink::Speaker(s) => s.set_volume(volume),
+            Sink::Silent => {}
+        }
+    }
+
+    /// Tells the player the decision at media time `t_s` (s). Never blocks on audio:
+    /// a WAV output renders up to `t_s` with the previous state first; the speaker
+    /// picks the new state up within 5 ms. Calling it with an unchanged state just
+    /// advances time. Returns what starts to be heard, if anything.
+    ///
+    /// # Errors
+    /// [`CueError::Wav`] if writing the WAV file fails.
+    pub fn update(&mut self, t_s: f64, state: SignalState, basis: Basis) -> Result<Option<Announcement>, CueError> {
+        let start = plan(state, basis, self.last);
+        self.last = Some((state, basis));
+        match &mut self.sink {
+            Sink::Wav(w) => {
+                w.render_to(t_s)?;
+                w.renderer.set(state, basis);
+            }
+            #[cfg(feature = "audio")]
+            Sink::Speaker(s) => s.publish(state, basis),
+            Sink::Silent => {}
+        }
+        Ok(start.and_then(|s| announcement(t_s, &s, self.config.mode, self.config.lang)))
+    }
+
+    /// Ends playback with a short fade. Returns the WAV file written, if any.
+    ///
+    /// # Errors
+    /// [`CueError::Wav`] if the WAV file cannot be completed.
+    pub fn finish(self) -> Result<Option<PathBuf>, CueError> {
+        match self.sink {
+            Sink::Wav(w) => w.finish().map(Some),
+            #[cfg(feature = "audio")]
+            Sink::Speaker(s) => {
+                s.finish();
+                Ok(None)
+            }
+            Sink::Silent => Ok(None),
+        }
+    }
+}
+
+/// What the user starts to hear, or None when the mode makes it silent.
+fn announcement(t_s: f64, start: &CueStart, mode: CueMode, lang: Lang) -> Option<Announcement> {
+    let pattern = (start.restart_pattern && mode != CueMode::Speech).then(|| tones::pattern(start.state).name);
+    let spoken: Vec<_> = if mode == CueMode::Tones { Vec::new() } else { start.messages.iter().flatten().collect() };
+    if pattern.is_none() && spoken.is_empty() {
+        return None;
+    }
+    let sep = match lang {
+        Lang::En => ". ",
+        Lang::Zh => "。",
+    };
+    Some(Announcement {
+        t_s,
+        state: start.state,
+        basis: start.basis,
+        pattern,
+        messages: spoken.iter().map(|m| m.id()).collect(),
+        text: spoken.iter().map(|m| m.text(lang)).collect::<Vec<_>>().join(sep),
+        lang,
+    })
+}
+
+#[cfg(feature = "audio")]
+fn open_speaker(config: &CueConfig) -> Result<Sink, String> {
+    speaker::SpeakerSink::open(config).map(Sink::Speaker)
+}
+
+#[cfg(not(feature = "audio"))]
+fn open_speaker(_config: &CueConfig) -> Result<Sink, String> {
+    Err("built without the `audio` feature".to_string())
+}
+
+#[cfg(feature = "audio")]
+mod speaker {
+    //! The speaker output: a rodio source that owns a [`CueRenderer`] on the audio
+    //! thread and reads the latest published state every 5 ms.
+
+    use super::{CueConfig, CueRenderer, bank_for};
+    use crate::signal::{Basis, SignalState};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+    use std::time::Duration;
+
+    /// What the decision side publishes; the audio side only reads.
+    struct Shared {
+        /// `generation << 16 | state << 8 | basis`.
+        command: AtomicU64,
+        volume_bits: AtomicU32,
+        release: AtomicBool,
+    }
+
+    fn encode(state: SignalState, basis: Basis) -> u64 {
+        let s = match state {
+            SignalState::Walk => 0,
+            SignalState::DontWalk => 1,
+            SignalState::Changing => 2,
+            SignalState::Unknown => 3,
+        };
+        let b = match basis {
+            Basis::Pedestrian => 0,
+            Basis::Vehicle => 1,
+            Basis::None => 2,
+        };
+        (s << 8) | b
+    }
+
+    fn decode(cmd: u64) -> (SignalState, Basis) {
+        let state = match (cmd >> 8) & 0xff {
+            0 => SignalState::Walk,
+            1 => SignalState::DontWalk,
+            2 => SignalState::Changing,
+            _ => SignalState::Unknown,
+        };
+        let basis = match cmd & 0xff {
+            0 => Basis::Pedestrian,
+            1 => Basis::Vehicle,
+            _ => Basis::None,
+        };
+        (state, basis)
+    }
+
+    pub(super) struct SpeakerSink {
+        shared: Arc<Shared>,
+        generation: u64,
+        device: rodio::MixerDeviceSink,
+    }
+
+    impl SpeakerSink {
+        pub(super) fn open(config: &CueConfig) -> Result<Self, String> {
+            let mut device = rodio::DeviceSinkBuilder::open_default_sink().map_err(|e| e.to_string())?;
+            device.log_on_drop(false);
+            let rate = device.config().sample_rate();
+            let cfg = CueConfig { sample_rate_hz: rate.get(), ..config.clone() };
+            let bank = bank_for(&cfg).map_err(|e| e.to_string())?;
+            let shared = Arc::new(Shared {
+                command: AtomicU64::new(0),
+                volume_bits: AtomicU32::new(config.volume.to_bits()),
+                release: AtomicBool::new(false),
+            });
+            let source = LiveSource {
+                renderer: CueRenderer::new(&cfg, bank),
+                shared: Arc::clone(&shared),
+                seen: 0,
+                countdown: 0,
+                check_every: (rate.get() / 200).max(1),
+                rate,
+            };
+            device.mixer().add(source);
+            Ok(Self { shared, generation: 0, device })
+        }
+
+        pub(super) fn publish(&mut self, state: SignalState, basis: Basis) {
+            self.generation = (self.generation + 1) & 0xffff_ffff_ffff;
+            self.shared.command.store((self.generation << 16) | encode(state, basis), Ordering::Release);
+        }
+
+        pub(super) fn set_volume(&self, volume: f32) {
+            self.shared.volume_bits.store(volume.clamp(0.0, 1.0).to_bits(), Ordering::Relaxed);
+        }
+
+        pub(super) fn finish(self) {
+            self.shared.release.store(true, Ordering::Release);
+            // Let the 5 ms fade play out before the stream closes.
+            std::thread::sleep(Duration::from_millis(40));
+            drop(self.device);
+        }
+    }
+
+    /// Runs on the audio thread.
+    struct LiveSource {
+        renderer: CueRenderer,
+        shared: Arc<Shared>,
+        seen: u64,
+        countdown: u32,
+        check_every: u32,
+        rate: rodio::SampleRate,
+    }
+
+    impl LiveSource {
+        fn poll(&mut self) {
+            let cmd = self.shared.command.load(Ordering::Acquire);
+            let generation = cmd >> 16;
+            if generation != 0 && generation != self.seen {
+                self.seen = generation;
+                let (state, basis) = decode(cmd);
+                self.renderer.set(state, basis);
+            }
+            self.renderer.set_volume(f32::from_bits(self.shared.volume_bits.load(Ordering::Relaxed)));
+            if self.shared.release.load(Ordering::Acquire) {
+                self.renderer.release();
+            }
+        }
+    }
+
+    impl Iterator for LiveSource {
+        type Item = rodio::Sample;
+
+        fn next(&mut self) -> Option<rodio::Sample> {
+            if self.countdown == 0 {
+                self.countdown = self.check_every;
+                self.poll();
+            }
+            self.countdown -= 1;
+            if self.renderer.is_released() {
+                return None;
+            }
+            Some(self.renderer.next_sample() as rodio::Sample)
+        }
+    }
+
+    impl rodio::Source for LiveSource {
+        fn current_span_len(&self) -> Option<usize> {
+            None
+        }
+        fn channels(&self) -> rodio::ChannelCount {
+            rodio::ChannelCount::MIN
+        }
+        fn sample_rate(&self) -> rodio::SampleRate {
+            self.rate
+        }
+        fn total_duration(&self) -> Option<Duration> {
+            None
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn commands_round_trip() {
+            for s in SignalState::ALL {
+                for b in [Basis::Pedestrian, Basis::Vehicle, Basis::None] {
+                    assert_eq!(decode(encode(s, b)), (s, b));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn silent_player_still_announces_changes_once() {
+        let cfg = CueConfig { mode: CueMode::Both, ..CueConfig::default() };
+        let mut p = match CuePlayer::open(cfg, AudioOutput::None) {
+            Ok(p) => p,
+            Err(e) => panic!("{e}"),
+        };
+        let a = p.update(0.0, SignalState::DontWalk, Basis::Pedestrian).ok().flatten();
+        assert_eq!(a.as_ref().map(|a| a.text.as_str()), Some("Wait"));
+        assert_eq!(a.and_then(|a| a.pattern), Some("dont_walk_tock"));
+        assert!(p.update(0.1, SignalState::DontWalk, Basis::Pedestrian).ok().flatten().is_none());
+        let w = p.update(0.2, SignalState::Walk, Basis::Vehicle).ok().flatten();
+        assert_eq!(w.map(|a| a.text), Some("Following the vehicle signal. Vehicle light is green".to_string()));
+    }
+
+    #[test]
+    fn tones_only_says_nothing() {
+        let cfg = CueConfig { mode: CueMode::Tones, ..CueConfig::default() };
+        let mut p = match CuePlayer::open(cfg, AudioOutput::None) {
+            Ok(p) => p,
+            Err(e) => panic!("{e}"),
+        };
+        let a = p.update(0.0, SignalState::Walk, Basis::Pedestrian).ok().flatten();
+        assert_eq!(a.as_ref().map(|a| a.messages.len()), Some(0));
+        // A basis-only change is silent in tones-only mode.
+        assert!(p.update(0.1, SignalState::Walk, Basis::Vehicle).ok().flatten().is_none());
+    }
+}
