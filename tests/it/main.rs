@@ -6,3 +6,5 @@ mod layouts;
 mod bad_input;
 mod backends;
 mod real_photos;
+mod cues;
+mod decide;
