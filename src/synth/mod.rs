@@ -1,0 +1,86 @@
+//! Synthetic crossings: the scene generator behind `safecross synth`.
+//!
+//! It owns everything needed to make test scenes and training data without real
+//! footage: a seeded PRNG ([`rng::Rng`]), a float RGB [`canvas::Canvas`] with camera
+//! effects, signal heads drawn from signed distance functions ([`head`]), procedural
+//! streets ([`scene`]), training stills with YOLO labels ([`stills`]), and crossing
+//! clips with ground-truth timelines (`clip`).
+//!
+//! Imports: `geom`, `signal`, `truth` (vocabulary) and external crates only.
+//!
+//! Design notes:
+//! - Everything random comes from one seeded xoshiro256** generator written here, never
+//!   from `rand`, so a seed reproduces a still or a clip byte for byte.
+//! - Shapes are analytic (signed distances) and sampled several times per pixel, so a
+//!   head 5 px tall still has the right mix of colours, as a real camera would see it.
+//! - Labels are the housing box of every head, whatever it shows, so the box is the same
+//!   for `red`, `ped_walk` and `off`.
+
+pub mod canvas;
+pub mod cycle;
+pub mod head;
+pub mod rng;
+pub mod scene;
+pub mod sdf;
+pub mod stills;
+#[cfg(feature = "video")]
+pub mod video;
+
+pub use stills::{Still, StillLabel, StillsConfig, StillsSummary, render_still, write_stills};
+
+use std::path::PathBuf;
+
+/// Why generation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SynthError {
+    /// An output file or folder could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The path.
+        path: PathBuf,
+        /// Underlying error.
+        source: std::io::Error,
+    },
+    /// An input file or folder could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The path.
+        path: PathBuf,
+        /// Underlying error.
+        source: std::io::Error,
+    },
+    /// A background photo could not be decoded or resized.
+    #[error("cannot use image {path}: {detail}")]
+    Image {
+        /// The path.
+        path: PathBuf,
+        /// What went wrong.
+        detail: String,
+    },
+    /// The background folders hold no images.
+    #[error("no background images (.jpg, .jpeg, .png) in {dirs}")]
+    NoBackgrounds {
+        /// The folders searched.
+        dirs: String,
+    },
+    /// A setting is out of range.
+    #[error("setting `{field}`: {message}")]
+    Config {
+        /// The setting.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// JPEG or H.264 encoding failed.
+    #[error("encoder: {0}")]
+    Encode(String),
+    /// The MP4 could not be written.
+    #[error("cannot write MP4 {path}: {detail}")]
+    Mux {
+        /// The path.
+        path: PathBuf,
+        /// What went wrong.
+        detail: String,
+    },
+}
