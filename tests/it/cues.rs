@@ -307,3 +307,28 @@ fn cues_command_renders_a_wav() {
         .expect("run safecross");
     assert!(!bad.status.success());
 }
+
+#[test]
+fn speaker_without_a_device_falls_back_to_a_wav_file_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fallback = dir.path().join("fallback.wav");
+    let cfg = CueConfig { fallback_wav: fallback.clone(), mode: CueMode::Tones, ..CueConfig::default() };
+    let mut p = CuePlayer::open(cfg, AudioOutput::Speaker).expect("open speaker or fallback");
+    let fell_back = p.notice().map(str::to_owned);
+    p.update(0.0, SignalState::DontWalk, Basis::Pedestrian).expect("update");
+    p.update(1.5, SignalState::DontWalk, Basis::Pedestrian).expect("update");
+    let written = p.finish().expect("finish");
+    match fell_back {
+        Some(notice) => {
+            // No sound device here (the usual case on CI): the cues went to the file.
+            assert!(notice.contains("fallback.wav"), "{notice}");
+            assert_eq!(written.as_deref(), Some(fallback.as_path()));
+            let (x, _) = read_wav(&fallback);
+            assert_eq!(onsets(&x, 48_000).len(), 2, "1.5 s of dont_walk holds two tocks");
+        }
+        None => {
+            util::skip("speaker_without_a_device_falls_back", "a sound device is present; played to it instead");
+            assert_eq!(written, None);
+        }
+    }
+}
