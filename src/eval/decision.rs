@@ -1,0 +1,523 @@
+//! Decision quality: the pipeline's per-frame decisions against a clip's true timeline.
+//!
+//! The input is one [`DecisionSample`] per *processed* frame. A decision holds from its
+//! frame until the next processed frame (and the last one until the end of the clip);
+//! before the first frame the user has heard nothing, which counts as unknown. So when
+//! real-time pacing drops frames, the stale decision is what the user lives with, and
+//! every figure is weighted by time, not by frame count.
+//!
+//! Figures, per clip and overall:
+//!
+//! - `false_go_s`: seconds of decision walk while the truth is don't walk: the safety
+//!   number, which must be 0. `false_go_events`: separate stretches of it.
+//! - `go_during_changing_s`: decision walk while the truth is changing (flashing walk or
+//!   countdown). `go_without_signal_s`: decision walk while no relevant signal is
+//!   visible.
+//! - `missed_walk_s`: truth walk, decision anything else; `missed_walk_fraction` divides
+//!   by the walk time.
+//! - `announce_latency`: for each change of the true signal, the delay until the decision
+//!   first shows a matching state, before the truth changes again (otherwise the change
+//!   counts in `missed_changes`). Matching: walk ↔ walk, don't walk ↔ don't walk, no
+//!   signal ↔ unknown, and changing ↔ changing *or* don't walk (both tell the user not to
+//!   start crossing). A decision that already matches when the truth changes has latency
+//!   0. The clip start is not a change; the delay to the first matching decision there is
+//!   `first_match_s` (it includes the smoother's warm-up).
+//! - `flaps`: decision changes that no true change explains (every change except the one
+//!   that first matched each true change and the clip start); `flaps_per_min` over the
+//!   clip length.
+//! - `unknown_s`: seconds of decision unknown, split by the truth during those seconds.
+
+use super::{EvalError, Stats};
+use crate::signal::SignalState;
+use crate::truth::{Timeline, TruthSignal};
+use serde::Serialize;
+
+/// The decision after one processed frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DecisionSample {
+    /// Media time of the frame, seconds from the start of the clip.
+    pub t_s: f64,
+    /// The smoother's decision after this frame.
+    pub state: SignalState,
+    /// Whether a cue was announced at this frame (the decision changed).
+    pub announced: bool,
+}
+
+/// One clip's decisions as the pipeline produced them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClipDecisions {
+    /// Clip name, for reports.
+    pub name: String,
+    /// Length of the clip as decoded, seconds (checked against the timeline).
+    pub duration_s: f64,
+    /// Frames in the clip, including frames dropped by pacing.
+    pub frames: u64,
+    /// One sample per processed frame, in time order.
+    pub samples: Vec<DecisionSample>,
+}
+
+/// Seconds of decision unknown, by the truth at the time.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct UnknownByTruth {
+    /// Truth walk.
+    pub walk_s: f64,
+    /// Truth don't walk.
+    pub dont_walk_s: f64,
+    /// Truth changing.
+    pub changing_s: f64,
+    /// No relevant signal visible.
+    pub none_s: f64,
+}
+
+/// The figures of one clip or of all clips together.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct DecisionFigures {
+    /// Evaluated time, seconds.
+    pub duration_s: f64,
+    /// Frames in the clips.
+    pub frames: u64,
+    /// Frames processed (the rest were dropped by pacing).
+    pub frames_processed: u64,
+    /// Decision walk while the truth is don't walk, seconds. Must be 0.
+    pub false_go_s: f64,
+    /// Separate stretches of false go.
+    pub false_go_events: usize,
+    /// Decision walk while the truth is changing, seconds.
+    pub go_during_changing_s: f64,
+    /// Decision walk while no relevant signal is visible, seconds.
+    pub go_without_signal_s: f64,
+    /// Truth walk, seconds.
+    pub walk_s: f64,
+    /// Truth walk while the decision is not walk, seconds.
+    pub missed_walk_s: f64,
+    /// `missed_walk_s / walk_s`; `null` without walk time.
+    pub missed_walk_fraction: Option<f64>,
+    /// Delay from each true change to the first matching decision.
+    pub announce_latency: Stats,
+    /// True changes (excluding the clip start).
+    pub true_changes: usize,
+    /// True changes the decision never matched before the truth changed again.
+    pub missed_changes: usize,
+    /// Delay from the clip start to the first matching decision (warm-up included).
+    pub first_match: Stats,
+    /// Decision changes no true change explains.
+    pub flaps: usize,
+    /// `flaps` per minute of clip.
+    pub flaps_per_min: f64,
+    /// Decision unknown, seconds.
+    pub unknown_s: f64,
+    /// The truth during the unknown seconds.
+    pub unknown_by_truth: UnknownByTruth,
+    /// Cues announced.
+    pub announcements: usize,
+}
+
+/// What a clip looked like over time, for the timeline picture.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ClipBands {
+    /// `(start_s, end_s, truth)`, consecutive, equal neighbours merged.
+    pub truth: Vec<(f64, f64, TruthSignal)>,
+    /// `(start_s, end_s, decision)`, consecutive, equal neighbours merged.
+    pub decision: Vec<(f64, f64, SignalState)>,
+    /// `(t_s, state)` of each announced cue.
+    pub announcements: Vec<(f64, SignalState)>,
+    /// `(start_s, end_s)` of each false-go stretch.
+    pub false_go: Vec<(f64, f64)>,
+}
+
+/// One clip's result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClipReport {
+    /// Clip name.
+    pub clip: String,
+    /// Its figures.
+    #[serde(flatten)]
+    pub figures: DecisionFigures,
+    /// Bands for the picture (not in JSON).
+    #[serde(skip)]
+    pub bands: ClipBands,
+    /// Each latency, seconds (pooled into the overall statistics; not in JSON).
+    #[serde(skip)]
+    pub latencies_s: Vec<f64>,
+    /// Delay to the first matching decision, if any (not in JSON; see `first_match`).
+    #[serde(skip)]
+    pub first_match_s: Option<f64>,
+}
+
+/// Every clip and the overall figures. Serializes to the `--json` output.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DecisionReport {
+    /// All clips together.
+    pub overall: DecisionFigures,
+    /// Per clip, in the order added.
+    pub clips: Vec<ClipReport>,
+}
+
+/// Evaluates clips one by one, then sums them up.
+#[derive(Debug, Clone, Default)]
+pub struct DecisionEvaluator {
+    clips: Vec<ClipReport>,
+}
+
+/// Index into per-truth arrays.
+fn truth_index(t: TruthSignal) -> usize {
+    match t {
+        TruthSignal::Walk => 0,
+        TruthSignal::DontWalk => 1,
+        TruthSignal::Changing => 2,
+        TruthSignal::None => 3,
+    }
+}
+
+/// Whether the decision `d` tells the user what the truth `t` means.
+fn matches(t: TruthSignal, d: SignalState) -> bool {
+    match t {
+        TruthSignal::Walk => d == SignalState::Walk,
+        TruthSignal::DontWalk => d == SignalState::DontWalk,
+        TruthSignal::Changing => matches!(d, SignalState::Changing | SignalState::DontWalk),
+        TruthSignal::None => d == SignalState::Unknown,
+    }
+}
+
+impl DecisionEvaluator {
+    /// An evaluator with no clips yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Evaluates one clip against its timeline. `timeline_path` only names the file in
+    /// errors.
+    ///
+    /// # Errors
+    /// [`EvalError::Timeline`] when the timeline does not cover the clip as decoded (on
+    /// field `duration_s`), [`EvalError::Samples`] when samples are not finite or not in
+    /// time order.
+    pub fn add_clip(
+        &mut self,
+        timeline: &Timeline,
+        timeline_path: &str,
+        run: &ClipDecisions,
+    ) -> Result<&ClipReport, EvalError> {
+        timeline.validate(timeline_path)?;
+        timeline.check_covers(timeline_path, run.duration_s)?;
+        let samples = &run.samples;
+        let bad = |message: String| EvalError::Samples { clip: run.name.clone(), message };
+        for (i, s) in samples.iter().enumerate() {
+            if !s.t_s.is_finite() {
+                return Err(bad(format!("sample {i} has time {}", s.t_s)));
+            }
+            if i > 0 && s.t_s < samples[i - 1].t_s {
+                return Err(bad(format!("sample {i} at {} s comes before sample {} at {} s", s.t_s, i - 1, samples[i - 1].t_s)));
+            }
+        }
+        let end = timeline.duration_s;
+
+        let truth = truth_bands(timeline);
+        let decision = decision_bands(samples, end);
+        let announcements: Vec<(f64, SignalState)> =
+            samples.iter().filter(|s| s.announced && s.t_s < end).map(|s| (s.t_s, s.state)).collect();
+
+        // Sweep the two band lists together; accumulate seconds per (truth, decision).
+        let mut secs = [[0.0f64; 4]; 4];
+        let mut false_go: Vec<(f64, f64)> = Vec::new();
+        let (mut i, mut j) = (0, 0);
+        while i < truth.len() && j < decision.len() {
+            let (ta, tb, ts) = truth[i];
+            let (da, db, ds) = decision[j];
+            let (a, b) = (ta.max(da), tb.min(db));
+            if b > a {
+                secs[truth_index(ts)][state_index(ds)] += b - a;
+                if ts == TruthSignal::DontWalk && ds == SignalState::Walk {
+                    match false_go.last_mut() {
+                        Some(last) if last.1 == a => last.1 = b,
+                        _ => false_go.push((a, b)),
+                    }
+                }
+            }
+            if tb <= db { i += 1 } else { j += 1 }
+        }
+
+        // Latency: the first decision band matching each truth band.
+        let mut explained = vec![false; decision.len()];
+        let mut latencies = Vec::new();
+        let mut missed_changes = 0;
+        let mut first_match_s = None;
+        for (k, &(ta, tb, ts)) in truth.iter().enumerate() {
+            let hit = decision.iter().enumerate().find(|&(_, &(da, db, ds))| db > ta && da < tb && matches(ts, ds));
+            match hit {
+                Some((jj, &(da, _, _))) => {
+                    let delay = (da - ta).max(0.0);
+                    if da >= ta && jj > 0 {
+                        explained[jj] = true;
+                    }
+                    if k == 0 { first_match_s = Some(delay) } else { latencies.push(delay) }
+                }
+                None if k > 0 => missed_changes += 1,
+                None => {}
+            }
+        }
+        let flaps = (1..decision.len()).filter(|&jj| !explained[jj]).count();
+
+        let walk_s: f64 = secs[0].iter().sum();
+        let missed_walk_s = walk_s - secs[0][state_index(SignalState::Walk)];
+        let unknown = state_index(SignalState::Unknown);
+        let figures = DecisionFigures {
+            duration_s: end,
+            frames: run.frames,
+            frames_processed: samples.len() as u64,
+            false_go_s: secs[1][0],
+            false_go_events: false_go.len(),
+            go_during_changing_s: secs[2][0],
+            go_without_signal_s: secs[3][0],
+            walk_s,
+            missed_walk_s,
+            missed_walk_fraction: (walk_s > 0.0).then(|| missed_walk_s / walk_s),
+            announce_latency: Stats::of(&latencies),
+            true_changes: truth.len().saturating_sub(1),
+            missed_changes,
+            first_match: Stats::of(first_match_s.as_slice()),
+            flaps,
+            flaps_per_min: flaps as f64 / (end / 60.0),
+            unknown_s: (0..4).map(|t| secs[t][unknown]).sum(),
+            unknown_by_truth: UnknownByTruth {
+                walk_s: secs[0][unknown],
+                dont_walk_s: secs[1][unknown],
+                changing_s: secs[2][unknown],
+                none_s: secs[3][unknown],
+            },
+            announcements: announcements.len(),
+        };
+        self.clips.push(ClipReport {
+            clip: run.name.clone(),
+            figures,
+            bands: ClipBands { truth, decision, announcements, false_go },
+            latencies_s: latencies,
+            first_match_s,
+        });
+        let last = self.clips.len() - 1;
+        Ok(&self.clips[last])
+    }
+
+    /// The clips evaluated so far and their overall figures.
+    pub fn finish(self) -> DecisionReport {
+        let mut o = DecisionFigures::default();
+        let mut latencies = Vec::new();
+        let mut firsts = Vec::new();
+        for c in &self.clips {
+            let f = &c.figures;
+            o.duration_s += f.duration_s;
+            o.frames += f.frames;
+            o.frames_processed += f.frames_processed;
+            o.false_go_s += f.false_go_s;
+            o.false_go_events += f.false_go_events;
+            o.go_during_changing_s += f.go_during_changing_s;
+            o.go_without_signal_s += f.go_without_signal_s;
+            o.walk_s += f.walk_s;
+            o.missed_walk_s += f.missed_walk_s;
+            o.true_changes += f.true_changes;
+            o.missed_changes += f.missed_changes;
+            o.flaps += f.flaps;
+            o.unknown_s += f.unknown_s;
+            o.unknown_by_truth.walk_s += f.unknown_by_truth.walk_s;
+            o.unknown_by_truth.dont_walk_s += f.unknown_by_truth.dont_walk_s;
+            o.unknown_by_truth.changing_s += f.unknown_by_truth.changing_s;
+            o.unknown_by_truth.none_s += f.unknown_by_truth.none_s;
+            o.announcements += f.announcements;
+            latencies.extend_from_slice(&c.latencies_s);
+            firsts.extend(c.first_match_s);
+        }
+        o.missed_walk_fraction = (o.walk_s > 0.0).then(|| o.missed_walk_s / o.walk_s);
+        o.announce_latency = Stats::of(&latencies);
+        o.first_match = Stats::of(&firsts);
+        o.flaps_per_min = if o.duration_s > 0.0 { o.flaps as f64 / (o.duration_s / 60.0) } else { 0.0 };
+        DecisionReport { overall: o, clips: self.clips }
+    }
+}
+
+fn state_index(s: SignalState) -> usize {
+    match s {
+        SignalState::Walk => 0,
+        SignalState::DontWalk => 1,
+        SignalState::Changing => 2,
+        SignalState::Unknown => 3,
+    }
+}
+
+/// Truth as consecutive bands over `[0, duration_s)`: each segment runs to the next
+/// one's start (the timeline is validated, so gaps are within half a frame).
+fn truth_bands(timeline: &Timeline) -> Vec<(f64, f64, TruthSignal)> {
+    let end = timeline.duration_s;
+    let mut bands: Vec<(f64, f64, TruthSignal)> = Vec::with_capacity(timeline.segments.len());
+    for (k, seg) in timeline.segments.iter().enumerate() {
+        let a = if k == 0 { 0.0 } else { seg.start_s.clamp(0.0, end) };
+        let b = timeline.segments.get(k + 1).map_or(end, |n| n.start_s.clamp(0.0, end));
+        if b <= a {
+            continue;
+        }
+        match bands.last_mut() {
+            Some(last) if last.2 == seg.signal => last.1 = b,
+            _ => bands.push((a, b, seg.signal)),
+        }
+    }
+    bands
+}
+
+/// Decisions as consecutive bands over `[0, end_s)`: unknown before the first sample,
+/// each sample's state until the next sample.
+fn decision_bands(samples: &[DecisionSample], end_s: f64) -> Vec<(f64, f64, SignalState)> {
+    let mut bands: Vec<(f64, f64, SignalState)> = vec![(0.0, end_s, SignalState::Unknown)];
+    for s in samples {
+        let t = s.t_s.clamp(0.0, end_s);
+        if t >= end_s {
+            break;
+        }
+        let Some(last) = bands.last_mut() else { break };
+        if last.2 == s.state {
+            continue;
+        }
+        if t <= last.0 {
+            // Several samples at the band start: the latest one wins.
+            last.2 = s.state;
+            let merged = bands.len() >= 2 && bands[bands.len() - 2].2 == s.state;
+            if merged {
+                bands.pop();
+                if let Some(prev) = bands.last_mut() {
+                    prev.1 = end_s;
+                }
+            }
+            continue;
+        }
+        last.1 = t;
+        bands.push((t, end_s, s.state));
+    }
+    bands
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::truth::{ClipSource, Segment};
+    use SignalState::{Changing as C, DontWalk as D, Unknown as U, Walk as W};
+
+    fn timeline(segs: &[(f64, f64, TruthSignal)]) -> Timeline {
+        Timeline {
+            version: 1,
+            fps: 10.0,
+            duration_s: segs.last().map_or(0.0, |s| s.1),
+            source: ClipSource::Recorded { description: String::new() },
+            segments: segs.iter().map(|&(start_s, end_s, signal)| Segment { start_s, end_s, signal }).collect(),
+            boxes: Vec::new(),
+        }
+    }
+
+    /// Samples every 0.1 s from a list of (until_s, state).
+    fn samples(plan: &[(f64, SignalState)], step: f64) -> Vec<DecisionSample> {
+        let mut out = Vec::new();
+        let mut prev = U;
+        let mut k = 0u32;
+        for &(until, state) in plan {
+            loop {
+                let t = f64::from(k) * step;
+                if t >= until - 1e-9 {
+                    break;
+                }
+                out.push(DecisionSample { t_s: t, state, announced: state != prev });
+                prev = state;
+                k += 1;
+            }
+        }
+        out
+    }
+
+    fn run(samples: Vec<DecisionSample>, duration_s: f64) -> ClipDecisions {
+        ClipDecisions { name: "c".into(), duration_s, frames: (duration_s * 10.0).round() as u64, samples }
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn a_perfect_late_decision_has_latency_and_no_false_go() {
+        // Truth: dont_walk 0-4, walk 4-8, changing 8-10. Decision lags 0.5 s each change.
+        let tl = timeline(&[(0.0, 4.0, TruthSignal::DontWalk), (4.0, 8.0, TruthSignal::Walk), (8.0, 10.0, TruthSignal::Changing)]);
+        let s = samples(&[(0.5, U), (4.5, D), (8.5, W), (10.0, C)], 0.1);
+        let mut ev = DecisionEvaluator::new();
+        let f = ev.add_clip(&tl, "t.json", &run(s, 10.0)).unwrap().figures.clone();
+        assert_eq!(f.false_go_s, 0.0);
+        assert!(close(f.go_during_changing_s, 0.5), "{}", f.go_during_changing_s);
+        assert!(close(f.missed_walk_s, 0.5));
+        assert_eq!(f.missed_walk_fraction.map(|x| (x * 1000.0).round()), Some(125.0));
+        assert_eq!(f.announce_latency.count, 2);
+        assert!(close(f.announce_latency.max_s.unwrap(), 0.5));
+        assert!(close(f.first_match.mean_s.unwrap(), 0.5));
+        assert_eq!(f.flaps, 0);
+        assert!(close(f.unknown_s, 0.5));
+        assert!(close(f.unknown_by_truth.dont_walk_s, 0.5));
+        assert_eq!(f.announcements, 3);
+    }
+
+    #[test]
+    fn walk_during_dont_walk_is_a_false_go_event_and_a_flap() {
+        let tl = timeline(&[(0.0, 10.0, TruthSignal::DontWalk)]);
+        let s = samples(&[(1.0, D), (2.0, W), (3.0, D), (3.5, W), (10.0, D)], 0.1);
+        let mut ev = DecisionEvaluator::new();
+        let f = ev.add_clip(&tl, "t.json", &run(s, 10.0)).unwrap().figures.clone();
+        assert!(close(f.false_go_s, 1.5), "{}", f.false_go_s);
+        assert_eq!(f.false_go_events, 2);
+        assert_eq!(f.flaps, 4);
+        assert!(close(f.flaps_per_min, 24.0));
+        let report = ev.finish();
+        assert!(close(report.overall.false_go_s, 1.5));
+    }
+
+    #[test]
+    fn dropped_frames_hold_the_last_decision() {
+        // Truth turns dont_walk at 5 s; only frames at 0, 3 and 6 s are processed, so the
+        // walk decided at 3 s holds until 6 s: 1 s of false go, latency 1 s.
+        let tl = timeline(&[(0.0, 5.0, TruthSignal::Walk), (5.0, 10.0, TruthSignal::DontWalk)]);
+        let s = vec![
+            DecisionSample { t_s: 0.0, state: U, announced: false },
+            DecisionSample { t_s: 3.0, state: W, announced: true },
+            DecisionSample { t_s: 6.0, state: D, announced: true },
+        ];
+        let mut ev = DecisionEvaluator::new();
+        let f = ev.add_clip(&tl, "t.json", &run(s, 10.0)).unwrap().figures.clone();
+        assert!(close(f.false_go_s, 1.0));
+        assert_eq!(f.announce_latency.max_s, Some(1.0));
+        assert!(close(f.missed_walk_s, 3.0));
+        assert_eq!(f.frames_processed, 3);
+    }
+
+    #[test]
+    fn a_change_never_matched_counts_as_missed() {
+        let tl = timeline(&[(0.0, 4.0, TruthSignal::DontWalk), (4.0, 5.0, TruthSignal::Walk), (5.0, 10.0, TruthSignal::DontWalk)]);
+        let s = samples(&[(10.0, D)], 0.1);
+        let mut ev = DecisionEvaluator::new();
+        let f = ev.add_clip(&tl, "t.json", &run(s, 10.0)).unwrap().figures.clone();
+        assert_eq!(f.true_changes, 2);
+        assert_eq!(f.missed_changes, 1);
+        assert_eq!(f.announce_latency.count, 1);
+        assert_eq!(f.announce_latency.max_s, Some(0.0));
+        assert_eq!(f.flaps, 0);
+    }
+
+    #[test]
+    fn a_timeline_shorter_than_the_clip_is_rejected_naming_the_field() {
+        let tl = timeline(&[(0.0, 8.0, TruthSignal::DontWalk)]);
+        let err = DecisionEvaluator::new().add_clip(&tl, "short.json", &run(samples(&[(10.0, D)], 0.1), 10.0)).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("short.json") && msg.contains("duration_s"), "{msg}");
+    }
+
+    #[test]
+    fn samples_out_of_order_are_rejected() {
+        let tl = timeline(&[(0.0, 10.0, TruthSignal::DontWalk)]);
+        let s = vec![
+            DecisionSample { t_s: 2.0, state: D, announced: false },
+            DecisionSample { t_s: 1.0, state: D, announced: false },
+        ];
+        assert!(DecisionEvaluator::new().add_clip(&tl, "t.json", &run(s, 10.0)).is_err());
+    }
+}

@@ -1,0 +1,610 @@
+//! Detection quality: predicted boxes against labelled boxes, matched by meaning.
+//!
+//! Feed [`DetectionEvaluator::add_image`] the labelled boxes and *all* detections of
+//! each image down to a low confidence (0.001 is what COCO tools use): average precision
+//! integrates over every confidence, so boxes cut by the pipeline's threshold would bias
+//! it low. Precision, recall, the confusion matrix and the other operating-point figures
+//! use only detections at or above [`DetectionEvalConfig::conf_threshold`], the threshold
+//! the pipeline really runs with.
+//!
+//! Definitions (the reference script `tests/reference/det_metrics.py` implements the
+//! same ones independently):
+//!
+//! - **Matching** (COCO): per image and meaning, detections in descending score order
+//!   (stable, at most `max_detections_per_image`) each take the not yet matched
+//!   labelled box with the highest IoU at or above the threshold (ties go to the later
+//!   box, as in pycocotools).
+//! - **AP**: detections of all images merged in descending score order (stable),
+//!   precision made monotone from the right, sampled at the 101 recalls 0, 0.01, ..., 1
+//!   (0 where that recall is never reached), averaged. `ap50` at IoU 0.5, `ap50_95`
+//!   the mean over IoU 0.50, 0.55, ..., 0.95. `map50` and `map50_95` average over the
+//!   meanings that have at least one labelled box; detections of other meanings do not
+//!   enter AP (they appear in the confusion matrix).
+//! - **precision / recall** of a meaning: matches at IoU 0.5 among its detections at or
+//!   above the threshold, over those detections / over its labelled boxes (precision 0
+//!   when it has no detections). The overall figures are means over meanings.
+//! - **recall_any**: class-agnostic matching (same greedy rule) at IoU
+//!   `any_iou` (0.3): the fraction of labelled boxes found at all, whatever the colour.
+//! - **state_accuracy**: each detection at or above the threshold whose best IoU with
+//!   any labelled box is at least 0.5 counts; it is right when its meaning equals that
+//!   box's. `null` when no detection overlaps a label.
+//! - **confusion**: class-agnostic matching at IoU 0.5; a match adds one to
+//!   (true meaning, predicted meaning), an unmatched label to (meaning, background), an
+//!   unmatched detection to (background, meaning). Rows are truth, columns prediction.
+//! - **by_size**: labels bucketed by width in source px: small `< small_max_px` (16),
+//!   medium up to `large_min_px` (48), large from there on; recall and recall_any in
+//!   each. Width, because lights are tall and narrow: the width is what vanishes first
+//!   when the model input is downscaled.
+
+use super::dataset::GtBox;
+use crate::geom::BBox;
+use crate::signal::{Detection, SignalMeaning};
+use serde::Serialize;
+
+/// Operating point and size buckets of a detection evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetectionEvalConfig {
+    /// Confidence threshold of the operating point (precision, recall, confusion), in
+    /// `[0, 1]`; default 0.25. Set it to the pipeline's decode threshold.
+    pub conf_threshold: f32,
+    /// IoU for class-agnostic `recall_any`; default 0.3 (a light found at all, even if
+    /// its box is loose).
+    pub any_iou: f64,
+    /// Labels narrower than this (source px) are `small`; default 16.
+    pub small_max_px: f32,
+    /// Labels at least this wide (source px) are `large`; default 48.
+    pub large_min_px: f32,
+    /// Detections per image and meaning that enter AP (COCO's `maxDets`); default 100.
+    pub max_detections_per_image: usize,
+}
+
+impl Default for DetectionEvalConfig {
+    fn default() -> Self {
+        Self { conf_threshold: 0.25, any_iou: 0.3, small_max_px: 16.0, large_min_px: 48.0, max_detections_per_image: 100 }
+    }
+}
+
+/// IoU at which precision, recall, state accuracy and confusion count a match.
+const MATCH_IOU: f64 = 0.5;
+
+/// The ten IoU thresholds 0.50:0.05:0.95, computed as numpy's `linspace` does so the
+/// reference agrees bit for bit at the boundaries.
+fn iou_thresholds() -> [f64; 10] {
+    let step = (0.95 - 0.5) / 9.0;
+    std::array::from_fn(|k| 0.5 + k as f64 * step)
+}
+
+/// Figures of one meaning.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClassMetrics {
+    /// The meaning.
+    pub meaning: SignalMeaning,
+    /// Labelled boxes.
+    pub labels: usize,
+    /// Detections at or above the threshold.
+    pub detections: usize,
+    /// Of those, matched at IoU 0.5.
+    pub true_positives: usize,
+    /// `true_positives / detections` (0 when there are none).
+    pub precision: f64,
+    /// `true_positives / labels`.
+    pub recall: f64,
+    /// AP at IoU 0.5.
+    pub ap50: f64,
+    /// AP averaged over IoU 0.50:0.05:0.95.
+    pub ap50_95: f64,
+}
+
+/// Confusion matrix of meanings, with `background` as the last row and column.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Confusion {
+    /// Row and column names: meanings present in labels or detections, then `background`.
+    pub labels: Vec<String>,
+    /// `counts[truth][predicted]`.
+    pub counts: Vec<Vec<usize>>,
+}
+
+/// Recall of labels in one width bucket.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SizeRecall {
+    /// `small`, `medium` or `large`.
+    pub name: &'static str,
+    /// Smallest width in the bucket, source px (inclusive).
+    pub min_width_px: f32,
+    /// Width where the bucket ends, source px (exclusive); `null` for unbounded.
+    pub max_width_px: Option<f32>,
+    /// Labels in the bucket.
+    pub labels: usize,
+    /// Class-aware recall at IoU 0.5; `null` when the bucket is empty.
+    pub recall: Option<f64>,
+    /// Class-agnostic recall at `any_iou`; `null` when the bucket is empty.
+    pub recall_any: Option<f64>,
+}
+
+/// Interpolated precision-recall curve of one meaning at IoU 0.5.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrCurve {
+    /// The meaning.
+    pub meaning: SignalMeaning,
+    /// Precision at recall 0, 0.01, ..., 1.
+    pub precision: Vec<f64>,
+    /// Operating point `(recall, precision)` at the confidence threshold.
+    pub operating_point: (f64, f64),
+}
+
+/// A labelled light that no detection of its meaning found at the operating point.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Miss {
+    /// Index of the image in the order of `add_image` calls.
+    pub image: usize,
+    /// The label.
+    pub label: GtBox,
+    /// The detection at or above the threshold overlapping it most (IoU >= `any_iou`),
+    /// if any: meaning and score. `None`: nothing was detected there.
+    pub seen_as: Option<(SignalMeaning, f32)>,
+}
+
+/// Everything a detection evaluation measured. Serializes to the `--json` output.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DetectionReport {
+    /// Images evaluated.
+    pub images: usize,
+    /// Images that had no label file (counted as images with no lights); set by the
+    /// caller that loaded the dataset.
+    pub images_without_labels: usize,
+    /// Labelled boxes.
+    pub labels: usize,
+    /// Detections at or above the threshold.
+    pub detections: usize,
+    /// The operating-point threshold.
+    pub conf_threshold: f32,
+    /// Mean AP at IoU 0.5 over meanings with labels (0 when there are none).
+    pub map50: f64,
+    /// Mean AP over IoU 0.50:0.05:0.95 and meanings with labels.
+    pub map50_95: f64,
+    /// Mean precision over meanings with labels.
+    pub precision: f64,
+    /// Mean recall over meanings with labels.
+    pub recall: f64,
+    /// Class-agnostic recall at `any_iou`; `null` without labels.
+    pub recall_any: Option<f64>,
+    /// Fraction of overlapping detections with the right meaning; `null` when none overlap.
+    pub state_accuracy: Option<f64>,
+    /// How many detections overlapped a label (the denominator of `state_accuracy`).
+    pub state_accuracy_detections: usize,
+    /// Per meaning, in [`SignalMeaning::ALL`] order.
+    pub classes: Vec<ClassMetrics>,
+    /// Confusion matrix of meanings.
+    pub confusion: Confusion,
+    /// Recall by label width.
+    pub by_size: Vec<SizeRecall>,
+    /// Labels missed at the operating point.
+    pub missed: usize,
+    /// Precision-recall curves (for the report PNG, not in JSON).
+    #[serde(skip)]
+    pub pr_curves: Vec<PrCurve>,
+    /// Missed labels, worst (widest) first (for the report PNG, not in JSON).
+    #[serde(skip)]
+    pub misses: Vec<Miss>,
+}
+
+/// One image's labels and detections, as stored by the evaluator.
+#[derive(Debug, Clone, PartialEq)]
+struct ImageRecord {
+    labels: Vec<GtBox>,
+    /// All detections, descending score (stable).
+    detections: Vec<Detection>,
+}
+
+/// Collects labels and detections image by image, then computes a [`DetectionReport`].
+#[derive(Debug, Clone)]
+pub struct DetectionEvaluator {
+    config: DetectionEvalConfig,
+    images: Vec<ImageRecord>,
+}
+
+impl DetectionEvaluator {
+    /// An evaluator with no images yet.
+    pub fn new(config: DetectionEvalConfig) -> Self {
+        Self { config, images: Vec::new() }
+    }
+
+    /// The config in use.
+    pub fn config(&self) -> &DetectionEvalConfig {
+        &self.config
+    }
+
+    /// Adds one image: its labels (source px) and all its detections (source px, down to
+    /// a low confidence). Non-finite scores are dropped. Returns the image's index.
+    pub fn add_image(&mut self, labels: &[GtBox], detections: &[Detection]) -> usize {
+        let mut detections: Vec<Detection> = detections.iter().copied().filter(|d| d.score.is_finite()).collect();
+        detections.sort_by(|a, b| b.score.total_cmp(&a.score));
+        self.images.push(ImageRecord { labels: labels.to_vec(), detections });
+        self.images.len() - 1
+    }
+
+    /// Number of images added.
+    pub fn image_count(&self) -> usize {
+        self.images.len()
+    }
+
+    /// The labels and detections as JSON, the input format of
+    /// `tests/reference/det_metrics.py`: `{"conf_threshold", "any_iou", "small_max_px",
+    /// "large_min_px", "max_dets", "images": [{"gt": [{"meaning", "box"}], "pred":
+    /// [{"meaning", "score", "box"}]}]}`.
+    pub fn to_reference_json(&self) -> serde_json::Value {
+        let images: Vec<serde_json::Value> = self
+            .images
+            .iter()
+            .map(|im| {
+                serde_json::json!({
+                    "gt": im.labels.iter().map(|g| serde_json::json!({"meaning": g.meaning, "box": g.bbox.to_array()})).collect::<Vec<_>>(),
+                    "pred": im.detections.iter().map(|d| serde_json::json!({"meaning": d.meaning, "score": d.score, "box": d.bbox.to_array()})).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "conf_threshold": self.config.conf_threshold,
+            "any_iou": self.config.any_iou,
+            "small_max_px": self.config.small_max_px,
+            "large_min_px": self.config.large_min_px,
+            "max_dets": self.config.max_detections_per_image,
+            "images": images,
+        })
+    }
+
+    /// Computes every figure over the images added so far.
+    pub fn finish(&self) -> DetectionReport {
+        let cfg = &self.config;
+        let conf = cfg.conf_threshold;
+        let classes_present: Vec<SignalMeaning> = SignalMeaning::ALL
+            .into_iter()
+            .filter(|m| self.images.iter().any(|im| im.labels.iter().any(|g| g.meaning == *m)))
+            .collect();
+
+        // Class-aware matching at IoU 0.5, per image: score of the detection matched to
+        // each label (for recall and misses at the operating point).
+        let mut label_match_score: Vec<Vec<Option<f32>>> =
+            self.images.iter().map(|im| vec![None; im.labels.len()]).collect();
+        let mut classes = Vec::with_capacity(classes_present.len());
+        let mut pr_curves = Vec::with_capacity(classes_present.len());
+        for &meaning in &classes_present {
+            let mut aps = [0.0; 10];
+            let mut curve50 = Vec::new();
+            let mut tp_at_conf = 0;
+            let mut det_at_conf = 0;
+            let mut labels = 0;
+            for (t_idx, &iou_t) in iou_thresholds().iter().enumerate() {
+                let mut scored: Vec<(f32, bool)> = Vec::new();
+                labels = 0;
+                for (i, im) in self.images.iter().enumerate() {
+                    let gt_idx: Vec<usize> = (0..im.labels.len()).filter(|&g| im.labels[g].meaning == meaning).collect();
+                    let gts: Vec<BBox> = gt_idx.iter().map(|&g| im.labels[g].bbox).collect();
+                    let dets: Vec<&Detection> =
+                        im.detections.iter().filter(|d| d.meaning == meaning).take(cfg.max_detections_per_image).collect();
+                    let boxes: Vec<BBox> = dets.iter().map(|d| d.bbox).collect();
+                    let matched = greedy_match(&boxes, &gts, iou_t);
+                    labels += gts.len();
+                    for (d, m) in dets.iter().zip(&matched) {
+                        scored.push((d.score, m.is_some()));
+                        if t_idx == 0 && d.score >= conf {
+                            det_at_conf += 1;
+                            if let Some(g) = m {
+                                tp_at_conf += 1;
+                                label_match_score[i][gt_idx[*g]] = Some(d.score);
+                            }
+                        }
+                    }
+                }
+                let (ap, curve) = average_precision(&mut scored, labels);
+                aps[t_idx] = ap;
+                if t_idx == 0 {
+                    curve50 = curve;
+                }
+            }
+            let precision = if det_at_conf > 0 { tp_at_conf as f64 / det_at_conf as f64 } else { 0.0 };
+            let recall = tp_at_conf as f64 / labels.max(1) as f64;
+            classes.push(ClassMetrics {
+                meaning,
+                labels,
+                detections: det_at_conf,
+                true_positives: tp_at_conf,
+                precision,
+                recall,
+                ap50: aps[0],
+                ap50_95: aps.iter().sum::<f64>() / aps.len() as f64,
+            });
+            pr_curves.push(PrCurve { meaning, precision: curve50, operating_point: (recall, precision) });
+        }
+        let mean = |f: fn(&ClassMetrics) -> f64| {
+            if classes.is_empty() { 0.0 } else { classes.iter().map(f).sum::<f64>() / classes.len() as f64 }
+        };
+
+        // Class-agnostic figures at the operating point.
+        let mut found_any: Vec<Vec<bool>> = Vec::with_capacity(self.images.len());
+        let mut state_total = 0usize;
+        let mut state_right = 0usize;
+        let mut confusion_pairs: Vec<(Option<SignalMeaning>, Option<SignalMeaning>)> = Vec::new();
+        let mut misses = Vec::new();
+        let mut detections_at_conf = 0;
+        for (i, im) in self.images.iter().enumerate() {
+            let dets: Vec<&Detection> = im.detections.iter().filter(|d| d.score >= conf).collect();
+            detections_at_conf += dets.len();
+            let boxes: Vec<BBox> = dets.iter().map(|d| d.bbox).collect();
+            let gts: Vec<BBox> = im.labels.iter().map(|g| g.bbox).collect();
+
+            let any = greedy_match(&boxes, &gts, cfg.any_iou);
+            let mut found = vec![false; gts.len()];
+            for g in any.iter().flatten() {
+                found[*g] = true;
+            }
+            found_any.push(found);
+
+            for d in &dets {
+                let mut best: Option<(usize, f64)> = None;
+                for (g, gb) in gts.iter().enumerate() {
+                    let iou = iou_f64(&d.bbox, gb);
+                    if best.is_none_or(|(_, b)| iou > b) {
+                        best = Some((g, iou));
+                    }
+                }
+                if let Some((g, iou)) = best
+                    && iou >= MATCH_IOU
+                {
+                    state_total += 1;
+                    if im.labels[g].meaning == d.meaning {
+                        state_right += 1;
+                    }
+                }
+            }
+
+            let m = greedy_match(&boxes, &gts, MATCH_IOU);
+            let mut gt_taken = vec![false; gts.len()];
+            for (d, g) in dets.iter().zip(&m) {
+                match g {
+                    Some(g) => {
+                        gt_taken[*g] = true;
+                        confusion_pairs.push((Some(im.labels[*g].meaning), Some(d.meaning)));
+                    }
+                    None => confusion_pairs.push((None, Some(d.meaning))),
+                }
+            }
+            for (g, taken) in gt_taken.iter().enumerate() {
+                if !taken {
+                    confusion_pairs.push((Some(im.labels[g].meaning), None));
+                }
+            }
+
+            for (g, label) in im.labels.iter().enumerate() {
+                if label_match_score[i][g].is_some() {
+                    continue;
+                }
+                let seen_as = dets
+                    .iter()
+                    .map(|d| (d, iou_f64(&d.bbox, &label.bbox)))
+                    .filter(|(_, iou)| *iou >= cfg.any_iou)
+                    .max_by(|a, b| a.1.total_cmp(&b.1))
+                    .map(|(d, _)| (d.meaning, d.score));
+                misses.push(Miss { image: i, label: *label, seen_as });
+            }
+        }
+        misses.sort_by(|a, b| b.label.bbox.width().total_cmp(&a.label.bbox.width()));
+
+        let total_labels: usize = self.images.iter().map(|im| im.labels.len()).sum();
+        let found_total: usize = found_any.iter().map(|f| f.iter().filter(|x| **x).count()).sum();
+        let ratio = |num: usize, den: usize| (den > 0).then(|| num as f64 / den as f64);
+
+        let buckets: [(&'static str, f32, Option<f32>); 3] = [
+            ("small", 0.0, Some(cfg.small_max_px)),
+            ("medium", cfg.small_max_px, Some(cfg.large_min_px)),
+            ("large", cfg.large_min_px, None),
+        ];
+        let by_size = buckets
+            .iter()
+            .map(|&(name, lo, hi)| {
+                let (mut n, mut hit, mut hit_any) = (0, 0, 0);
+                for (i, im) in self.images.iter().enumerate() {
+                    for (g, label) in im.labels.iter().enumerate() {
+                        let w = label.bbox.width();
+                        if w >= lo && hi.is_none_or(|h| w < h) {
+                            n += 1;
+                            hit += usize::from(label_match_score[i][g].is_some());
+                            hit_any += usize::from(found_any[i][g]);
+                        }
+                    }
+                }
+                SizeRecall {
+                    name,
+                    min_width_px: lo,
+                    max_width_px: hi,
+                    labels: n,
+                    recall: ratio(hit, n),
+                    recall_any: ratio(hit_any, n),
+                }
+            })
+            .collect();
+
+        DetectionReport {
+            images: self.images.len(),
+            images_without_labels: 0,
+            labels: total_labels,
+            detections: detections_at_conf,
+            conf_threshold: conf,
+            map50: mean(|c| c.ap50),
+            map50_95: mean(|c| c.ap50_95),
+            precision: mean(|c| c.precision),
+            recall: mean(|c| c.recall),
+            recall_any: ratio(found_total, total_labels),
+            state_accuracy: ratio(state_right, state_total),
+            state_accuracy_detections: state_total,
+            classes,
+            confusion: confusion_matrix(&confusion_pairs),
+            by_size,
+            missed: misses.len(),
+            pr_curves,
+            misses,
+        }
+    }
+}
+
+/// IoU in f64, so the threshold comparisons agree with the numpy reference.
+fn iou_f64(a: &BBox, b: &BBox) -> f64 {
+    let [ax1, ay1, ax2, ay2] = a.to_array().map(f64::from);
+    let [bx1, by1, bx2, by2] = b.to_array().map(f64::from);
+    let iw = (ax2.min(bx2) - ax1.max(bx1)).max(0.0);
+    let ih = (ay2.min(by2) - ay1.max(by1)).max(0.0);
+    let inter = iw * ih;
+    let union = (ax2 - ax1).max(0.0) * (ay2 - ay1).max(0.0) + (bx2 - bx1).max(0.0) * (by2 - by1).max(0.0) - inter;
+    if union <= 0.0 { 0.0 } else { inter / union }
+}
+
+/// COCO's greedy matching: detections (already in descending score order) each take the
+/// free label with the highest IoU `>= iou_t` (ties to the later label). Returns the
+/// label index per detection.
+fn greedy_match(dets: &[BBox], gts: &[BBox], iou_t: f64) -> Vec<Option<usize>> {
+    let mut taken = vec![false; gts.len()];
+    dets.iter()
+        .map(|d| {
+            let mut best = iou_t.min(1.0 - 1e-10);
+            let mut m = None;
+            for (g, gb) in gts.iter().enumerate() {
+                if taken[g] {
+                    continue;
+                }
+                let iou = iou_f64(d, gb);
+                if iou < best {
+                    continue;
+                }
+                best = iou;
+                m = Some(g);
+            }
+            if let Some(g) = m {
+                taken[g] = true;
+            }
+            m
+        })
+        .collect()
+}
+
+/// 101-point interpolated AP of `(score, is_true_positive)` pairs against `labels`
+/// labelled boxes. Returns AP and the interpolated precision at recall 0, 0.01, ..., 1.
+fn average_precision(scored: &mut [(f32, bool)], labels: usize) -> (f64, Vec<f64>) {
+    let mut q = vec![0.0; 101];
+    if labels == 0 {
+        return (0.0, q);
+    }
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut recall = Vec::with_capacity(scored.len());
+    let mut precision = Vec::with_capacity(scored.len());
+    let (mut tp, mut fp) = (0usize, 0usize);
+    for &(_, hit) in scored.iter() {
+        if hit { tp += 1 } else { fp += 1 }
+        recall.push(tp as f64 / labels as f64);
+        precision.push(tp as f64 / (tp + fp) as f64);
+    }
+    for i in (1..precision.len()).rev() {
+        if precision[i] > precision[i - 1] {
+            precision[i - 1] = precision[i];
+        }
+    }
+    for (k, qk) in q.iter_mut().enumerate() {
+        let r = k as f64 * 0.01;
+        let idx = recall.partition_point(|&x| x < r);
+        if let Some(p) = precision.get(idx) {
+            *qk = *p;
+        }
+    }
+    (q.iter().sum::<f64>() / q.len() as f64, q)
+}
+
+fn confusion_matrix(pairs: &[(Option<SignalMeaning>, Option<SignalMeaning>)]) -> Confusion {
+    let present: Vec<SignalMeaning> = SignalMeaning::ALL
+        .into_iter()
+        .filter(|m| pairs.iter().any(|(t, p)| *t == Some(*m) || *p == Some(*m)))
+        .collect();
+    let n = present.len() + 1;
+    let index = |m: Option<SignalMeaning>| m.and_then(|m| present.iter().position(|p| *p == m)).unwrap_or(n - 1);
+    let mut counts = vec![vec![0; n]; n];
+    for &(t, p) in pairs {
+        counts[index(t)][index(p)] += 1;
+    }
+    let mut labels: Vec<String> = present.iter().map(|m| m.as_str().to_string()).collect();
+    labels.push("background".into());
+    Confusion { labels, counts }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn gt(m: SignalMeaning, b: [f32; 4]) -> GtBox {
+        GtBox { class_id: 0, meaning: m, bbox: BBox::new(b[0], b[1], b[2], b[3]) }
+    }
+
+    fn det(m: SignalMeaning, score: f32, b: [f32; 4]) -> Detection {
+        Detection { class_id: 0, meaning: m, score, bbox: BBox::new(b[0], b[1], b[2], b[3]) }
+    }
+
+    use SignalMeaning::{VehicleGreen as G, VehicleRed as R};
+
+    #[test]
+    fn perfect_detections_score_one() {
+        let mut ev = DetectionEvaluator::new(DetectionEvalConfig::default());
+        ev.add_image(&[gt(R, [10.0, 10.0, 20.0, 40.0]), gt(G, [50.0, 10.0, 70.0, 60.0])], &[
+            det(R, 0.9, [10.0, 10.0, 20.0, 40.0]),
+            det(G, 0.8, [50.0, 10.0, 70.0, 60.0]),
+        ]);
+        let r = ev.finish();
+        assert_eq!(r.map50, 1.0);
+        assert_eq!(r.map50_95, 1.0);
+        assert_eq!((r.precision, r.recall), (1.0, 1.0));
+        assert_eq!(r.recall_any, Some(1.0));
+        assert_eq!(r.state_accuracy, Some(1.0));
+        assert_eq!(r.missed, 0);
+        assert_eq!(r.confusion.labels, ["vehicle_red", "vehicle_green", "background"]);
+        assert_eq!(r.confusion.counts, vec![vec![1, 0, 0], vec![0, 1, 0], vec![0, 0, 0]]);
+        assert_eq!(r.by_size[0].labels, 1); // 10 px wide
+        assert_eq!(r.by_size[1].labels, 1); // 20 px wide
+    }
+
+    #[test]
+    fn a_wrong_colour_counts_against_state_accuracy_but_not_recall_any() {
+        let mut ev = DetectionEvaluator::new(DetectionEvalConfig::default());
+        ev.add_image(&[gt(R, [10.0, 10.0, 20.0, 40.0])], &[det(G, 0.9, [10.0, 10.0, 20.0, 40.0])]);
+        let r = ev.finish();
+        assert_eq!(r.map50, 0.0);
+        assert_eq!(r.recall_any, Some(1.0));
+        assert_eq!(r.state_accuracy, Some(0.0));
+        assert_eq!(r.confusion.counts[0], vec![0, 1, 0]); // red seen as green
+        assert_eq!(r.misses[0].seen_as, Some((G, 0.9)));
+    }
+
+    #[test]
+    fn ap_follows_the_coco_101_point_rule() {
+        // Two labels; detections: TP (0.9), FP (0.8), TP (0.7): precision 1, 0.5, 0.67.
+        // Envelope: 1 up to recall 0.5, 0.67 up to 1. AP = (51*1 + 50*2/3) / 101.
+        let mut ev = DetectionEvaluator::new(DetectionEvalConfig { conf_threshold: 0.75, ..Default::default() });
+        ev.add_image(&[gt(R, [0.0, 0.0, 10.0, 10.0]), gt(R, [100.0, 0.0, 110.0, 10.0])], &[
+            det(R, 0.9, [0.0, 0.0, 10.0, 10.0]),
+            det(R, 0.8, [50.0, 0.0, 60.0, 10.0]),
+            det(R, 0.7, [100.0, 0.0, 110.0, 10.0]),
+        ]);
+        let r = ev.finish();
+        let want = (51.0 + 50.0 * 2.0 / 3.0) / 101.0;
+        assert!((r.map50 - want).abs() < 1e-12, "{} vs {want}", r.map50);
+        // At conf 0.75: two detections, one right.
+        assert_eq!((r.classes[0].precision, r.classes[0].recall), (0.5, 0.5));
+        assert_eq!(r.missed, 1);
+    }
+
+    #[test]
+    fn loose_boxes_lose_ap_at_high_iou_only() {
+        let mut ev = DetectionEvaluator::new(DetectionEvalConfig::default());
+        // IoU 0.77: matched at thresholds 0.50..0.75 (6 of 10).
+        ev.add_image(&[gt(R, [0.0, 0.0, 10.0, 10.0])], &[det(R, 0.9, [0.0, 0.0, 10.0, 7.7])]);
+        let r = ev.finish();
+        assert_eq!(r.map50, 1.0);
+        assert!((r.map50_95 - 0.6).abs() < 1e-12, "{}", r.map50_95);
+    }
+}
