@@ -8,3 +8,4 @@ mod backends;
 mod real_photos;
 mod cues;
 mod decide;
+mod eval;
