@@ -2,6 +2,8 @@
 //! its code. Precedence is defaults < TOML file (`--config`) < command-line flags; the
 //! binary applies the flags after [`Config::load`].
 
+use crate::cue::CueConfig;
+use crate::decide::{SelectConfig, SmootherConfig};
 use crate::decode::DecodeConfig;
 use crate::infer::InferConfig;
 use crate::pipeline::ModelConfig;
@@ -10,7 +12,7 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 /// Every stage's settings.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Model file and class names.
@@ -21,6 +23,30 @@ pub struct Config {
     pub infer: InferConfig,
     /// Output decoding.
     pub decode: DecodeConfig,
+    /// Which signal is the user's.
+    pub select: SelectConfig,
+    /// From observations to a steady decision.
+    pub smoother: SmootherConfig,
+    /// What the user hears.
+    pub cue: CueConfig,
+    /// Frames whose mean brightness (0-255) is below this are treated as dark: the
+    /// lens is covered or the scene is black, and no signal can be seen; default 12.
+    pub dark_mean_luma: f32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            model: ModelConfig::default(),
+            source: SourceConfig::default(),
+            infer: InferConfig::default(),
+            decode: DecodeConfig::default(),
+            select: SelectConfig::default(),
+            smoother: SmootherConfig::default(),
+            cue: CueConfig::default(),
+            dark_mean_luma: 12.0,
+        }
+    }
 }
 
 /// Why a config file was rejected.
@@ -67,6 +93,12 @@ impl Config {
     /// [`ConfigError::Invalid`] naming the field.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.decode.validate().map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        self.select.validate().map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        self.smoother.validate().map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        self.cue.validate().map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        if !(0.0..=255.0).contains(&self.dark_mean_luma) {
+            return Err(ConfigError::Invalid(format!("dark_mean_luma = {} is out of range [0, 255]", self.dark_mean_luma)));
+        }
         if self.infer.intra_threads == 0 || self.infer.intra_threads > 64 {
             return Err(ConfigError::Invalid(format!("infer.intra_threads = {} is out of range 1..=64", self.infer.intra_threads)));
         }

@@ -6,6 +6,8 @@
 //! turning a stream of frames into decisions. Both allocate in `new` and reuse their
 //! buffers afterwards.
 
+use crate::config::Config;
+use crate::decide::{Decision, Observation, Selector, Smoother};
 use crate::decode::{ClassMap, DecodeConfig, DecodeError, Decoder, OutputLayout};
 use crate::frame::Frame;
 use crate::geom::Letterbox;
@@ -203,5 +205,112 @@ impl Detector {
     /// Path of the loaded model.
     pub fn model_path(&self) -> &Path {
         &self.model_path
+    }
+}
+
+/// What the pipeline concluded from one frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FrameDecision {
+    /// What the chosen signal showed in this frame.
+    pub observation: Observation,
+    /// The steady decision after this frame.
+    pub decision: Decision,
+    /// Mean brightness of the frame, 0-255.
+    pub mean_luma: f32,
+}
+
+/// The whole per-frame path: detect, choose the user's signal, smooth into a decision.
+/// Sound is not part of it: the caller passes the decision to a
+/// [`CuePlayer`](crate::cue::CuePlayer), so decisions can be evaluated without audio.
+pub struct Pipeline {
+    detector: Detector,
+    selector: Selector,
+    smoother: Smoother,
+    dark_mean_luma: f32,
+    last: Option<FrameDecision>,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline").field("detector", &self.detector).finish_non_exhaustive()
+    }
+}
+
+impl Pipeline {
+    /// Builds every stage from the config.
+    ///
+    /// # Errors
+    /// As [`Detector::new`].
+    pub fn new(config: &Config) -> Result<Self, PipelineError> {
+        Ok(Self {
+            detector: Detector::new(&config.model, &config.infer, &config.decode)?,
+            selector: Selector::new(config.select.clone()),
+            smoother: Smoother::new(config.smoother.clone()),
+            dark_mean_luma: config.dark_mean_luma,
+            last: None,
+        })
+    }
+
+    /// Processes one frame: detections (see [`Pipeline::detections`]) and a decision.
+    ///
+    /// # Errors
+    /// [`PipelineError`] when the frame is malformed or the engine fails; the caller
+    /// should then [`Pipeline::tick`] so the decision falls to unknown, never holds walk.
+    pub fn process(&mut self, frame: &Frame) -> Result<FrameDecision, PipelineError> {
+        let t_s = frame.t_s();
+        self.detector.detect(frame)?;
+        let mut observation = self.selector.select(t_s, self.detector.detections(), frame.width, frame.height);
+        let mean_luma = mean_luma(frame);
+        if mean_luma < self.dark_mean_luma {
+            observation.dark = true;
+        }
+        let decision = self.smoother.update(t_s, &observation);
+        let out = FrameDecision { observation, decision, mean_luma };
+        self.last = Some(out);
+        Ok(out)
+    }
+
+    /// Advances time with no new frame (a stalled camera or model): after the stall
+    /// timeout the decision becomes unknown.
+    pub fn tick(&mut self, t_s: f64) -> Decision {
+        self.smoother.tick(t_s)
+    }
+
+    /// Detections of the last processed frame.
+    pub fn detections(&self) -> &[Detection] {
+        self.detector.detections()
+    }
+
+    /// The detector (model, classes, backend, stage timings).
+    pub fn detector(&self) -> &Detector {
+        &self.detector
+    }
+}
+
+/// Mean of (R + 2G + B) / 4 over every 8th pixel of every 8th row: enough to tell a
+/// covered lens from a night street, at a cost of microseconds.
+fn mean_luma(frame: &Frame) -> f32 {
+    let (w, h) = (frame.width as usize, frame.height as usize);
+    let (mut sum, mut n) = (0u64, 0u64);
+    for y in (0..h).step_by(8) {
+        let row = &frame.rgb[y * w * 3..(y + 1) * w * 3];
+        for px in row.chunks_exact(3).step_by(8) {
+            sum += u64::from(px[0]) + 2 * u64::from(px[1]) + u64::from(px[2]);
+            n += 4;
+        }
+    }
+    if n == 0 { 0.0 } else { sum as f32 / n as f32 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mean_luma_tells_black_from_grey() {
+        let mut f = Frame::new(64, 48);
+        assert_eq!(mean_luma(&f), 0.0);
+        f.rgb.fill(100);
+        assert!((mean_luma(&f) - 100.0).abs() < 1e-3);
     }
 }

@@ -265,6 +265,24 @@ mod tests {
         assert!(parse_names("{0: 'a', 2: 'b'}").is_none(), "gaps in ids are rejected");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = parse(&bytes);
+        }
+
+        #[test]
+        fn never_panics_on_a_damaged_model(cut in 0usize..200, flip in 0usize..200, bit in 0u8..8) {
+            // A valid header (ir_version, producer, a graph with one input) then damage.
+            let mut model = vec![0x08, 0x07, 0x12, 0x02, b'p', b'y', 0x3a, 0x0c, 0x5a, 0x0a, 0x0a, 0x01, b'x', 0x12, 0x05, 0x0a, 0x03, 0x08, 0x01, 0x12, 0x00];
+            if flip < model.len() {
+                model[flip] ^= 1 << bit;
+            }
+            model.truncate(cut.min(model.len()));
+            let _ = parse(&model);
+        }
+    }
+
     #[test]
     fn rejects_garbage() {
         assert!(parse(b"").is_err());

@@ -67,12 +67,18 @@ impl ModelArgs {
     }
 }
 
-/// Loads the detector for a config, with a message that names the model.
-pub fn load_detector(config: &Config) -> anyhow::Result<safecross::pipeline::Detector> {
+/// Fails with a message naming the model when its file is missing.
+pub fn check_model_exists(config: &Config) -> anyhow::Result<()> {
     let path = config.model.resolved_path();
     if !path.exists() {
         anyhow::bail!("model {} not found; pass --model <file.onnx>", path.display());
     }
+    Ok(())
+}
+
+/// Loads the detector for a config, with a message that names the model.
+pub fn load_detector(config: &Config) -> anyhow::Result<safecross::pipeline::Detector> {
+    check_model_exists(config)?;
     Ok(safecross::pipeline::Detector::new(&config.model, &config.infer, &config.decode)?)
 }
 
