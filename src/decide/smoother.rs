@@ -11,14 +11,14 @@
 //!   dark walk lamp, or two signals that disagree are seen. The user then hears "wait",
 //!   "changing, do not start", or "no signal found". A walk lamp that is simply not
 //!   detected for a moment keeps the walk tick for at most 0.3 s.
-//! - **Flashing** (a lamp that goes dark and comes back within about 0.8 s) means the
+//! - **Flashing** (a lamp that goes dark and comes back within about 1 s) means the
 //!   phase is ending: the user hears the "changing, do not start" pattern for as long
 //!   as the flashing goes on (and 1.2 s after the last blink).
 //! - **No signal, a dark signal, a dark scene, signals that disagree, or a camera or
 //!   model that stops delivering frames for more than 1 s**: the user hears "no signal
 //!   found" and then the quiet searching sound. The smoother never keeps saying walk
 //!   through any of these.
-//! - "Wait" and "changing" are held through short gaps in detection (0.6 s) so the
+//! - "Wait" and "changing" are held through short gaps in detection (0.8 s) so the
 //!   user is not told "no signal" at every missed frame.
 //!
 //! # Rules, in terms of the config ([`SmootherConfig`])
@@ -79,13 +79,14 @@ pub struct SmootherConfig {
     /// default 0.3. Should exceed the frame period.
     pub walk_hold_s: f64,
     /// How long dont_walk and changing survive frames with a dark head or no detection,
-    /// s; default 0.6 (longer than the dark phase of a 1 Hz flash).
+    /// s; default 0.8 (longer than the dark phase of a 1 Hz flash seen at 5 frames/s).
     pub hold_s: f64,
     /// Shortest time between two lit frames around a dark gap that counts as a blink,
     /// s; default 0.15 (shorter gaps are missed detections at high frame rates).
     pub blink_min_gap_s: f64,
-    /// Longest such time that counts as a blink, s; default 0.8 (Apollo's 0.55 s of
-    /// dark plus up to two frame periods of sampling).
+    /// Longest such time that counts as a blink, s; default 1.0 (Apollo's 0.55 s of
+    /// dark plus up to two frame periods at 5 frames/s; a longer gap taken for a
+    /// blink only errs towards "changing").
     pub blink_max_gap_s: f64,
     /// How long the state stays changing after the last blink, s; default 1.2 (covers
     /// one more cycle of a 1 Hz flash, like Autoware's ~1 s window).
@@ -105,9 +106,9 @@ impl Default for SmootherConfig {
             stop_enter_s: 0.2,
             stop_min_frames: 2,
             walk_hold_s: 0.3,
-            hold_s: 0.6,
+            hold_s: 0.8,
             blink_min_gap_s: 0.15,
-            blink_max_gap_s: 0.8,
+            blink_max_gap_s: 1.0,
             flash_hold_s: 1.2,
             stall_timeout_s: 1.0,
         }
@@ -547,6 +548,35 @@ mod tests {
     }
 
     #[test]
+    fn flashing_is_changing_at_any_frame_rate_and_phase() {
+        for fps in [5.0, 10.0, 30.0] {
+            for phase in [0.0, 0.35, 0.7] {
+                for (lit, dark, steady) in
+                    [(WALK, OFF, Walk), (WALK, None, Walk), (STOP, None, DontWalk), (STOP, OFF, DontWalk)]
+                {
+                    let mut spans = vec![(0.0, 3.0, obs(lit, 0.9))];
+                    for k in 0..5 {
+                        let s = 3.0 + k as f64;
+                        spans.push((s, s + 0.5, obs(dark, 0.8)));
+                        spans.push((s + 0.5, s + 1.0, obs(lit, 0.9)));
+                    }
+                    let spans: Vec<_> =
+                        spans.into_iter().map(|(a, b, o)| (a + phase / fps, b + phase / fps, o)).collect();
+                    let mut sm = Smoother::new(SmootherConfig::default());
+                    let tr = feed(&mut sm, fps, &spans);
+                    assert_eq!(state_at(&tr, 2.9), steady, "{fps} fps, {lit:?}");
+                    // From the first full cycle on, only "changing" is heard.
+                    for (t, s) in tr.iter().filter(|(t, _)| *t >= 4.0 && *t < 8.0) {
+                        assert_eq!(*s, Changing, "{fps} fps, phase {phase}, {lit:?}/{dark:?} at {t}");
+                    }
+                    // Never walk once the lamp has started to flash.
+                    assert!(tr.iter().filter(|(t, _)| *t >= 3.0 + 0.4).all(|(_, s)| *s != Walk));
+                }
+            }
+        }
+    }
+
+    #[test]
     fn table_yellow_after_red_stays_red_and_yellow_after_green_is_changing() {
         let yellow = Some(SignalMeaning::VehicleYellow);
         let red = Some(SignalMeaning::VehicleRed);
@@ -565,8 +595,8 @@ mod tests {
         let mut sm = Smoother::new(SmootherConfig::default());
         let tr = feed(&mut sm, 10.0, &[(0.0, 2.0, obs(WALK, 0.9)), (2.0, 4.0, obs(OFF, 0.9))]);
         assert_eq!(state_at(&tr, 2.0), Changing, "a dark walk lamp drops walk at once");
-        assert_eq!(state_at(&tr, 2.4), Changing);
-        assert_eq!(state_at(&tr, 2.6), Unknown);
+        assert_eq!(state_at(&tr, 2.6), Changing);
+        assert_eq!(state_at(&tr, 2.8), Unknown);
 
         let mut sm = Smoother::new(SmootherConfig::default());
         let tr = feed(&mut sm, 10.0, &[(0.0, 2.0, obs(WALK, 0.9)), (2.0, 4.0, obs(None, 0.0))]);
