@@ -34,3 +34,4 @@ pub mod synth;
 
 pub mod config;
 pub mod pipeline;
+pub mod bench;

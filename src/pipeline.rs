@@ -87,6 +87,8 @@ pub struct StageTimes {
     pub infer: Duration,
     /// Output decoding and NMS.
     pub decode: Duration,
+    /// Signal selection and smoothing (zero for [`Detector`] alone).
+    pub decide: Duration,
 }
 
 /// preprocess -> infer -> decode for one model.
@@ -159,7 +161,7 @@ impl Detector {
         self.decoder.decode(output, &lb, &mut self.detections);
         let t3 = Instant::now();
         self.letterbox = Some(lb);
-        self.times = StageTimes { preprocess: t1 - t0, infer: t2 - t1, decode: t3 - t2 };
+        self.times = StageTimes { preprocess: t1 - t0, infer: t2 - t1, decode: t3 - t2, decide: Duration::ZERO };
         Ok(&self.detections)
     }
 
@@ -217,6 +219,8 @@ pub struct FrameDecision {
     pub decision: Decision,
     /// Mean brightness of the frame, 0-255.
     pub mean_luma: f32,
+    /// Time spent in each stage on this frame.
+    pub times: StageTimes,
 }
 
 /// The whole per-frame path: detect, choose the user's signal, smooth into a decision.
@@ -259,13 +263,15 @@ impl Pipeline {
     pub fn process(&mut self, frame: &Frame) -> Result<FrameDecision, PipelineError> {
         let t_s = frame.t_s();
         self.detector.detect(frame)?;
+        let decide_start = Instant::now();
         let mut observation = self.selector.select(t_s, self.detector.detections(), frame.width, frame.height);
         let mean_luma = mean_luma(frame);
         if mean_luma < self.dark_mean_luma {
             observation.dark = true;
         }
         let decision = self.smoother.update(t_s, &observation);
-        let out = FrameDecision { observation, decision, mean_luma };
+        let times = StageTimes { decide: decide_start.elapsed(), ..self.detector.times() };
+        let out = FrameDecision { observation, decision, mean_luma, times };
         self.last = Some(out);
         Ok(out)
     }
@@ -274,6 +280,14 @@ impl Pipeline {
     /// timeout the decision becomes unknown.
     pub fn tick(&mut self, t_s: f64) -> Decision {
         self.smoother.tick(t_s)
+    }
+
+    /// Forgets every track and all smoother history, keeping the loaded model, so the
+    /// next frame (of a new source, whose time may restart at 0) starts from unknown.
+    pub fn reset(&mut self) {
+        self.selector.reset();
+        self.smoother = Smoother::new(self.smoother.config().clone());
+        self.last = None;
     }
 
     /// Detections of the last processed frame.

@@ -1,11 +1,81 @@
-//! `safecross bench` (being written).
+//! `safecross bench`: what this board can do, stage by stage.
 
+use crate::common::{check_model_exists, ModelArgs};
+use safecross::pipeline::Pipeline;
+use safecross::source::{self, SourceSpec};
 use std::process::ExitCode;
 
-/// Arguments of `safecross bench`.
+/// Measure per-stage speed, CPU time and memory on this board.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Video, image folder or camera to read [default: a bundled sample clip]
+    #[arg(long, value_name = "SOURCE")]
+    source: Option<String>,
+    /// How long to measure, seconds (after warm-up)
+    #[arg(long, default_value_t = 10.0, value_name = "N")]
+    seconds: f64,
+    /// Frames processed before measuring
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    warmup: usize,
+    /// Print one JSON object instead of a table
+    #[arg(long)]
+    json: bool,
+}
 
-pub fn execute(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`safecross bench` is not available in this build yet")
+const DEFAULT_CLIP: &str = "samples/eu.mp4";
+
+pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
+    let config = args.model.to_config()?;
+    check_model_exists(&config)?;
+    let spec = match &args.source {
+        Some(s) => SourceSpec::parse(s),
+        None => {
+            let beside = std::env::current_exe().ok().and_then(|exe| {
+                exe.ancestors().skip(1).take(4).map(|d| d.join(DEFAULT_CLIP)).find(|p| p.exists())
+            });
+            SourceSpec::Path(beside.unwrap_or_else(|| DEFAULT_CLIP.into()))
+        }
+    };
+    let mut pipeline = Pipeline::new(&config)?;
+    let source_config = config.source.clone();
+    let report = safecross::bench::run(
+        &mut pipeline,
+        || source::open(&spec, &source_config),
+        args.seconds,
+        args.warmup,
+        config.infer.intra_threads,
+    )?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("safecross bench {}", env!("CARGO_PKG_VERSION"));
+    println!("  cpu       {} ({} cores)", report.cpu, report.cores);
+    println!("  backend   {} ({} threads)", report.backend, report.threads);
+    println!("  model     {} ({}x{})", report.model, report.input[0], report.input[1]);
+    println!("  source    {}", report.source);
+    println!("  frames    {}", report.frames);
+    println!();
+    println!("  {:<22} {:>8} {:>8} {:>8}", "stage (ms)", "p50", "p95", "max");
+    for (name, l) in [
+        ("read + decode frame", report.source_decode),
+        ("preprocess", report.preprocess),
+        ("model", report.infer),
+        ("postprocess (NMS)", report.postprocess),
+        ("select + smooth", report.decide),
+        ("capture to decision", report.capture_to_decision),
+    ] {
+        println!("  {name:<22} {:>8.2} {:>8.2} {:>8.2}", l.p50_ms, l.p95_ms, l.max_ms);
+    }
+    println!();
+    println!("  throughput            {:.1} FPS", report.fps);
+    println!("  CPU per frame         {:.1} ms (all threads)", report.cpu_ms_per_frame);
+    println!("  peak memory           {:.0} MB", report.peak_rss_mb);
+    println!("  pipeline / model      {:.2}x", report.pipeline_over_model);
+    println!("  real time, no drops   up to {:.1} FPS", report.max_realtime_fps);
+    println!();
+    println!("  {}", report.recommendation);
+    Ok(ExitCode::SUCCESS)
 }
