@@ -276,13 +276,6 @@ impl Pipeline {
         Ok(out)
     }
 
-    /// Forgets every track and the smoother's state, as at start-up (between clips).
-    pub fn reset(&mut self) {
-        self.selector.reset();
-        self.smoother = Smoother::new(self.smoother.config().clone());
-        self.last = None;
-    }
-
     /// Advances time with no new frame (a stalled camera or model): after the stall
     /// timeout the decision becomes unknown.
     pub fn tick(&mut self, t_s: f64) -> Decision {
