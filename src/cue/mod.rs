@@ -120,6 +120,10 @@ pub struct CueConfig {
     /// Where the speaker output falls back to when there is no audio device; default
     /// `safecross-cues.wav` in the working directory.
     pub fallback_wav: PathBuf,
+    /// If the decision loop sends nothing for this long, s (a camera or model that
+    /// hangs), the speaker switches to the unknown cue by itself, so a frozen pipeline
+    /// never keeps a walk tick going; default 1.0, like the smoother's stall timeout.
+    pub stall_timeout_s: f64,
 }
 
 impl Default for CueConfig {
@@ -132,6 +136,7 @@ impl Default for CueConfig {
             speech_repeat_s: 4.0,
             sample_rate_hz: 48_000,
             fallback_wav: PathBuf::from("safecross-cues.wav"),
+            stall_timeout_s: 1.0,
         }
     }
 }
@@ -152,6 +157,7 @@ impl CueConfig {
         check("volume", self.volume.into(), 0.0, 1.0, "[0, 1]")?;
         check("speech_duck", self.speech_duck.into(), 0.0, 1.0, "[0, 1]")?;
         check("speech_repeat_s", self.speech_repeat_s, 0.0, 600.0, "[0, 600]")?;
+        check("stall_timeout_s", self.stall_timeout_s, 0.05, 60.0, "[0.05, 60]")?;
         check("sample_rate_hz", self.sample_rate_hz.into(), 8_000.0, 192_000.0, "[8000, 192000]")?;
         Ok(())
     }

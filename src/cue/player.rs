@@ -311,6 +311,8 @@ mod speaker {
                 seen: 0,
                 countdown: 0,
                 check_every: (rate.get() / 200).max(1),
+                quiet_samples: 0,
+                stall_samples: (config.stall_timeout_s * f64::from(rate.get())) as u64,
                 rate,
             };
             device.mixer().add(source);
@@ -341,6 +343,10 @@ mod speaker {
         seen: u64,
         countdown: u32,
         check_every: u32,
+        /// Samples played since the decision side last published.
+        quiet_samples: u64,
+        /// After this many, the decision loop is taken to have stalled.
+        stall_samples: u64,
         rate: rodio::SampleRate,
     }
 
@@ -350,8 +356,17 @@ mod speaker {
             let generation = cmd >> 16;
             if generation != 0 && generation != self.seen {
                 self.seen = generation;
+                self.quiet_samples = 0;
                 let (state, basis) = decode(cmd);
                 self.renderer.set(state, basis);
+            } else if generation != 0 {
+                // Dead-man switch: a frozen camera or model must not leave the last cue
+                // (possibly walk) ticking on; after the stall timeout say unknown.
+                let before = self.quiet_samples;
+                self.quiet_samples += u64::from(self.check_every);
+                if before <= self.stall_samples && self.quiet_samples > self.stall_samples {
+                    self.renderer.set(SignalState::Unknown, Basis::None);
+                }
             }
             self.renderer.set_volume(f32::from_bits(self.shared.volume_bits.load(Ordering::Relaxed)));
             if self.shared.release.load(Ordering::Acquire) {
@@ -402,6 +417,35 @@ mod speaker {
                     assert_eq!(decode(encode(s, b)), (s, b));
                 }
             }
+        }
+
+        #[test]
+        fn a_stalled_decision_loop_falls_to_unknown_by_itself() {
+            let rate = 8_000u32;
+            let cfg = CueConfig { sample_rate_hz: rate, mode: crate::cue::CueMode::Tones, ..CueConfig::default() };
+            let shared = Arc::new(Shared { command: AtomicU64::new(0), volume_bits: AtomicU32::new(0.8f32.to_bits()), release: AtomicBool::new(false) });
+            let mut source = LiveSource {
+                renderer: CueRenderer::new(&cfg, None),
+                shared: Arc::clone(&shared),
+                seen: 0,
+                countdown: 0,
+                check_every: rate / 200,
+                quiet_samples: 0,
+                stall_samples: u64::from(rate),
+                rate: rodio::SampleRate::new(rate).unwrap(),
+            };
+            shared.command.store((1 << 16) | encode(SignalState::Walk, Basis::Pedestrian), Ordering::Release);
+            for _ in 0..rate / 2 {
+                source.next();
+            }
+            // Still walk half a second after the last update: setting walk again changes nothing.
+            assert!(source.renderer.set(SignalState::Walk, Basis::Pedestrian).is_none());
+            for _ in 0..rate {
+                source.next();
+            }
+            // 1.5 s without an update: the renderer has switched to unknown on its own.
+            assert!(source.renderer.set(SignalState::Unknown, Basis::None).is_none(), "should already be unknown");
+            assert!(source.renderer.set(SignalState::Walk, Basis::Pedestrian).is_some());
         }
     }
 }
