@@ -6,6 +6,7 @@ mod layouts;
 mod bad_input;
 mod backends;
 mod real_photos;
+mod video;
 mod cues;
 mod decide;
 mod eval;

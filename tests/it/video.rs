@@ -1,0 +1,181 @@
+//! Real H.264 decoding: a clip whose every frame is known is encoded in-process, then
+//! decoded through the library and the binary.
+
+use crate::onnx::constant_detector;
+use crate::util::{safecross, skip, temp_dir};
+use safecross::frame::Frame;
+use safecross::source::{self, FrameSource, SourceConfig, SourceSpec};
+use safecross::synth::video::Mp4VideoWriter;
+use std::path::{Path, PathBuf};
+
+const W: u32 = 320;
+const H: u32 = 240;
+const FPS: f64 = 15.0;
+const FRAMES: u32 = 30;
+
+/// Frame `i`: red left half, blue right half, and a white 24 px square at x = 8 i.
+fn known_frame(i: u32) -> Vec<u8> {
+    let mut rgb = vec![0u8; (W * H * 3) as usize];
+    for y in 0..H {
+        for x in 0..W {
+            let p = ((y * W + x) * 3) as usize;
+            let c = if (8 * i..8 * i + 24).contains(&x) && (100..124).contains(&y) {
+                [255, 255, 255]
+            } else if x < W / 2 {
+                [200, 30, 30]
+            } else {
+                [30, 30, 200]
+            };
+            rgb[p..p + 3].copy_from_slice(&c);
+        }
+    }
+    rgb
+}
+
+fn write_clip(dir: &Path) -> PathBuf {
+    let path = dir.join("known.mp4");
+    let mut writer = Mp4VideoWriter::create(&path, W, H, FPS, 1_500_000, 10).unwrap();
+    for i in 0..FRAMES {
+        writer.write_frame(&known_frame(i)).unwrap();
+    }
+    writer.finish().unwrap();
+    path
+}
+
+fn close(a: [u8; 3], b: [u8; 3]) -> bool {
+    a.iter().zip(b).all(|(x, y)| (i32::from(*x) - i32::from(y)).abs() <= 40)
+}
+
+fn model(dir: &Path) -> PathBuf {
+    let p = dir.join("m.onnx");
+    let mut t = vec![0.0f32; 7 * 8];
+    for (r, v) in [160.0, 160.0, 20.0, 40.0, 0.9, 0.0, 0.0].iter().enumerate() {
+        t[r * 8] = *v;
+    }
+    std::fs::write(&p, constant_detector(320, 7, 8, &t, Some("{0: 'red', 1: 'yellow', 2: 'green'}"))).unwrap();
+    p
+}
+
+#[test]
+fn h264_clip_decodes_to_the_frames_that_were_encoded() {
+    let dir = temp_dir();
+    let path = write_clip(dir.path());
+    let mut src = source::open(&SourceSpec::Path(path.clone()), &SourceConfig::default()).unwrap();
+    assert_eq!((src.info().width, src.info().height), (W, H));
+    assert!((src.info().fps - FPS).abs() < 0.01, "fps {}", src.info().fps);
+    let mut frame = Frame::default();
+    let mut n = 0;
+    while src.next_frame(&mut frame).unwrap() {
+        assert_eq!((frame.width, frame.height), (W, H));
+        let expected_t = f64::from(n) / FPS;
+        assert!((frame.t_s() - expected_t).abs() < 1e-3, "frame {n}: pts {} want {expected_t}", frame.t_s());
+        assert!(close(frame.pixel(40, 200), [200, 30, 30]), "frame {n} left {:?}", frame.pixel(40, 200));
+        assert!(close(frame.pixel(280, 200), [30, 30, 200]), "frame {n} right {:?}", frame.pixel(280, 200));
+        let (sx, sy) = (8 * n + 12, 112);
+        assert!(close(frame.pixel(sx, sy), [255, 255, 255]), "frame {n}: square missing at x {sx}: {:?}", frame.pixel(sx, sy));
+        n += 1;
+    }
+    assert_eq!(n, FRAMES);
+}
+
+#[test]
+fn run_fast_json_prints_one_object_per_frame() {
+    let dir = temp_dir();
+    let clip = write_clip(dir.path());
+    let m = model(dir.path());
+    let run = safecross(&["run", clip.to_str().unwrap(), "--fast", "--json", "--audio", "none", "--model", m.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let frames: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v.get("frame").is_some())
+        .collect();
+    assert_eq!(frames.len(), FRAMES as usize);
+    for (i, f) in frames.iter().enumerate() {
+        assert_eq!(f["frame"], i as u64);
+        assert!((f["t"].as_f64().unwrap() - i as f64 / FPS).abs() < 1e-3);
+        assert_eq!(f["detections"][0]["class"], "red");
+        assert!(["walk", "dont_walk", "changing", "unknown"].contains(&f["decision"].as_str().unwrap()));
+        assert_ne!(f["decision"], "walk", "a vehicle red light never gives walk");
+    }
+    // A steady red light is reported as don't walk once the smoother has seen enough.
+    assert_eq!(frames.last().unwrap()["decision"], "dont_walk");
+    assert_eq!(frames.last().unwrap()["basis"], "vehicle");
+}
+
+#[test]
+fn truncated_mp4_is_a_clean_error() {
+    let dir = temp_dir();
+    let clip = write_clip(dir.path());
+    let bytes = std::fs::read(&clip).unwrap();
+    let cut = dir.path().join("cut.mp4");
+    std::fs::write(&cut, &bytes[..bytes.len() * 6 / 10]).unwrap();
+    let m = model(dir.path());
+    safecross(&["run", cut.to_str().unwrap(), "--fast", "--audio", "none", "--model", m.to_str().unwrap()])
+        .assert_clean_error("cut.mp4 is damaged or truncated");
+}
+
+#[test]
+fn other_containers_go_through_ffmpeg() {
+    if !safecross::source::ffmpeg::available() {
+        return skip("other_containers_go_through_ffmpeg", "ffmpeg is not installed");
+    }
+    let dir = temp_dir();
+    let clip = write_clip(dir.path());
+    let mkv = dir.path().join("known.mkv");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&clip)
+        .args(["-c:v", "mjpeg", "-q:v", "3"])
+        .arg(&mkv)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut src = source::open(&SourceSpec::Path(mkv), &SourceConfig::default()).unwrap();
+    assert!(src.info().description.contains("via ffmpeg"), "{}", src.info().description);
+    let mut frame = Frame::default();
+    let mut n = 0;
+    while src.next_frame(&mut frame).unwrap() {
+        assert!((frame.t_s() - f64::from(n) / FPS).abs() < 2e-3, "pts {} at frame {n}", frame.t_s());
+        assert!(close(frame.pixel(8 * n + 12, 112), [255, 255, 255]));
+        n += 1;
+    }
+    assert_eq!(n, FRAMES);
+}
+
+#[test]
+fn without_ffmpeg_other_formats_name_what_to_install() {
+    let dir = temp_dir();
+    let m = model(dir.path());
+    // An AVI/RIFF header: a real container, but not one safecross decodes itself.
+    let avi = dir.path().join("clip.avi");
+    let mut bytes = b"RIFF\x00\x10\x00\x00AVI LIST".to_vec();
+    bytes.resize(512, 0);
+    std::fs::write(&avi, bytes).unwrap();
+    let run = safecross(&["run", avi.to_str().unwrap(), "--fast", "--audio", "none", "--model", m.to_str().unwrap()]);
+    if safecross::source::ffmpeg::available() {
+        run.assert_clean_error("clip.avi is not a video or image safecross can read");
+    } else {
+        run.assert_clean_error("install ffmpeg");
+    }
+}
+
+#[test]
+fn real_time_pacing_drops_stale_frames_instead_of_queueing() {
+    use safecross::source::pacing::{Clock, Paced};
+    let dir = temp_dir();
+    let clip = write_clip(dir.path());
+    let inner = source::open(&SourceSpec::Path(clip), &SourceConfig::default()).unwrap();
+    let mut paced = Paced::new(inner, Clock::Simulated { slowdown: 1.0 });
+    let mut frame = Frame::default();
+    let mut shown = Vec::new();
+    while paced.next_frame(&mut frame).unwrap() {
+        shown.push(frame.seq);
+        // A pipeline that needs 200 ms per frame (three frame periods at 15 fps).
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(paced.dropped() >= 10, "dropped only {} of {FRAMES}", paced.dropped());
+    assert_eq!(shown.len() as u64 + paced.dropped(), u64::from(FRAMES));
+    assert!(shown.windows(2).all(|w| w[1] > w[0] + 1), "consecutive frames shown: {shown:?}");
+}
