@@ -179,7 +179,7 @@ fn decision_row(s: &mut String, name: &str, f: &DecisionFigures) {
     let lat = &f.announce_latency;
     let _ = writeln!(
         s,
-        "{:<24}{:>8.1}{:>11.2}{:>7}{:>10.2}{:>9.2}{:>7}{:>18}{:>8}{:>8.2}{:>10.2}{:>12}",
+        "{:<24}{:>7.1}{:>12.2}{:>8}{:>10.2}{:>15.2}{:>6}{:>22}{:>12}{:>11.2}{:>11.2}{:>11}",
         name,
         f.duration_s,
         f.false_go_s,
@@ -200,8 +200,8 @@ pub fn decision_table(r: &DecisionReport) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:<24}{:>8}{:>11}{:>7}{:>10}{:>9}{:>7}{:>18}{:>8}{:>8}{:>10}{:>12}",
-        "clip", "dur_s", "false_go_s", "events", "go_chg_s", "missed_s", "walk%", "latency mean/p95/max", "missed", "flap/m", "unknown_s", "frames"
+        "{:<24}{:>7}{:>12}{:>8}{:>10}{:>15}{:>6}{:>22}{:>12}{:>11}{:>11}{:>11}",
+        "clip", "dur_s", "false_go_s", "events", "go_chg_s", "missed_walk_s", "%", "latency mean/p95/max", "missed_chg", "flaps/min", "unknown_s", "frames"
     );
     for c in &r.clips {
         let name: String = c.clip.chars().take(23).collect();
@@ -291,7 +291,7 @@ fn draw_timeline<DB: DrawingBackend>(
         root.draw(&Text::new(title, (10, 10), (FAMILY, 15).into_font().color(&colour)))?;
         root.draw(&Text::new("truth", (10, truth_y + 17), (FAMILY, 15).into_font()))?;
         root.draw(&Text::new("decision", (10, dec_y + 17), (FAMILY, 15).into_font()))?;
-        root.draw(&Text::new("s", (right - 10, axis_y + 8), (FAMILY, 13).into_font()))?;
+        root.draw(&Text::new("time, s", (10, axis_y - 2), (FAMILY, 13).into_font()))?;
         let mut lx = left;
         let legend = [
             ("walk", state_colour(SignalState::Walk)),
@@ -379,7 +379,7 @@ fn draw_pr<DB: DrawingBackend>(
 /// [`EvalError::Image`] when an image cannot be decoded, [`EvalError::Plot`] when the
 /// PNG cannot be written.
 pub fn write_miss_grid(path: &Path, r: &DetectionReport, images: &[PathBuf], max: usize) -> Result<usize, EvalError> {
-    const TILE: u32 = 128;
+    const TILE: u32 = 150;
     const CAPTION: u32 = 18;
     const COLS: u32 = 6;
     let misses: Vec<_> = r.misses.iter().filter(|m| m.image < images.len()).take(max).collect();
@@ -427,8 +427,8 @@ pub fn write_miss_grid(path: &Path, r: &DetectionReport, images: &[PathBuf], max
             let root = BitMapBackend::with_buffer(&mut buf, (gw, gh)).into_drawing_area();
             for (k, m) in misses.iter().enumerate() {
                 let (tx, ty) = ((k as u32 % COLS) * TILE, (k as u32 / COLS) * (TILE + CAPTION) + TILE);
-                let seen = m.seen_as.map_or_else(|| "nothing".to_string(), |(s, score)| format!("{s} {score:.2}"));
-                let caption = format!("{} {:.0}px: {}", short(m.label.meaning), m.label.bbox.width(), seen);
+                let seen = m.seen_as.map_or_else(|| "not found".to_string(), |(s, score)| format!("as {} {score:.2}", short(s)));
+                let caption = format!("{} {:.0} px, {}", short(m.label.meaning), m.label.bbox.width(), seen);
                 root.draw(&Text::new(caption, (tx as i32 + 2, ty as i32 + 2), (FAMILY, 11).into_font()))
                     .map_err(|e| EvalError::Plot { path: path.to_path_buf(), message: e.to_string() })?;
             }

@@ -231,3 +231,145 @@ fn real_photos_agree_with_the_reference() {
     let Some(theirs) = reference(test, &dump) else { return };
     assert_agrees(&ours, &theirs);
 }
+
+/// A 320x320 end-to-end model that reports the same boxes in every image:
+/// `(x1, y1, x2, y2, score, class)` rows, classes red, yellow, green, ped_stop, ped_walk.
+fn constant_model(dir: &Path, rows: &[[f32; 6]]) -> PathBuf {
+    let mut t = vec![0.0f32; 5 * 6];
+    for (i, r) in rows.iter().enumerate() {
+        t[i * 6..i * 6 + 6].copy_from_slice(r);
+    }
+    let names = "{0: 'red', 1: 'yellow', 2: 'green', 3: 'ped_stop', 4: 'ped_walk'}";
+    let path = dir.join("constant.onnx");
+    std::fs::write(&path, crate::onnx::constant_detector(320, 5, 6, &t, Some(names))).unwrap();
+    path
+}
+
+#[test]
+fn eval_cli_reports_detection_figures_pictures_and_the_map_gate() {
+    let test = "eval_cli_reports_detection_figures_pictures_and_the_map_gate";
+    let dir = temp_dir();
+    // The dataset names classes differently and in another order than the model.
+    std::fs::write(dir.path().join("data.yaml"), "names: [Green, Red, Yellow]\n").unwrap();
+    let ds = dir.path().join("valid");
+    std::fs::create_dir_all(ds.join("images")).unwrap();
+    std::fs::create_dir_all(ds.join("labels")).unwrap();
+    for name in ["a", "b", "c"] {
+        write_png(&ds.join(format!("images/{name}.png")), 320, 320, |x, y| [(x % 200) as u8, (y % 200) as u8, 90]);
+    }
+    let norm = |b: [f64; 4]| format!("{} {} {} {}", (b[0] + b[2]) / 640.0, (b[1] + b[3]) / 640.0, (b[2] - b[0]) / 320.0, (b[3] - b[1]) / 320.0);
+    let (red, green, yellow) = ([100.0, 120.0, 110.0, 150.0], [200.0, 100.0, 220.0, 140.0], [50.0, 50.0, 70.0, 90.0]);
+    std::fs::write(ds.join("labels/a.txt"), format!("1 {}\n0 {}\n", norm(red), norm(green))).unwrap();
+    std::fs::write(ds.join("labels/b.txt"), format!("1 {}\n2 {}\n", norm(red), norm(yellow))).unwrap();
+    // c.png has no label file: an image with no lights.
+    let model = constant_model(dir.path(), &[[100.0, 120.0, 110.0, 150.0, 0.9, 0.0], [200.0, 100.0, 220.0, 140.0, 0.6, 2.0]]);
+    let report_dir = dir.path().join("report");
+    let dump = dir.path().join("dump.json");
+    let (m, r, d) = (model.to_str().unwrap(), report_dir.to_str().unwrap(), dump.to_str().unwrap());
+    let run = safecross(&["eval", ds.to_str().unwrap(), "--model", m, "--json", "--report", r, "--dump-detections", d]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["kind"], "detection");
+    assert_eq!((v["images"].as_u64(), v["images_without_labels"].as_u64(), v["labels"].as_u64()), (Some(3), Some(1), Some(4)));
+    // red: 3 detections, 2 right, AP 1; green: 3 detections, 1 right, AP 1; yellow: missed.
+    let classes = v["classes"].as_array().unwrap();
+    let by = |m: &str| classes.iter().find(|c| c["meaning"] == m).unwrap().clone();
+    assert_eq!(by("vehicle_red")["ap50"], 1.0);
+    assert!((by("vehicle_red")["precision"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9);
+    assert!((by("vehicle_green")["precision"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
+    assert_eq!(by("vehicle_yellow")["recall"], 0.0);
+    assert!((v["map50"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9, "{}", v["map50"]);
+    assert_eq!(v["missed"], 1);
+    assert!(report_dir.join("pr-curve.png").is_file());
+    assert!(report_dir.join("worst-misses.png").is_file());
+    if let Some(theirs) = reference(test, &dump) {
+        assert_agrees(&v, &theirs);
+    }
+
+    // The table, and the quality gate.
+    let run = safecross(&["eval", ds.to_str().unwrap(), "--model", m, "--min-map50", "0.9"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stdout.contains("mAP50 0.667"), "{}", run.stdout);
+    assert!(run.stderr.contains("below --min-map50"), "{}", run.stderr);
+}
+
+#[test]
+fn eval_cli_names_a_missing_data_yaml() {
+    let dir = temp_dir();
+    let ds = dir.path().join("valid");
+    std::fs::create_dir_all(ds.join("images")).unwrap();
+    write_png(&ds.join("images/a.png"), 32, 32, |_, _| [0, 0, 0]);
+    let run = safecross(&["eval", ds.to_str().unwrap()]);
+    run.assert_clean_error("no data.yaml");
+}
+
+/// Writes a 320x320, 10 fps grey clip of `seconds` and its timeline (don't walk
+/// throughout, `timeline_s` long).
+fn write_clip(dir: &Path, seconds: u32, timeline_s: f64) -> PathBuf {
+    let video = dir.join("crossing.mp4");
+    let mut w = safecross::synth::video::Mp4VideoWriter::create(&video, 320, 320, 10.0, 500_000, 10).unwrap();
+    let rgb = vec![128u8; 320 * 320 * 3];
+    for _ in 0..seconds * 10 {
+        w.write_frame(&rgb).unwrap();
+    }
+    w.finish().unwrap();
+    let timeline = serde_json::json!({
+        "version": 1, "fps": 10.0, "duration_s": timeline_s, "source": {"kind": "recorded"},
+        "segments": [{"start_s": 0.0, "end_s": timeline_s, "signal": "dont_walk"}],
+    });
+    std::fs::write(dir.join("crossing.json"), timeline.to_string()).unwrap();
+    video
+}
+
+#[test]
+fn eval_cli_fails_on_a_false_go_and_passes_a_steady_stop() {
+    let dir = temp_dir();
+    let video = write_clip(dir.path(), 4, 4.0);
+    let clip = video.to_str().unwrap();
+    // A model that always sees a walking figure, on a clip whose truth is don't walk.
+    let walk = constant_model(dir.path(), &[[100.0, 120.0, 130.0, 180.0, 0.95, 4.0]]);
+    let report_dir = dir.path().join("report");
+    let run = safecross(&["eval", clip, "--model", walk.to_str().unwrap(), "--json", "--report", report_dir.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["kind"], "decision");
+    assert_eq!(v["passed"], false);
+    let false_go = v["overall"]["false_go_s"].as_f64().unwrap();
+    assert!(false_go > 1.0 && false_go < 4.0, "{false_go}");
+    assert_eq!(v["overall"]["false_go_events"], 1);
+    assert_eq!(v["clips"][0]["frames"], 40);
+    assert!(report_dir.join("timeline-crossing.png").is_file());
+    assert!(run.stderr.contains("FAIL"), "{}", run.stderr);
+
+    // The gate is a parameter.
+    let run = safecross(&["eval", clip, "--model", walk.to_str().unwrap(), "--max-false-go", "10"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("OVERALL"), "{}", run.stdout);
+
+    // Real-time pacing on a much slower board drops frames; the figures still cover the clip.
+    let run = safecross(&["eval", clip, "--model", walk.to_str().unwrap(), "--json", "--pace", "realtime", "--slowdown", "20"]);
+    assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    let (processed, frames) = (v["overall"]["frames_processed"].as_u64().unwrap(), v["overall"]["frames"].as_u64().unwrap());
+    assert_eq!(frames, 40);
+    assert!(processed >= 2 && processed < frames, "{processed} of {frames}");
+    assert!((v["overall"]["duration_s"].as_f64().unwrap() - 4.0).abs() < 1e-9);
+
+    // A model that sees the stop figure: no false go.
+    let stop = constant_model(dir.path(), &[[100.0, 120.0, 130.0, 180.0, 0.95, 3.0]]);
+    let run = safecross(&["eval", clip, "--model", stop.to_str().unwrap(), "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["overall"]["false_go_s"], 0.0);
+    assert!(v["overall"]["first_match"]["mean_s"].as_f64().is_some_and(|t| t < 2.0), "{}", v["overall"]);
+}
+
+#[test]
+fn eval_cli_rejects_a_timeline_that_does_not_cover_the_clip() {
+    let dir = temp_dir();
+    let video = write_clip(dir.path(), 3, 2.0);
+    let model = constant_model(dir.path(), &[[100.0, 120.0, 130.0, 180.0, 0.95, 3.0]]);
+    let run = safecross(&["eval", video.to_str().unwrap(), "--model", model.to_str().unwrap()]);
+    run.assert_clean_error("crossing.json");
+    assert!(run.stderr.contains("duration_s"), "{}", run.stderr);
+}

@@ -1,11 +1,278 @@
-//! `safecross eval` (being written).
+//! `safecross eval`: detection quality on a YOLO dataset, or decision quality on clips
+//! with ground-truth timelines. Glue only: the figures come from `safecross::eval`.
 
+use crate::common::{check_model_exists, ModelArgs};
+use anyhow::Context;
+use safecross::config::Config;
+use safecross::eval::decision::ClipDecisions;
+use safecross::eval::{report, Dataset, DecisionEvaluator, DecisionSample, DetectionEvalConfig, DetectionEvaluator};
+use safecross::frame::Frame;
+use safecross::pipeline::{Detector, Pipeline};
+use safecross::source::images::load_image;
+use safecross::source::pacing::{Clock, Paced};
+use safecross::source::{self, FrameSource, SourceSpec};
+use safecross::truth::Timeline;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
-/// Arguments of `safecross eval`.
+/// Measure detection quality on labelled photos, or decision quality on clips with a
+/// ground-truth timeline. Exits 1 when a quality gate fails, 2 on errors.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// A YOLO dataset folder (images/, labels/, data.yaml here or in a parent) for
+    /// detection quality; or a clip (<clip>.mp4 with <clip>.json beside it) or a folder
+    /// of such clips for decision quality
+    #[arg(value_name = "PATH")]
+    path: PathBuf,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Print one JSON object with every figure instead of tables
+    #[arg(long)]
+    json: bool,
+    /// Write pictures into this folder: a timeline per clip, or a precision-recall curve
+    /// and a grid of the worst misses
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
+    /// Decision mode: exit 1 when walk is decided during don't walk for longer than
+    /// this, seconds over all clips
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.0)]
+    max_false_go: f64,
+    /// Detection mode: exit 1 when mAP50 is below this
+    #[arg(long, value_name = "MAP")]
+    min_map50: Option<f64>,
+    /// Decision mode: `fast` processes every frame; `realtime` drops frames that are
+    /// stale on a simulated board (see --slowdown), as a user's device would
+    #[arg(long, value_enum, default_value = "fast")]
+    pace: Pace,
+    /// With --pace realtime: how many times slower than this machine the simulated
+    /// board is
+    #[arg(long, value_name = "K", default_value_t = 1.0)]
+    slowdown: f64,
+    /// Detection mode: confidence down to which detections enter average precision
+    /// (the operating point uses --conf)
+    #[arg(long, value_name = "SCORE", default_value_t = 0.001)]
+    ap_conf: f32,
+    /// Detection mode: also write labels and all detections as JSON (the input of
+    /// tests/reference/det_metrics.py)
+    #[arg(long, value_name = "FILE")]
+    dump_detections: Option<PathBuf>,
+}
 
-pub fn execute(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`safecross eval` is not available in this build yet")
+/// How clip frames are fed to the pipeline.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq)]
+enum Pace {
+    /// Every frame, as fast as possible.
+    Fast,
+    /// Real time on a simulated board: stale frames are dropped.
+    Realtime,
+}
+
+pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
+    if !(args.slowdown.is_finite() && args.slowdown >= 1.0) {
+        anyhow::bail!("--slowdown must be at least 1, got {}", args.slowdown);
+    }
+    if !(args.max_false_go.is_finite() && args.max_false_go >= 0.0) {
+        anyhow::bail!("--max-false-go must be a non-negative number of seconds, got {}", args.max_false_go);
+    }
+    let config = args.model.to_config()?;
+    if !args.path.exists() {
+        anyhow::bail!("{}: no such file or folder", args.path.display());
+    }
+    if args.path.is_dir() && Dataset::looks_like(&args.path) {
+        detection(&args, config)
+    } else {
+        decision(&args, config)
+    }
+}
+
+fn detection(args: &Args, mut config: Config) -> anyhow::Result<ExitCode> {
+    let dataset = Dataset::load(&args.path)?;
+    let operating = config.decode.conf_threshold;
+    // AP needs the low-confidence tail; the operating point is applied by the evaluator.
+    config.decode.conf_threshold = args.ap_conf.min(operating);
+    config.decode.max_detections = config.decode.max_detections.max(300);
+    config.validate().context("invalid settings")?;
+    check_model_exists(&config)?;
+    let mut detector = Detector::new(&config.model, &config.infer, &config.decode)?;
+    let mut evaluator = DetectionEvaluator::new(DetectionEvalConfig { conf_threshold: operating, ..Default::default() });
+    let mut frame = Frame::default();
+    for image in &dataset.images {
+        load_image(&image.path, &mut frame)?;
+        let detections = detector.detect(&frame).with_context(|| format!("detecting in {}", image.path.display()))?;
+        evaluator.add_image(&image.boxes, detections);
+    }
+    if let Some(path) = &args.dump_detections {
+        let text = serde_json::to_vec(&evaluator.to_reference_json())?;
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let mut result = evaluator.finish();
+    result.images_without_labels = dataset.unlabelled_images();
+    let files = match &args.report {
+        Some(dir) => {
+            let paths: Vec<PathBuf> = dataset.images.iter().map(|i| i.path.clone()).collect();
+            report::write_detection_report(dir, &result, &paths)?
+        }
+        None => Vec::new(),
+    };
+    let failed = args.min_map50.is_some_and(|min| result.map50 < min);
+    if args.json {
+        let mut v = serde_json::to_value(&result)?;
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("kind".into(), "detection".into());
+            obj.insert("dataset".into(), args.path.display().to_string().into());
+            obj.insert("model".into(), detector.model_path().display().to_string().into());
+            obj.insert("class_names".into(), dataset.class_names.clone().into());
+            obj.insert("report_files".into(), files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().into());
+            obj.insert("passed".into(), (!failed).into());
+        }
+        println!("{v}");
+    } else {
+        println!("safecross eval  |  {}  |  model {}  |  {}", args.path.display(), detector.model_path().display(), detector.backend().name());
+        print!("{}", report::detection_table(&result));
+        for f in &files {
+            println!("report: {}", f.display());
+        }
+    }
+    if failed {
+        eprintln!("FAIL: mAP50 {:.3} is below --min-map50 {}", result.map50, args.min_map50.unwrap_or(0.0));
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `(clip video, its timeline)` pairs under `path`.
+fn find_clips(path: &Path) -> anyhow::Result<Vec<(PathBuf, PathBuf)>> {
+    if path.is_file() {
+        let (video, timeline) = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+            (path.with_extension("mp4"), path.to_path_buf())
+        } else {
+            (path.to_path_buf(), path.with_extension("json"))
+        };
+        for p in [&video, &timeline] {
+            if !p.is_file() {
+                anyhow::bail!("{}: missing; a clip needs <clip>.mp4 and its timeline <clip>.json", p.display());
+            }
+        }
+        return Ok(vec![(video, timeline)]);
+    }
+    let mut videos: Vec<PathBuf> = std::fs::read_dir(path)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("mp4")))
+        .collect();
+    videos.sort();
+    if videos.is_empty() {
+        anyhow::bail!(
+            "{}: neither a YOLO dataset (no images/ folder) nor a folder of clips (no .mp4 files)",
+            path.display()
+        );
+    }
+    videos
+        .into_iter()
+        .map(|v| {
+            let t = v.with_extension("json");
+            if t.is_file() {
+                Ok((v, t))
+            } else {
+                anyhow::bail!("{}: no timeline {} beside it", v.display(), t.display())
+            }
+        })
+        .collect()
+}
+
+fn decision(args: &Args, config: Config) -> anyhow::Result<ExitCode> {
+    let clips = find_clips(&args.path)?;
+    check_model_exists(&config)?;
+    let mut pipeline = Pipeline::new(&config)?;
+    let mut evaluator = DecisionEvaluator::new();
+    for (video, timeline_path) in &clips {
+        let shown = timeline_path.display().to_string();
+        // Load the timeline first: a bad one fails before minutes of video are decoded.
+        let timeline = Timeline::load(timeline_path)?;
+        let run = run_clip(&mut pipeline, &config, video, args)?;
+        evaluator.add_clip(&timeline, &shown, &run)?;
+        // Each clip starts from scratch: no decision carries over from the last one.
+        pipeline.reset();
+    }
+    let result = evaluator.finish();
+    let files = match &args.report {
+        Some(dir) => report::write_decision_report(dir, &result)?,
+        None => Vec::new(),
+    };
+    let failed = result.overall.false_go_s > args.max_false_go;
+    if args.json {
+        let mut v = serde_json::to_value(&result)?;
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("kind".into(), "decision".into());
+            obj.insert("pace".into(), if args.pace == Pace::Fast { "fast" } else { "realtime" }.into());
+            obj.insert("slowdown".into(), args.slowdown.into());
+            obj.insert("max_false_go_s".into(), args.max_false_go.into());
+            obj.insert("model".into(), pipeline.detector().model_path().display().to_string().into());
+            obj.insert("report_files".into(), files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().into());
+            obj.insert("passed".into(), (!failed).into());
+        }
+        println!("{v}");
+    } else {
+        let pace = match args.pace {
+            Pace::Fast => "every frame".to_string(),
+            Pace::Realtime => format!("real time on a board {}x slower", args.slowdown),
+        };
+        println!("safecross eval  |  {} clip(s), {pace}  |  model {}", clips.len(), pipeline.detector().model_path().display());
+        print!("{}", report::decision_table(&result));
+        for f in &files {
+            println!("report: {}", f.display());
+        }
+    }
+    if failed {
+        eprintln!(
+            "FAIL: walk was decided during don't walk for {:.2} s in {} stretch(es); the limit is {} s",
+            result.overall.false_go_s, result.overall.false_go_events, args.max_false_go
+        );
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs one clip through the pipeline. In real-time pacing each decision counts from
+/// when it would be ready on the simulated board: frame time plus processing time x K.
+fn run_clip(pipeline: &mut Pipeline, config: &Config, video: &Path, args: &Args) -> anyhow::Result<ClipDecisions> {
+    let spec = SourceSpec::parse(&video.display().to_string());
+    let inner = source::open(&spec, &config.source)?;
+    let info = inner.info().clone();
+    let (mut paced, mut fast) = match args.pace {
+        Pace::Fast => (None, Some(inner)),
+        Pace::Realtime => (Some(Paced::new(inner, Clock::Simulated { slowdown: args.slowdown })), None),
+    };
+    let mut frame = Frame::default();
+    let mut samples = Vec::new();
+    let mut last_pts = 0.0f64;
+    loop {
+        let more = match (&mut paced, &mut fast) {
+            (Some(p), _) => p.next_frame(&mut frame)?,
+            (None, Some(f)) => f.next_frame(&mut frame)?,
+            (None, None) => false,
+        };
+        if !more {
+            break;
+        }
+        let t = frame.t_s();
+        last_pts = t;
+        let started = Instant::now();
+        let fd = pipeline.process(&frame).with_context(|| format!("{} at {t:.2} s", video.display()))?;
+        let ready = match args.pace {
+            Pace::Fast => t,
+            Pace::Realtime => t + started.elapsed().as_secs_f64() * args.slowdown,
+        };
+        let t_s = samples.last().map_or(ready, |s: &DecisionSample| ready.max(s.t_s));
+        samples.push(DecisionSample { t_s, state: fd.decision.state, announced: fd.decision.changed });
+    }
+    if samples.is_empty() {
+        anyhow::bail!("{} produced no frames", video.display());
+    }
+    let period = if info.fps > 0.0 { 1.0 / info.fps } else { 0.0 };
+    let duration_s = info.duration_s.unwrap_or(last_pts + period);
+    let dropped = paced.as_ref().map_or(0, Paced::dropped);
+    let name = video.file_stem().map_or_else(|| video.display().to_string(), |s| s.to_string_lossy().into_owned());
+    Ok(ClipDecisions { name, duration_s, frames: samples.len() as u64 + dropped, samples })
 }
