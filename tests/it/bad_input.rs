@@ -92,7 +92,7 @@ fn onnx_file_that_is_not_a_detector() {
         .to_bytes();
     std::fs::write(&path, bad_out).unwrap();
     safecross(&["detect", img.to_str().unwrap(), "--model", path.to_str().unwrap()])
-        .assert_clean_error("expected a static [1, rows, columns] detection tensor");
+        .assert_clean_error("output shape [1, 3, 64, 64] matches no supported layout");
     // Not ONNX at all.
     std::fs::write(&path, b"\x89PNG not a model").unwrap();
     safecross(&["info", "--model", path.to_str().unwrap()]).assert_clean_error("is not an ONNX model");
