@@ -116,13 +116,20 @@ impl Dataset {
         }
 
         let labels_dir = dir.join("labels");
+        if !labels_dir.is_dir() {
+            return Err(EvalError::NotADataset {
+                path: dir.to_path_buf(),
+                message: "it has images/ but no labels/ folder".into(),
+            });
+        }
         let mut images = Vec::with_capacity(files.len());
         for path in files {
             let (width, height) = image::image_dimensions(&path)
                 .map_err(|e| EvalError::Image { path: path.clone(), message: e.to_string() })?;
-            let stem = path.file_stem().map(|s| s.to_os_string()).unwrap_or_default();
-            let mut label = labels_dir.join(stem);
-            label.set_extension("txt");
+            // Not `set_extension`: exported names like `a_jpg.rf.3f2e.jpg` have dots in the stem.
+            let mut label_name = path.file_stem().map(|s| s.to_os_string()).unwrap_or_default();
+            label_name.push(".txt");
+            let label = labels_dir.join(label_name);
             let (boxes, label_path) = if label.is_file() {
                 let text =
                     std::fs::read_to_string(&label).map_err(|source| EvalError::Io { path: label.clone(), source })?;

@@ -35,7 +35,8 @@ fn write_handmade_dataset(root: &Path, rng: &mut Lcg) -> PathBuf {
     let sizes = [(320u32, 240u32), (416, 416), (640, 360)];
     for i in 0..40 {
         let (w, h) = sizes[i % 3];
-        let name = format!("img{i:03}");
+        // Dots in the stem, as Roboflow exports name files.
+        let name = format!("img{i:03}_jpg.rf.{i:x}");
         write_png(&split.join("images").join(format!("{name}.png")), w, h, |x, y| [(x % 256) as u8, (y % 256) as u8, 40]);
         if i % 13 == 5 {
             continue; // no label file: an image with no lights
@@ -211,6 +212,11 @@ fn dataset_bad_input_names_the_file_and_line() {
     let ds = Dataset::load(&split).unwrap();
     assert_eq!(ds.unlabelled_images(), 1);
     assert_eq!(ds.box_count(), 0);
+
+    // But a split without any labels/ folder is a mistake, not a set of negatives.
+    std::fs::remove_dir(split.join("labels")).unwrap();
+    let err = Dataset::load(&split).unwrap_err().to_string();
+    assert!(err.contains("no labels/ folder"), "{err}");
 }
 
 #[test]
@@ -372,4 +378,27 @@ fn eval_cli_rejects_a_timeline_that_does_not_cover_the_clip() {
     let run = safecross(&["eval", video.to_str().unwrap(), "--model", model.to_str().unwrap()]);
     run.assert_clean_error("crossing.json");
     assert!(run.stderr.contains("duration_s"), "{}", run.stderr);
+}
+
+#[test]
+fn real_labels_with_simulated_detections_agree_with_the_reference() {
+    let test = "real_labels_with_simulated_detections_agree_with_the_reference";
+    let Some(shared) = shared_dir() else { return skip(test, "../shared is absent") };
+    // cinta: mid-range vehicle lights; kr: tiny lights and polygon labels.
+    for split in ["data/traffic-lights/cinta/valid", "data/traffic-lights/kr/train"] {
+        let dataset = Dataset::load(&shared.join(split)).unwrap();
+        assert_eq!(dataset.unlabelled_images(), 0, "{split}");
+        let mut rng = Lcg(7);
+        let mut ev = DetectionEvaluator::new(DetectionEvalConfig::default());
+        for im in &dataset.images {
+            ev.add_image(&im.boxes, &fake_detections(&im.boxes, im.width, im.height, &mut rng));
+        }
+        let report = ev.finish();
+        assert!(report.labels > 250, "{split}: {} labels", report.labels);
+        let dir = temp_dir();
+        let input = dir.path().join("in.json");
+        std::fs::write(&input, serde_json::to_vec(&ev.to_reference_json()).unwrap()).unwrap();
+        let Some(theirs) = reference(test, &input) else { return };
+        assert_agrees(&serde_json::to_value(&report).unwrap(), &theirs);
+    }
 }
