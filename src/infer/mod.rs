@@ -187,6 +187,17 @@ impl std::fmt::Debug for Engine {
 }
 
 static ACTIVE_BACKEND: OnceLock<Backend> = OnceLock::new();
+static ENVIRONMENT: OnceLock<ort::environment::Environment> = OnceLock::new();
+
+/// The process's one ONNX Runtime environment (tract allows only one, and ONNX Runtime
+/// wants one anyway), created on first use and shared by every model loaded after.
+fn shared_environment() -> Result<&'static ort::environment::Environment, String> {
+    if let Some(env) = ENVIRONMENT.get() {
+        return Ok(env);
+    }
+    let env = ort::init().with_name("safecross").build().map_err(|e| e.to_string())?;
+    Ok(ENVIRONMENT.get_or_init(|| env))
+}
 
 impl Engine {
     /// Reads and checks the model, resolves the backend (once per process) and builds
@@ -205,10 +216,9 @@ impl Engine {
             path: model_path.to_path_buf(),
             message,
         };
-        let environment =
-            ort::init().with_name("safecross").build().map_err(|e| engine_err(e.to_string()))?;
+        let environment = shared_environment().map_err(engine_err)?;
         let mut builder =
-            ort::session::Session::builder(&environment).map_err(|e| engine_err(e.to_string()))?;
+            ort::session::Session::builder(environment).map_err(|e| engine_err(e.to_string()))?;
         if matches!(backend, Backend::OnnxRuntime { .. }) {
             builder = builder
                 .with_intra_threads(config.intra_threads.max(1))

@@ -96,3 +96,21 @@ fn classes_flag_names_a_model_without_metadata_and_threshold_is_configurable() {
     assert_eq!(dets[0]["signal"], "ped_walk");
     assert!(detect(&model, &["--classes", "walking_man,stop_hand", "--conf", "0.5"]).is_empty());
 }
+
+#[test]
+fn two_models_load_in_one_process() {
+    // One environment per process is all tract allows; every load must share it.
+    let dir = temp_dir();
+    let mut engines = Vec::new();
+    for (i, rows) in [7i64, 8].into_iter().enumerate() {
+        let path = dir.path().join(format!("m{i}.onnx"));
+        std::fs::write(&path, constant_detector(SIZE, rows, 16, &vec![0.0; rows as usize * 16], None)).unwrap();
+        let engine = safecross::infer::Engine::load(&path, &safecross::infer::InferConfig::default()).unwrap();
+        assert_eq!(engine.io().output_shape, [1, rows as usize, 16]);
+        engines.push(engine);
+    }
+    let input = safecross::tensor::InputTensor::new(SIZE as u32, SIZE as u32);
+    for engine in &mut engines {
+        assert!(engine.run(&input).unwrap().iter().all(|v| *v == 0.0));
+    }
+}
