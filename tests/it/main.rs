@@ -7,6 +7,7 @@ mod bad_input;
 mod backends;
 mod real_photos;
 mod video;
+mod model_gates;
 mod cues;
 mod decide;
 mod eval;

@@ -15,9 +15,11 @@ pub fn shared_dir() -> Option<PathBuf> {
     dir.join("data").is_dir().then_some(dir)
 }
 
-/// Prints a visible skip notice (shown with `--nocapture` and in nextest output).
+/// Prints a skip notice that shows even when the test passes: it writes to the stderr
+/// handle directly, which the test harness does not capture (it captures `eprintln!`).
 pub fn skip(test: &str, why: &str) {
-    eprintln!("SKIPPED {test}: {why}");
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
 }
 
 /// Path to the built `safecross` binary.

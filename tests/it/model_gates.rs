@@ -1,0 +1,55 @@
+//! Quality gates on the shipped model, measured through the binary the way users run it:
+//! - on every sample clip, walk is never decided while the signal says don't walk, and
+//!   the decisions follow the ground truth;
+//! - on the real validation photos (when `../shared/` is present), detection quality is
+//!   no worse than the model card's figures minus 0.02, so the card cannot rot.
+
+use crate::util::{repo_root, safecross, shared_dir, skip};
+use serde_json::Value;
+
+fn shipped_model() -> Option<std::path::PathBuf> {
+    let m = repo_root().join("models/safecross-tl.onnx");
+    m.exists().then_some(m)
+}
+
+#[test]
+fn samples_never_get_walk_during_dont_walk_and_follow_the_truth() {
+    let Some(model) = shipped_model() else { return skip("samples_never_get_walk_during_dont_walk", "models/safecross-tl.onnx is absent") };
+    let samples = repo_root().join("samples");
+    let has_clips = std::fs::read_dir(&samples).map(|d| d.flatten().any(|e| e.path().extension().is_some_and(|x| x == "mp4"))).unwrap_or(false);
+    if !has_clips {
+        return skip("samples_never_get_walk_during_dont_walk", "samples/ has no clips");
+    }
+    let run = safecross(&["eval", samples.to_str().unwrap(), "--json", "--max-false-go", "0", "--model", model.to_str().unwrap()]);
+    let report: Value = serde_json::from_str(run.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {} {}", run.stdout, run.stderr));
+    eprintln!("sample clips: {}", report["overall"]);
+    assert_eq!(report["overall"]["false_go_s"].as_f64(), Some(0.0), "false go on samples: {}", report["overall"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for clip in report["clips"].as_array().unwrap() {
+        let f = &clip["figures"];
+        assert_eq!(f["false_go_s"].as_f64(), Some(0.0), "{}", clip["clip"]);
+        // Walk phases are recognised: most walk time is announced as walk.
+        if f["walk_s"].as_f64().unwrap_or(0.0) > 3.0 {
+            let missed = f["missed_walk_fraction"].as_f64().unwrap_or(1.0);
+            assert!(missed <= 0.5, "{}: {:.0}% of walk time missed", clip["clip"], missed * 100.0);
+        }
+    }
+}
+
+#[test]
+fn model_card_figures_hold_on_real_validation_photos() {
+    let Some(model) = shipped_model() else { return skip("model_card_figures_hold", "models/safecross-tl.onnx is absent") };
+    let Some(shared) = shared_dir() else { return skip("model_card_figures_hold", "../shared/ is absent") };
+    let card_path = repo_root().join("models/safecross-tl.metrics.json");
+    let card: Value = serde_json::from_str(&std::fs::read_to_string(&card_path).expect("models/safecross-tl.metrics.json")).unwrap();
+    let valid = shared.join("data/traffic-lights/cinta/valid");
+    let run = safecross(&["eval", valid.to_str().unwrap(), "--json", "--model", model.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    for key in ["map50", "recall_any", "state_accuracy"] {
+        let claimed = card["cinta_valid"][key].as_f64().unwrap_or_else(|| panic!("card lacks cinta_valid.{key}"));
+        let measured = report[key].as_f64().unwrap_or_else(|| panic!("report lacks {key}: {report}"));
+        eprintln!("cinta/valid {key}: measured {measured:.4}, model card {claimed:.4}");
+        assert!(measured >= claimed - 0.02, "{key} {measured:.4} is below the model card's {claimed:.4} - 0.02");
+    }
+}
