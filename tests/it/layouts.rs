@@ -114,3 +114,27 @@ fn two_models_load_in_one_process() {
         assert!(engine.run(&input).unwrap().iter().all(|v| *v == 0.0));
     }
 }
+
+#[test]
+fn detect_draw_writes_the_image_with_boxes() {
+    let (rows, anchors) = (7usize, 8usize);
+    let mut t = vec![0.0f32; rows * anchors];
+    for (r, v) in [160.0, 160.0, 20.0, 40.0, 0.9, 0.05, 0.02].iter().enumerate() {
+        t[r * anchors] = *v;
+    }
+    let dir = temp_dir();
+    let model = dir.path().join("m.onnx");
+    std::fs::write(&model, constant_detector(SIZE, rows as i64, anchors as i64, &t, Some(NAMES))).unwrap();
+    let image = dir.path().join("street.png");
+    write_png(&image, 640, 480, |_, _| [60, 60, 60]);
+    let out = dir.path().join("drawn.png");
+    let run = safecross(&["detect", image.to_str().unwrap(), "--model", model.to_str().unwrap(), "--draw", out.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("red"), "{}", run.stdout);
+    let drawn = image::open(&out).unwrap().to_rgb8();
+    assert_eq!(drawn.dimensions(), (640, 480));
+    // The box spans x 300..340, y 200..280 in the image: its left edge is drawn red,
+    // its inside is untouched.
+    assert_eq!(drawn.get_pixel(300, 240).0, [255, 40, 40]);
+    assert_eq!(drawn.get_pixel(320, 240).0, [60, 60, 60]);
+}
