@@ -8,6 +8,8 @@ mod backends;
 mod real_photos;
 mod video;
 mod model_gates;
+mod cross;
 mod cues;
 mod decide;
 mod eval;
+mod synth;
