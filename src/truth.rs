@@ -225,6 +225,47 @@ impl Timeline {
     }
 }
 
+impl Timeline {
+    /// The timeline as JSON with one segment and one frame of boxes per line: easy to
+    /// read, diff and edit by hand, and byte-identical for equal timelines.
+    pub fn to_json_lines(&self) -> String {
+        let compact = |v: &dyn erased::Json| v.json();
+        let mut out = String::from("{\n");
+        out.push_str(&format!("  \"version\": {},\n", self.version));
+        out.push_str(&format!("  \"fps\": {},\n", compact(&self.fps)));
+        out.push_str(&format!("  \"duration_s\": {},\n", compact(&self.duration_s)));
+        out.push_str(&format!("  \"source\": {},\n", compact(&self.source)));
+        out.push_str("  \"segments\": [\n");
+        for (i, seg) in self.segments.iter().enumerate() {
+            let sep = if i + 1 < self.segments.len() { "," } else { "" };
+            out.push_str(&format!("    {}{sep}\n", compact(seg)));
+        }
+        out.push_str("  ]");
+        if !self.boxes.is_empty() {
+            out.push_str(",\n  \"boxes\": [\n");
+            for (i, fb) in self.boxes.iter().enumerate() {
+                let sep = if i + 1 < self.boxes.len() { "," } else { "" };
+                out.push_str(&format!("    {}{sep}\n", compact(fb)));
+            }
+            out.push_str("  ]");
+        }
+        out.push_str("\n}\n");
+        out
+    }
+}
+
+mod erased {
+    /// Compact JSON of any serialisable value; serialising these plain types cannot fail.
+    pub trait Json {
+        fn json(&self) -> String;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn json(&self) -> String {
+            serde_json::to_string(self).unwrap_or_else(|e| format!("\"<{e}>\""))
+        }
+    }
+}
+
 /// Box in frame px from a [`TruthBox`].
 impl TruthBox {
     /// The box as a [`BBox`] in frame px.
@@ -253,6 +294,20 @@ mod tests {
         assert_eq!(t.signal_at(3.9), Some(TruthSignal::DontWalk));
         assert_eq!(t.signal_at(4.0), Some(TruthSignal::Walk));
         assert_eq!(t.signal_at(10.0), None);
+    }
+
+    #[test]
+    fn json_lines_round_trip() {
+        let mut t = timeline(r#"[{"start_s":0,"end_s":4,"signal":"dont_walk"},{"start_s":4,"end_s":10,"signal":"walk"}]"#)
+            .unwrap();
+        t.boxes.push(FrameBoxes {
+            frame: 0,
+            boxes: vec![TruthBox { class: "ped_stop".into(), bbox: [1.0, 2.0, 3.5, 8.0], relevant: true }],
+        });
+        let text = t.to_json_lines();
+        assert_eq!(text.lines().count(), 13, "{text}");
+        let back: Timeline = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, t);
     }
 
     #[test]

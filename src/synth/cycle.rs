@@ -139,6 +139,22 @@ impl Cycle {
         }
     }
 
+    /// Vehicle head facing us on a leading phase (turning traffic first, as at many
+    /// Chinese junctions): green while we still see don't walk, red through our walk.
+    /// The clip where it appears checks that the pedestrian head wins.
+    pub fn vehicle_leading(&self, t_s: f64) -> Aspect {
+        let c = (t_s + self.offset_s).rem_euclid(self.period_s());
+        let green_from = self.dont_walk_s * 0.3;
+        let yellow_from = self.dont_walk_s - ALL_RED_S - YELLOW_S;
+        if c >= green_from && c < yellow_from {
+            Aspect::VehGreen
+        } else if c >= yellow_from && c < yellow_from + YELLOW_S {
+            Aspect::VehYellow
+        } else {
+            Aspect::VehRed
+        }
+    }
+
     /// Pedestrian head for the other crossing (perpendicular): walk while crossing
     /// traffic is stopped is not modelled; it shows walk in the middle of our don't walk.
     pub fn pedestrian_crossing(&self, t_s: f64) -> Aspect {

@@ -4,7 +4,7 @@
 //! footage: a seeded PRNG ([`rng::Rng`]), a float RGB [`canvas::Canvas`] with camera
 //! effects, signal heads drawn from signed distance functions ([`head`]), procedural
 //! streets ([`scene`]), training stills with YOLO labels ([`stills`]), and crossing
-//! clips with ground-truth timelines (`clip`).
+//! clips with ground-truth timelines ([`clip`]).
 //!
 //! Imports: `geom`, `signal`, `truth` (vocabulary) and external crates only.
 //!
@@ -17,6 +17,7 @@
 //!   for `red`, `ped_walk` and `off`.
 
 pub mod canvas;
+pub mod clip;
 pub mod cycle;
 pub mod head;
 pub mod rng;
@@ -26,6 +27,9 @@ pub mod stills;
 #[cfg(feature = "video")]
 pub mod video;
 
+pub use clip::{ClipConfig, Preset, render_clip};
+#[cfg(feature = "video")]
+pub use clip::write_clip;
 pub use stills::{Still, StillLabel, StillsConfig, StillsSummary, render_still, write_stills};
 
 use std::path::PathBuf;

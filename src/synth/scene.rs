@@ -44,8 +44,13 @@ pub struct StreetLayout {
 
 /// Paints a whole street scene over the canvas.
 pub fn paint_street(canvas: &mut Canvas, rng: &mut Rng, light: SceneLight) -> StreetLayout {
+    let horizon_y = canvas.height as f32 * rng.range(0.38, 0.62);
+    paint_street_at(canvas, rng, light, horizon_y)
+}
+
+/// Paints a street scene whose horizon is at row `horizon_y` (px).
+pub fn paint_street_at(canvas: &mut Canvas, rng: &mut Rng, light: SceneLight, horizon_y: f32) -> StreetLayout {
     let (w, h) = (canvas.width as f32, canvas.height as f32);
-    let horizon_y = h * rng.range(0.38, 0.62);
     paint_sky(canvas, rng, light, horizon_y);
     paint_buildings(canvas, rng, light, horizon_y);
     if rng.chance(0.6) {
@@ -150,7 +155,9 @@ fn paint_road(canvas: &mut Canvas, rng: &mut Rng, light: SceneLight, horizon_y: 
         let x_bot = vx + fx * w * 0.9;
         let half_top = w * 0.012;
         let half_bot = w * 0.07;
-        canvas.fill_sdf([0.0, y_top, w, near_y], paint, 0.9, |x, y| {
+        let bx1 = x_top.min(x_bot) - half_bot - 1.0;
+        let bx2 = x_top.max(x_bot) + half_bot + 1.0;
+        canvas.fill_sdf([bx1, y_top, bx2, near_y], paint, 0.9, |x, y| {
             let t = ((y - y_top) / (near_y - y_top)).clamp(0.0, 1.0);
             let cx = x_top + (x_bot - x_top) * t;
             let half = half_top + (half_bot - half_top) * t;

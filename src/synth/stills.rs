@@ -247,7 +247,10 @@ impl Backgrounds {
             for image in files {
                 let labels = match (&labels_dir, image.file_stem(), &names) {
                     (Some(ld), Some(stem), Some(_)) => {
-                        let p = ld.join(stem).with_extension("txt");
+                        // Not `with_extension`: Roboflow stems contain dots (`a_jpg.rf.3f2.jpg`).
+                        let mut name = stem.to_os_string();
+                        name.push(".txt");
+                        let p = ld.join(name);
                         p.is_file().then_some(p)
                     }
                     _ => None,
