@@ -167,9 +167,12 @@ def color_jitter(img, rng):
 class TrainSet(torch.utils.data.Dataset):
     """Random-scale crops and mosaics of cached images, `size` x `size`."""
 
-    def __init__(self, items, size, scale=(0.55, 1.5), mosaic=0.5, seed=0):
+    def __init__(self, items, size, base=None, scale=(0.55, 1.5), mosaic=0.5, seed=0):
         self.items = items
         self.size = size
+        # Scales are relative to the inference input side `base`, so a crop smaller than
+        # the inference input still shows lights at their inference size.
+        self.base = base or size
         self.scale = scale
         self.mosaic = mosaic
         self.seed = seed
@@ -199,8 +202,8 @@ class TrainSet(torch.utils.data.Dataset):
 
     def _single(self, item, rng):
         S = self.size
-        # The inference scale maps the long side to S; jitter around it.
-        side = max(8, round(S * rng.uniform(*self.scale)))
+        # The inference scale maps the long side to `base`; jitter around it.
+        side = max(8, round(self.base * rng.uniform(*self.scale)))
         img, boxes = _scaled(item, side)
         h, w = img.shape[:2]
         canvas = np.full((S, S, 3), PAD, np.uint8)
@@ -219,7 +222,7 @@ class TrainSet(torch.utils.data.Dataset):
         all_b, all_c = [], []
         for k, j in enumerate(idx):
             item = self.items[j]
-            img, boxes = _scaled(item, max(8, round(S * rng.uniform(0.35, 0.9))))
+            img, boxes = _scaled(item, max(8, round(self.base * rng.uniform(0.3, 0.8))))
             h, w = img.shape[:2]
             x0 = xc - w if k in (0, 2) else xc
             y0 = yc - h if k in (0, 1) else yc

@@ -105,8 +105,11 @@ def match(pred_b, pred_s, pred_c, gt_b, gt_c, iou_thr, same_class):
     return tp, gt_hit
 
 
-def evaluate(predict, items, size, conf=0.25, classes=(0, 1, 2)):
-    """predict(img_chw_float[1,3,S,S]) -> [4+nc, N]. Items: cached, pixel-space labels."""
+def evaluate(predict, items, size, conf=0.25, classes=(0, 1, 2), pair=None):
+    """predict(img_chw_float[1,3,S,S]) -> [4+nc, N]. Items: cached, pixel-space labels.
+    `pair` = (a, b): also report how often a matched light of class a or b gets the right
+    one of the two (e.g. ped_stop vs ped_walk)."""
+    pair_n = pair_ok = 0
     per_class = {c: {"tp": [], "scores": [], "n_gt": 0} for c in range(len(NAMES))}
     n_gt_all = hit03 = 0
     matched = state_ok = 0
@@ -141,6 +144,9 @@ def evaluate(predict, items, size, conf=0.25, classes=(0, 1, 2)):
             if i >= 0:
                 matched += 1
                 state_ok += int(cc[i] == gc[j])
+                if pair and gc[j] in pair:
+                    pair_n += 1
+                    pair_ok += int(cc[i] == gc[j])
         for k in range(len(NAMES)):
             tp, _ = match(bb[cc == k], ss[cc == k], cc[cc == k], gb[gc == k], gc[gc == k], 0.5, True)
             tp_conf[k] += int(tp.sum())
@@ -162,6 +168,8 @@ def evaluate(predict, items, size, conf=0.25, classes=(0, 1, 2)):
     res["recall_any_iou03"] = hit03 / max(n_gt_all, 1)
     res["state_accuracy"] = state_ok / max(matched, 1)
     res["matched"] = matched
+    if pair:
+        res["pair"] = {"classes": [NAMES[k] for k in pair], "matched": pair_n, "accuracy": pair_ok / max(pair_n, 1)}
     res["n_gt"] = n_gt_all
     res["seconds"] = time.perf_counter() - t0
     return res
@@ -172,6 +180,9 @@ def format_result(res):
         f"mAP50(r/y/g) {res['map50']:.4f}  recall_any@0.3 {res['recall_any_iou03']:.4f}  "
         f"state_acc {res['state_accuracy']:.4f} ({res['matched']} matched of {res['n_gt']})  conf {res['conf']}"
     ]
+    if "pair" in res:
+        p = res["pair"]
+        lines.append(f"  {' vs '.join(p['classes'])}: right in {p['accuracy']:.4f} of {p['matched']} matched")
     for name, d in res["per_class"].items():
         lines.append(f"  {name:9s} AP50 {d['ap50']:.4f}  P {d['precision']:.4f}  R {d['recall']:.4f}  n={d['n_gt']}")
     return "\n".join(lines)
@@ -217,6 +228,7 @@ def main():
     ap.add_argument("--kind", default="cinta", choices=["cinta", "kr", "ours"], help="label id scheme of --data")
     ap.add_argument("--conf", type=float, default=0.25, help="operating confidence for P/R, recall_any, state accuracy")
     ap.add_argument("--classes", default="0,1,2", help="class ids averaged into mAP50")
+    ap.add_argument("--pair", help="two class ids, e.g. 3,4: accuracy of telling them apart among matched lights")
     ap.add_argument("--json", help="also write the result here")
     ap.add_argument("--bench", nargs="*", metavar="ONNX", help="only time --model (and these models, e.g. a peer) on 2 threads, interleaved")
     a = ap.parse_args()
@@ -228,7 +240,8 @@ def main():
         return
     predict, size, _ = onnx_predictor(a.model)
     items = load_items(list_split(a.data, a.kind), cache_side=10_000)
-    res = evaluate(predict, items, size, a.conf, tuple(int(c) for c in a.classes.split(",")))
+    pair = tuple(int(c) for c in a.pair.split(",")) if a.pair else None
+    res = evaluate(predict, items, size, a.conf, tuple(int(c) for c in a.classes.split(",")), pair)
     print(format_result(res))
     print(f"{res['seconds']:.1f} s for {res['images']} images")
     if a.json:

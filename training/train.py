@@ -131,6 +131,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--resume", action="store_true", help="continue from RUN/last.pt")
+    ap.add_argument("--init", help="start from these weights (a best.pt/last.pt of an earlier run) with a fresh schedule")
+    ap.add_argument("--warmup", type=int, default=300, help="warm-up iterations")
     ap.add_argument("--smoke", action="store_true", help="a handful of images, one short epoch, export; for CI")
     a = ap.parse_args()
 
@@ -155,9 +157,10 @@ def main():
             "mosaic": a.mosaic,
             "no_mosaic_last": 0 if a.smoke else a.no_mosaic_last,
             "val_every": a.val_every,
-            "warmup_iters": 10 if a.smoke else 300,
+            "warmup_iters": 10 if a.smoke else a.warmup,
+            "init": os.path.abspath(a.init) if a.init else None,
             "ema_decay": 0.999,
-            "loss": {"box_weight": 5.0, "cls_weight": 1.0, "assigner": "task-aligned topk=10 alpha=0.5 beta=6 + centre within 1 stride"},
+            "loss": {"box_weight": 7.5, "cls_weight": 0.5, "assigner": "task-aligned topk=10 alpha=0.5 beta=6 + centre within 1 stride"},
             "model": {"width": [8, 16, 32, 64, 96], "depth": [1, 1, 2, 1], "head_width": 32},
             "data_root": os.path.abspath(a.data_root),
             "train_splits": [["cinta/train", "cinta"]] + ([] if a.no_kr else [["kr/train", "kr"]]),
@@ -193,6 +196,10 @@ def main():
 
     model = Detector(nc=len(D.NAMES), **cfg["model"])
     log(f"model: {count_params(model) / 1e6:.3f} M params, {count_gflops(model, cfg['imgsz']):.3f} GFLOPs at {cfg['imgsz']}", logf)
+    if cfg.get("init") and not a.resume:
+        ck0 = torch.load(cfg["init"], map_location="cpu", weights_only=False)
+        model.load_state_dict(ck0["ema"])
+        log(f"initialised from the EMA weights of {cfg['init']} (epoch {ck0['epoch']})", logf)
     model.train()
     opt = make_optimizer(model, cfg["lr"], cfg["wd"])
     ema = EMA(model, cfg["ema_decay"], tau=50 if cfg["smoke"] else 1000)
@@ -207,7 +214,7 @@ def main():
         start_epoch, best_fit = ck["epoch"] + 1, ck["best_fit"]
         log(f"resumed from epoch {ck['epoch']} (best fitness {best_fit:.4f})", logf)
 
-    ds = D.TrainSet(train_cache, cfg["train_size"], mosaic=cfg["mosaic"], seed=seed)
+    ds = D.TrainSet(train_cache, cfg["train_size"], base=cfg["imgsz"], mosaic=cfg["mosaic"], seed=seed)
     anchors, strides = make_anchors(cfg["train_size"], model.strides)
     crit = DetectionLoss(len(D.NAMES), **{k: v for k, v in cfg["loss"].items() if k.endswith("weight")})
     iters_per_epoch = len(ds) // cfg["batch"] if len(ds) >= cfg["batch"] else 1
