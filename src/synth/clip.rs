@@ -119,7 +119,7 @@ impl ClipConfig {
         if !(self.seconds.is_finite() && (0.2..=600.0).contains(&self.seconds)) {
             return bad("seconds", format!("must be 0.2-600, got {}", self.seconds));
         }
-        if self.width % 2 != 0 || self.height % 2 != 0 || !(32..=3840).contains(&self.width) || !(32..=2160).contains(&self.height) {
+        if !self.width.is_multiple_of(2) || !self.height.is_multiple_of(2) || !(32..=3840).contains(&self.width) || !(32..=2160).contains(&self.height) {
             return bad("size", format!("must be even, 32-3840 x 32-2160, got {}x{}", self.width, self.height));
         }
         if !(self.fps.is_finite() && (1.0..=60.0).contains(&self.fps)) {
@@ -259,7 +259,7 @@ impl Scenario {
         let lead = (seconds * rng.range(0.2, 0.45)).min(12.0) as f64;
         let cycle = Cycle::random(rng, lead);
         let speed_mps = rng.range(1.0, 1.4);
-        let kerb_to_signal_m = rng.range(12.0, 17.0);
+        let kerb_to_signal_m = rng.range(10.0, 15.0);
         let walk_m = speed_mps * (seconds * rng.range(0.4, 0.6)).min(16.0);
         let start = kerb_to_signal_m + walk_m;
         let side = if rng.chance(0.7) { 1.0 } else { -1.0 };
@@ -362,7 +362,7 @@ impl Scenario {
             t_cover: seconds * rng.range(0.45, 0.6),
             speed_mps: rng.range(2.5, 3.5),
             length_m: rng.range(10.0, 12.0),
-            depth_from_kerb_m: rng.range(3.0, 6.0),
+            depth_from_kerb_m: kerb_to_signal_m * rng.range(0.6, 0.75),
             color: [rng.range(0.2, 0.9), rng.range(0.2, 0.9), rng.range(0.2, 0.9)],
         });
         let pan = (preset == Preset::Random && rng.chance(0.4)).then(|| {
@@ -608,10 +608,11 @@ pub fn render_clip(
         }
         for (look, at, light, _, _, role) in &drawn {
             let b = render_head(&mut frame, look, at, light);
-            if let Some((period, beat, depth)) = scenario.flicker {
-                if look.led_dots && look.aspect != Aspect::Dark {
-                    frame.roll_flicker(b.to_array(), period * hf, (t * beat).fract(), depth);
-                }
+            if let Some((period, beat, depth)) = scenario.flicker
+                && look.led_dots
+                && look.aspect != Aspect::Dark
+            {
+                frame.roll_flicker(b.to_array(), period * hf, (t * beat).fract(), depth);
             }
             let occluded = bus_box.is_some_and(|(bb, _)| overlap_fraction(&b, &bb) > 0.4);
             let visible = visible_fraction(&b, wf, hf) >= 0.6 && b.height() >= 4.0 && !occluded;
@@ -698,6 +699,7 @@ pub fn write_clip(config: &ClipConfig, mp4_path: &std::path::Path) -> Result<Tim
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -246,7 +246,7 @@ fn led(px: f32, py: f32, on: bool) -> f32 {
     let gx = (px / pitch).rem_euclid(1.0) - 0.5;
     let gy = (py / pitch).rem_euclid(1.0) - 0.5;
     // Between the LEDs the diffuser still glows a little.
-    if gx * gx + gy * gy < 0.14 { 1.25 } else { 0.3 }
+    if gx * gx + gy * gy < 0.14 { 1.5 } else { 0.55 }
 }
 
 fn figure_sdf(f: Figure, x: f32, y: f32) -> f32 {
@@ -462,6 +462,7 @@ pub fn render_head(canvas: &mut Canvas, look: &HeadLook, at: &Placement, light: 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -232,6 +232,7 @@ fn paint_sign(canvas: &mut Canvas, rng: &mut Rng, light: SceneLight, horizon_y: 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -165,10 +165,10 @@ fn dataset_names(images_dir: &Path) -> Option<Vec<String>> {
     let mut dir = Some(images_dir);
     for _ in 0..4 {
         let Some(d) = dir else { break };
-        if let Ok(text) = std::fs::read_to_string(d.join("data.yaml")) {
-            if let Some(names) = parse_data_yaml_names(&text) {
-                return Some(names);
-            }
+        if let Ok(text) = std::fs::read_to_string(d.join("data.yaml"))
+            && let Some(names) = parse_data_yaml_names(&text)
+        {
+            return Some(names);
         }
         dir = d.parent();
     }
@@ -212,7 +212,7 @@ pub fn parse_yolo_labels(text: &str) -> Vec<(usize, [f32; 4])> {
         }
         let b = if nums.len() == 4 {
             [nums[0], nums[1], nums[2], nums[3]]
-        } else if nums.len() >= 6 && nums.len() % 2 == 0 {
+        } else if nums.len() >= 6 && nums.len().is_multiple_of(2) {
             let xs = nums.iter().step_by(2);
             let ys = nums.iter().skip(1).step_by(2);
             let (x1, x2) = xs.fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
@@ -574,6 +574,7 @@ pub fn write_stills(config: &StillsConfig, out: &Path) -> Result<StillsSummary, 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -55,7 +55,7 @@ impl Mp4VideoWriter {
     /// [`SynthError::Config`] for odd sizes or a bad rate, [`SynthError::Write`] when the
     /// file cannot be created, [`SynthError::Encode`] when the encoder does not start.
     pub fn create(path: &Path, width: u32, height: u32, fps: f64, bitrate_bps: u32, gop: u32) -> Result<Self, SynthError> {
-        if width % 2 != 0 || height % 2 != 0 || width < 16 || height < 16 {
+        if !width.is_multiple_of(2) || !height.is_multiple_of(2) || width < 16 || height < 16 {
             return Err(SynthError::Config { field: "size", message: format!("must be even and at least 16, got {width}x{height}") });
         }
         if !(fps.is_finite() && (1.0..=120.0).contains(&fps)) {

@@ -1,0 +1,255 @@
+//! The scene generator: clips decode back to frames whose lamps show what the ground
+//! truth says, output is byte-identical for a seed, and stills carry valid labels.
+
+use crate::util::{safecross, shared_dir, skip, temp_dir};
+use safecross::frame::Frame;
+use safecross::signal::SHIPPED_CLASSES;
+use safecross::source::FrameSource;
+use safecross::source::mp4::Mp4Source;
+use safecross::synth::{ClipConfig, Preset, StillsConfig, write_clip, write_stills};
+use safecross::truth::{Timeline, TruthSignal};
+use std::path::Path;
+
+/// Lamp colour inside a box: the mean of (r - g) / 255 over the brightest tenth of its
+/// pixels inside the housing, which are the lit lamp. Red figures and orange hands score well above 0;
+/// green figures score below 0 and white walking persons near 0.
+fn lamp_redness(rgb: &[u8], width: usize, b: [f32; 4]) -> f32 {
+    // Only the inside of the housing: its edges blend with the background.
+    let (dx, dy) = ((b[2] - b[0]) * 0.2, (b[3] - b[1]) * 0.05);
+    let b = [b[0] + dx, b[1] + dy, b[2] - dx, b[3] - dy];
+    let mut px: Vec<(u8, f32)> = Vec::new();
+    for y in b[1].max(0.0) as usize..(b[3].ceil() as usize).min(rgb.len() / 3 / width) {
+        for x in b[0].max(0.0) as usize..(b[2].ceil() as usize).min(width) {
+            let i = (y * width + x) * 3;
+            let (r, g, bl) = (rgb[i], rgb[i + 1], rgb[i + 2]);
+            px.push((r.max(g).max(bl), (f32::from(r) - f32::from(g)) / 255.0));
+        }
+    }
+    px.sort_by_key(|p| std::cmp::Reverse(p.0));
+    let top = (px.len() / 10).max(1).min(px.len());
+    px[..top].iter().map(|p| p.1).sum::<f32>() / top.max(1) as f32
+}
+
+const STOP_MIN_REDNESS: f32 = 0.1;
+
+fn small_clip(preset: Preset, seed: u64) -> ClipConfig {
+    ClipConfig { preset, seed, seconds: 2.0, width: 160, height: 96, fps: 10.0, bitrate_bps: 200_000, ..ClipConfig::default() }
+}
+
+#[test]
+fn clip_frames_show_the_ground_truth_colours_at_the_boxes() {
+    let dir = temp_dir();
+    let path = dir.path().join("cn.mp4");
+    let config = ClipConfig {
+        preset: Preset::CnDayCountdown,
+        seed: 11,
+        seconds: 9.0,
+        width: 640,
+        height: 360,
+        fps: 5.0,
+        bitrate_bps: 1_500_000,
+        ..ClipConfig::default()
+    };
+    let written = write_clip(&config, &path).unwrap();
+    let timeline = Timeline::load(&path.with_extension("json")).unwrap();
+    assert_eq!(timeline, written);
+    let signals: Vec<TruthSignal> = timeline.segments.iter().map(|s| s.signal).collect();
+    assert!(signals.contains(&TruthSignal::DontWalk) && signals.contains(&TruthSignal::Walk), "{signals:?}");
+
+    let mut source = Mp4Source::open(&path).unwrap();
+    let mut frame = Frame::default();
+    let mut i = 0usize;
+    let (mut checked_stop, mut checked_walk) = (0, 0);
+    while source.next_frame(&mut frame).unwrap() {
+        assert_eq!((frame.width, frame.height), (640, 360));
+        // Container timestamps are exact frame times.
+        assert!((frame.t_s() - i as f64 / 5.0).abs() < 1e-3, "frame {i} at {} s", frame.t_s());
+        let truth = timeline.signal_at(frame.t_s()).unwrap();
+        let boxes = &timeline.boxes[i].boxes;
+        let relevant: Vec<_> = boxes.iter().filter(|b| b.relevant).collect();
+        assert!(relevant.len() <= 1);
+        match relevant.first() {
+            None => assert_eq!(truth, TruthSignal::None, "frame {i}"),
+            Some(b) => {
+                assert_ne!(truth, TruthSignal::None, "frame {i}");
+                let expect_class = match truth {
+                    TruthSignal::DontWalk => "ped_stop",
+                    TruthSignal::Walk => "ped_walk",
+                    _ => b.class.as_str(),
+                };
+                assert_eq!(b.class, expect_class, "frame {i}");
+                if b.bbox[3] - b.bbox[1] >= 12.0 {
+                    let redness = lamp_redness(&frame.rgb, 640, b.bbox);
+                    match b.class.as_str() {
+                        "ped_stop" => {
+                            assert!(redness > STOP_MIN_REDNESS, "frame {i}: stop box {:?} not red ({redness})", b.bbox);
+                            checked_stop += 1;
+                        }
+                        "ped_walk" => {
+                            // Chinese heads walk in green.
+                            assert!(redness < -0.02, "frame {i}: walk box {:?} not green ({redness})", b.bbox);
+                            checked_walk += 1;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        i += 1;
+    }
+    assert_eq!(i, timeline.boxes.len());
+    assert!(checked_stop >= 3 && checked_walk >= 3, "checked {checked_stop} stop and {checked_walk} walk frames");
+}
+
+#[test]
+fn same_seed_gives_byte_identical_clip_and_timeline() {
+    let dir = temp_dir();
+    let mut outputs = Vec::new();
+    for (name, seed) in [("a", 7), ("b", 7), ("c", 8)] {
+        let path = dir.path().join(format!("{name}.mp4"));
+        write_clip(&small_clip(Preset::Random, seed), &path).unwrap();
+        let mp4 = std::fs::read(&path).unwrap();
+        let json = std::fs::read(path.with_extension("json")).unwrap();
+        outputs.push((mp4, json));
+    }
+    assert!(outputs[0] == outputs[1], "seed 7 twice differs");
+    assert!(outputs[0].0 != outputs[2].0, "seeds 7 and 8 made the same video");
+}
+
+#[test]
+fn every_preset_makes_a_valid_clip() {
+    let dir = temp_dir();
+    for preset in Preset::ALL {
+        let path = dir.path().join(format!("{}.mp4", preset.name()));
+        let t = write_clip(&small_clip(preset, 3), &path).unwrap();
+        t.validate(preset.name()).unwrap();
+        let loaded = Timeline::load(&path.with_extension("json")).unwrap();
+        assert_eq!(loaded.boxes.len(), 20, "{}", preset.name());
+        for fb in &loaded.boxes {
+            for b in &fb.boxes {
+                assert!(SHIPPED_CLASSES.contains(&b.class.as_str()), "{}", b.class);
+                assert!(b.bbox[0] >= 0.0 && b.bbox[1] >= 0.0 && b.bbox[2] <= 160.0 && b.bbox[3] <= 96.0);
+            }
+        }
+    }
+}
+
+fn read_labels(dir: &Path, stem: &str) -> Vec<(usize, [f32; 4])> {
+    std::fs::read_to_string(dir.join("labels").join(format!("{stem}.txt")))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: Vec<f32> = l.split_whitespace().map(|x| x.parse().unwrap()).collect();
+            assert_eq!(v.len(), 5, "{l}");
+            (v[0] as usize, [v[1], v[2], v[3], v[4]])
+        })
+        .collect()
+}
+
+#[test]
+fn stills_have_labels_inside_the_image_and_lamp_colours_that_match() {
+    let dir = temp_dir();
+    let size = 320usize;
+    let config = StillsConfig { size_px: size as u32, count: 80, seed: 4, jobs: 2, ..StillsConfig::default() };
+    let summary = write_stills(&config, dir.path()).unwrap();
+    assert_eq!(summary.images, 80);
+    let yaml = std::fs::read_to_string(dir.path().join("data.yaml")).unwrap();
+    assert!(yaml.contains("names: [red, yellow, green, ped_stop, ped_walk, off]") && yaml.contains("nc: 6"), "{yaml}");
+    let (mut stop_ok, mut stop_n, mut walk_ok, mut walk_n) = (0, 0, 0, 0);
+    for i in 0..80 {
+        let stem = format!("{i:06}");
+        let img = image::open(dir.path().join("images").join(format!("{stem}.jpg"))).unwrap().to_rgb8();
+        assert_eq!(img.dimensions(), (size as u32, size as u32));
+        let labels = read_labels(dir.path(), &stem);
+        assert!(!labels.is_empty(), "still {i} has no labels");
+        for (cls, [cx, cy, w, h]) in labels {
+            assert!(cls < SHIPPED_CLASSES.len());
+            assert!(w > 0.0 && h > 0.0);
+            assert!(cx - w / 2.0 >= -1e-4 && cy - h / 2.0 >= -1e-4 && cx + w / 2.0 <= 1.0001 && cy + h / 2.0 <= 1.0001);
+            let s = size as f32;
+            let b = [(cx - w / 2.0) * s, (cy - h / 2.0) * s, (cx + w / 2.0) * s, (cy + h / 2.0) * s];
+            if h * s < 16.0 {
+                continue;
+            }
+            let redness = lamp_redness(img.as_raw(), size, b);
+            match SHIPPED_CLASSES[cls] {
+                "ped_stop" => {
+                    stop_n += 1;
+                    stop_ok += usize::from(redness > STOP_MIN_REDNESS);
+                }
+                "ped_walk" => {
+                    // Green or white: not red.
+                    walk_n += 1;
+                    walk_ok += usize::from(redness < STOP_MIN_REDNESS);
+                }
+                _ => {}
+            }
+        }
+    }
+    // Glare or a neighbouring lamp's bloom can tip a few; the bulk must be right.
+    assert!(stop_n >= 8 && walk_n >= 8, "too few large heads: {stop_n} stop, {walk_n} walk");
+    assert!(stop_ok * 4 >= stop_n * 3, "{stop_ok}/{stop_n} stop boxes look red");
+    assert!(walk_ok * 4 >= walk_n * 3, "{walk_ok}/{walk_n} walk boxes look green or white");
+}
+
+#[test]
+fn stills_command_writes_a_yolo_folder() {
+    let dir = temp_dir();
+    let out = dir.path().join("set");
+    let run = safecross(&["synth", "stills", "--out", out.to_str().unwrap(), "--count", "3", "--size", "128", "--seed", "9"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for i in 0..3 {
+        assert!(out.join(format!("images/{i:06}.jpg")).is_file());
+        assert!(!read_labels(&out, &format!("{i:06}")).is_empty());
+    }
+    let bad = safecross(&["synth", "clip", "--preset", "mars", "--out", out.join("x.mp4").to_str().unwrap()]);
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("unknown preset"), "{}", bad.stderr);
+}
+
+#[test]
+fn stills_on_real_photos_carry_their_labels() {
+    let Some(shared) = shared_dir() else {
+        return skip("stills_on_real_photos_carry_their_labels", "../shared/ is absent");
+    };
+    let kr = shared.join("data/traffic-lights/kr/train");
+    if !kr.join("images").is_dir() {
+        return skip("stills_on_real_photos_carry_their_labels", "kr/train is absent");
+    }
+    let dir = temp_dir();
+    let config = StillsConfig { size_px: 320, count: 12, seed: 2, backgrounds: vec![kr], real_share: 1.0, ..StillsConfig::default() };
+    write_stills(&config, dir.path()).unwrap();
+    let mut vehicle_labels = 0;
+    for i in 0..12 {
+        for (cls, _) in read_labels(dir.path(), &format!("{i:06}")) {
+            // kr's `left` arrows are dropped; red/yellow/green come from the photo.
+            vehicle_labels += usize::from(cls <= 2);
+        }
+    }
+    assert!(vehicle_labels > 0, "no photo labels were carried over");
+}
+
+#[test]
+fn stills_carry_background_labels_through_the_crop() {
+    let dir = temp_dir();
+    let split = dir.path().join("mini/train");
+    std::fs::create_dir_all(split.join("images")).unwrap();
+    std::fs::create_dir_all(split.join("labels")).unwrap();
+    std::fs::write(dir.path().join("mini/data.yaml"), "names: [green, red]\nnc: 2\n").unwrap();
+    crate::util::write_png(&split.join("images/a.png"), 400, 400, |_, _| [90, 90, 90]);
+    // One red light (class 1 in this dataset) in the middle, as a polygon, twice as tall as wide.
+    std::fs::write(split.join("labels/a.txt"), "1 0.45 0.4 0.55 0.4 0.55 0.6 0.45 0.6\n").unwrap();
+    let out = dir.path().join("out");
+    let config = StillsConfig { size_px: 200, count: 6, seed: 1, backgrounds: vec![split], real_share: 1.0, ..StillsConfig::default() };
+    write_stills(&config, &out).unwrap();
+    let mut carried = 0;
+    for i in 0..6 {
+        let labels = read_labels(&out, &format!("{i:06}"));
+        // A crop may cut the light; whole ones keep their 1:2 shape and grow with the zoom.
+        let whole = labels.iter().filter(|(cls, [_, _, w, h])| *cls == 0 && (h / w - 2.0).abs() < 0.1 && *w >= 0.09);
+        let n = whole.count();
+        assert!(n <= 1, "still {i}: {labels:?}");
+        carried += n;
+    }
+    assert!(carried >= 3, "only {carried} of 6 stills carried the photo's red light");
+}
