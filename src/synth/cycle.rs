@@ -140,12 +140,12 @@ impl Cycle {
     }
 
     /// Vehicle head facing us on a leading phase (turning traffic first, as at many
-    /// Chinese junctions): green while we still see don't walk, red through our walk.
-    /// The clip where it appears checks that the pedestrian head wins.
+    /// Chinese junctions): green through the last part of our don't walk, yellow as our
+    /// walk starts, then red. The clip where it appears checks that the pedestrian head wins.
     pub fn vehicle_leading(&self, t_s: f64) -> Aspect {
         let c = (t_s + self.offset_s).rem_euclid(self.period_s());
         let green_from = self.dont_walk_s * 0.3;
-        let yellow_from = self.dont_walk_s - ALL_RED_S - YELLOW_S;
+        let yellow_from = self.dont_walk_s;
         if c >= green_from && c < yellow_from {
             Aspect::VehGreen
         } else if c >= yellow_from && c < yellow_from + YELLOW_S {
@@ -201,6 +201,10 @@ mod tests {
             if phase != PedPhase::DontWalk {
                 assert_eq!(c.vehicle_crossing(t), Aspect::VehRed, "t={t}");
                 assert_eq!(c.vehicle_parallel(t), Aspect::VehGreen, "t={t}");
+            }
+            // Just before our walk, the leading head shows green while we must wait.
+            if phase == PedPhase::DontWalk && c.phase_at(t + 1.0).0 == PedPhase::DontWalk && c.phase_at(t + 2.0).0 == PedPhase::Walk {
+                assert_eq!(c.vehicle_leading(t), Aspect::VehGreen, "t={t}");
             }
             t += 0.1;
         }
