@@ -253,3 +253,38 @@ fn stills_carry_background_labels_through_the_crop() {
     }
     assert!(carried >= 3, "only {carried} of 6 stills carried the photo's red light");
 }
+
+#[test]
+fn committed_samples_have_valid_timelines_that_cover_their_clips() {
+    let dir = crate::util::repo_root().join("samples");
+    let mut clips: Vec<_> = std::fs::read_dir(&dir)
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "mp4")).collect())
+        .unwrap_or_default();
+    clips.sort();
+    if clips.is_empty() {
+        return skip("committed_samples_have_valid_timelines_that_cover_their_clips", "samples/ has no clips");
+    }
+    let mut total_bytes = 0;
+    for clip in &clips {
+        total_bytes += std::fs::metadata(clip).unwrap().len();
+        let json = clip.with_extension("json");
+        let timeline = Timeline::load(&json).unwrap();
+        let source = Mp4Source::open(clip).unwrap();
+        let info = source.info();
+        assert!((info.fps - timeline.fps).abs() < 0.01, "{}: {} fps vs {}", clip.display(), info.fps, timeline.fps);
+        timeline.check_covers(&json.display().to_string(), info.duration_s.unwrap()).unwrap();
+        assert!((10.0..=40.0).contains(&timeline.duration_s), "{}: {} s", clip.display(), timeline.duration_s);
+        assert_eq!(timeline.boxes.len() as f64, (timeline.duration_s * timeline.fps).round());
+        let signals: Vec<_> = timeline.segments.iter().map(|s| s.signal).collect();
+        assert!(signals.contains(&TruthSignal::Walk) && signals.contains(&TruthSignal::DontWalk), "{}", clip.display());
+    }
+    assert!(clips.len() >= 6, "{} clips", clips.len());
+    assert!(total_bytes <= 10_000_000, "samples take {total_bytes} bytes");
+    let occlusion = Timeline::load(&dir.join("occlusion.json")).unwrap();
+    assert!(occlusion.segments.iter().any(|s| s.signal == TruthSignal::None && s.end_s - s.start_s >= 2.0));
+    // The vehicle head shows green while the pedestrian head (the truth) shows stop.
+    let conflict = Timeline::load(&dir.join("vehicle-conflict.json")).unwrap();
+    assert!(conflict.boxes.iter().any(|fb| {
+        fb.boxes.iter().any(|b| b.relevant && b.class == "ped_stop") && fb.boxes.iter().any(|b| !b.relevant && b.class == "green")
+    }));
+}
