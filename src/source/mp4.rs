@@ -24,6 +24,9 @@ pub struct Mp4Source {
     timescale: u32,
     sample_count: u32,
     next_sample: u32,
+    /// Presentation time of every sample, from the container's time tables, so that
+    /// real-time pacing can drop a stale frame before paying for its colour conversion.
+    sample_pts: Vec<Duration>,
     nal_length_size: usize,
     parameter_sets: Vec<u8>,
     annexb: Vec<u8>,
@@ -94,6 +97,13 @@ impl Mp4Source {
         if sample_count == 0 {
             return Err(corrupt(path, "the video track has no frames"));
         }
+        let stbl = &track.trak.mdia.minf.stbl;
+        let sample_pts = presentation_times(
+            stbl.stts.entries.iter().map(|e| (e.sample_count, e.sample_delta)),
+            stbl.ctts.iter().flat_map(|c| c.entries.iter()).map(|e| (e.sample_count, e.sample_offset)),
+            sample_count,
+            timescale,
+        );
         let decoder = Decoder::new().map_err(|e| corrupt(path, format!("cannot start the H.264 decoder: {e}")))?;
         let info = SourceInfo {
             description: format!("H.264 MP4 {} ({width}x{height}, {fps:.2} fps)", path.display()),
@@ -110,6 +120,7 @@ impl Mp4Source {
             timescale,
             sample_count,
             next_sample: 1,
+            sample_pts,
             nal_length_size,
             parameter_sets,
             annexb: Vec::new(),
@@ -173,6 +184,38 @@ impl Mp4Source {
     }
 }
 
+/// Decode time plus composition offset for each sample, as `decode_next` computes it
+/// from each sample. Empty when the tables do not cover every sample (or claim more
+/// samples than any real clip has); pacing then decodes before deciding.
+/// `durations` are the `stts` runs (count, delta); `offsets` the `ctts` runs (count, offset).
+fn presentation_times(
+    durations: impl Iterator<Item = (u32, u32)>,
+    offsets: impl Iterator<Item = (u32, i32)>,
+    sample_count: u32,
+    timescale: u32,
+) -> Vec<Duration> {
+    // Ten hours at 60 fps; a larger count is a damaged or hostile header.
+    const MAX_SAMPLES: u32 = 2_160_000;
+    if sample_count > MAX_SAMPLES {
+        return Vec::new();
+    }
+    let n = sample_count as usize;
+    let mut pts = Vec::with_capacity(n);
+    let mut offsets = offsets.flat_map(|(count, offset)| std::iter::repeat_n(offset, count as usize));
+    let mut decode_time: u64 = 0;
+    'table: for (count, delta) in durations {
+        for _ in 0..count {
+            if pts.len() == n {
+                break 'table;
+            }
+            let ticks = (decode_time as i64 + i64::from(offsets.next().unwrap_or(0))).max(0) as u64;
+            pts.push(Duration::from_secs_f64(ticks as f64 / f64::from(timescale)));
+            decode_time = decode_time.saturating_add(u64::from(delta));
+        }
+    }
+    if pts.len() == n { pts } else { Vec::new() }
+}
+
 fn write_frame(yuv: &DecodedYUV<'_>, frame: &mut Frame) -> Result<(), SourceError> {
     let (w, h) = yuv.dimensions();
     frame.reshape(w as u32, h as u32);
@@ -195,6 +238,36 @@ impl FrameSource for Mp4Source {
     }
 
     fn peek_pts(&self) -> Option<Duration> {
-        None
+        self.sample_pts.get(self.next_sample.checked_sub(1)? as usize).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peeked_times_match_the_decoded_frames() {
+        let clip = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/us.mp4");
+        let mut source = Mp4Source::open(&clip).expect("open the sample clip");
+        let mut frame = Frame::new(0, 0);
+        let mut frames = 0;
+        loop {
+            let peeked = source.peek_pts();
+            if !source.next_frame(&mut frame).expect("decode") {
+                assert_eq!(peeked, None, "nothing to peek at the end");
+                break;
+            }
+            assert_eq!(peeked, Some(frame.pts), "frame {frames}");
+            frames += 1;
+        }
+        assert!(frames > 100, "decoded only {frames} frames");
+    }
+
+    #[test]
+    fn time_tables_that_do_not_cover_every_sample_give_no_times() {
+        assert!(presentation_times([(2, 10)].into_iter(), std::iter::empty(), 3, 10).is_empty());
+        let pts = presentation_times([(3, 10)].into_iter(), [(3, 5)].into_iter(), 3, 10);
+        assert_eq!(pts, [0.5, 1.5, 2.5].map(Duration::from_secs_f64));
     }
 }
