@@ -109,6 +109,20 @@ impl Config {
     }
 }
 
+/// A file shipped with the repository (`models/..`, `samples/..`): `relative` as given
+/// when it exists from the working directory, else found beside the repository the
+/// executable was built in, so `target/release/safecross` works from any directory.
+/// Returned unchanged when found nowhere, so the caller's error names the path asked for.
+pub fn bundled_file(relative: &Path) -> PathBuf {
+    if relative.exists() || relative.is_absolute() {
+        return relative.to_path_buf();
+    }
+    let beside_exe = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.ancestors().skip(1).take(4).map(|dir| dir.join(relative)).find(|p| p.exists()));
+    beside_exe.unwrap_or_else(|| relative.to_path_buf())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -48,13 +48,7 @@ impl ModelConfig {
     /// beside the repository the executable was built in (so `target/release/safecross`
     /// finds `models/` from any directory).
     pub fn resolved_path(&self) -> PathBuf {
-        if self.path.exists() || self.path.is_absolute() {
-            return self.path.clone();
-        }
-        let beside_exe = std::env::current_exe().ok().and_then(|exe| {
-            exe.ancestors().skip(1).take(4).map(|dir| dir.join(&self.path)).find(|p| p.exists())
-        });
-        beside_exe.unwrap_or_else(|| self.path.clone())
+        crate::config::bundled_file(&self.path)
     }
 }
 

@@ -5,6 +5,9 @@ use crate::util::{repo_root, safecross, shared_dir, skip};
 use serde_json::Value;
 
 /// Reads YOLO labels (boxes or polygons) as (class, [x1, y1, x2, y2]) in pixels.
+/// Parsed here, not with `safecross::eval::Dataset`, on purpose: this test checks the
+/// `detect` command against the labels, and must not share a parsing bug with the
+/// evaluator whose figures it backs up.
 fn labels(path: &std::path::Path, w: f64, h: f64) -> Vec<(usize, [f64; 4])> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     text.lines()

@@ -31,12 +31,7 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     check_model_exists(&config)?;
     let spec = match &args.source {
         Some(s) => SourceSpec::parse(s),
-        None => {
-            let beside = std::env::current_exe().ok().and_then(|exe| {
-                exe.ancestors().skip(1).take(4).map(|d| d.join(DEFAULT_CLIP)).find(|p| p.exists())
-            });
-            SourceSpec::Path(beside.unwrap_or_else(|| DEFAULT_CLIP.into()))
-        }
+        None => SourceSpec::Path(safecross::config::bundled_file(std::path::Path::new(DEFAULT_CLIP))),
     };
     let mut pipeline = Pipeline::new(&config)?;
     let source_config = config.source.clone();
