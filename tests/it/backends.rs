@@ -2,7 +2,7 @@
 //! 1 px and scores within 1e-3. Runs the shipped model through the real binary, once
 //! per backend, on real photos when `../shared/` is present and on the sample clips.
 
-use crate::util::{repo_root, safecross_with, shared_dir, skip};
+use crate::util::{repo_root, safecross, safecross_with, shared_dir, skip};
 use serde_json::Value;
 
 fn shipped_model() -> Option<std::path::PathBuf> {
@@ -71,4 +71,21 @@ fn ort_and_tract_agree_on_a_sample_clip() {
     // Compare the per-frame objects only (decision lines may follow later issues' fields).
     let frames = |v: Vec<Value>| v.into_iter().filter(|o| o.get("detections").is_some()).collect::<Vec<_>>();
     assert_same(&frames(a), &frames(b));
+}
+
+/// XNNPACK is an opt-in execution provider: with a library built without it (the PyPI
+/// wheel), asking for it is a clear error, never a silent run on the CPU provider that
+/// would mislead a benchmark. With a library that has it, the model runs.
+#[test]
+fn xnnpack_is_used_or_refused_clearly() {
+    let Some(model) = shipped_model() else { return skip("xnnpack_is_used_or_refused_clearly", "models/safecross-tl.onnx is absent") };
+    if !ort_available() {
+        return skip("xnnpack_is_used_or_refused_clearly", "ORT_DYLIB_PATH is not set (./quickstart.sh sets it)");
+    }
+    let run = safecross(&["info", "--backend", "ort", "--ort-ep", "xnnpack", "--model", model.to_str().unwrap()]);
+    if run.code == 0 {
+        assert!(run.stdout.contains("classes"), "{}", run.stdout);
+    } else {
+        run.assert_clean_error("XNNPACK execution provider is not available");
+    }
 }

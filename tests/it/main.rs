@@ -13,3 +13,4 @@ mod cues;
 mod decide;
 mod eval;
 mod synth;
+mod training;

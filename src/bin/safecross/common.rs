@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use safecross::config::Config;
-use safecross::infer::BackendChoice;
+use safecross::infer::{BackendChoice, ExecutionProvider};
 use std::path::PathBuf;
 
 /// Model and engine flags.
@@ -20,6 +20,10 @@ pub struct ModelArgs {
     /// Threads ONNX Runtime may use per operator [default: 2]
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// ONNX Runtime execution provider: `xnnpack` can be faster on ARM boards, but only
+    /// ONNX Runtime builds made with XNNPACK have it [default: cpu]
+    #[arg(long, value_enum, value_name = "EP")]
+    pub ort_ep: Option<ExecutionProvider>,
     /// Class names in output order, comma-separated, for models without `names` metadata
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]
     pub classes: Option<Vec<String>>,
@@ -52,6 +56,9 @@ impl ModelArgs {
         }
         if let Some(t) = self.threads {
             config.infer.intra_threads = t;
+        }
+        if let Some(ep) = self.ort_ep {
+            config.infer.execution_provider = ep;
         }
         if let Some(c) = &self.classes {
             config.model.classes = Some(c.iter().map(|s| s.trim().to_string()).collect());

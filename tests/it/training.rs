@@ -1,0 +1,56 @@
+//! The training code runs end to end (a handful of images, one short epoch, export) and
+//! the Rust pipeline loads what it exports. Needs python3 with torch, onnx and
+//! onnxruntime; `.ci/run` installs them, a bare machine skips with a notice.
+
+use crate::util::{repo_root, safecross, skip, temp_dir};
+use serde_json::Value;
+use std::process::Command;
+
+fn python_has_torch() -> bool {
+    Command::new("python3")
+        .args(["-c", "import torch, onnx, onnxruntime"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+#[test]
+fn training_smoke_run_exports_a_model_the_pipeline_loads() {
+    if !python_has_torch() {
+        return skip("training_smoke_run", "python3 cannot import torch, onnx and onnxruntime");
+    }
+    let out = temp_dir();
+    let run = Command::new("python3")
+        .arg(repo_root().join("training/train.py"))
+        .args(["--smoke", "--out"])
+        .arg(out.path())
+        .env("OMP_WAIT_POLICY", "PASSIVE")
+        .output()
+        .expect("run python3");
+    assert!(
+        run.status.success(),
+        "training smoke run failed:\n{}\n{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let model = out.path().join("model.onnx");
+    assert!(model.exists(), "no model.onnx in {}", out.path().display());
+    let model = model.to_str().unwrap();
+
+    // The exported names reach the pipeline through the ONNX metadata alone.
+    let info = safecross(&["info", "--model", model, "--backend", "tract"]);
+    assert_eq!(info.code, 0, "{}", info.stderr);
+    for (name, meaning) in [("red", "-> vehicle_red"), ("ped_walk", "-> ped_walk"), ("ped_stop", "-> ped_stop"), ("off", "-> off")] {
+        let line = info.stdout.lines().find(|l| l.split_whitespace().nth(1) == Some(name)).unwrap_or_else(|| panic!("{name} missing from info:\n{}", info.stdout));
+        assert!(line.trim_end().ends_with(meaning), "{name} should map {meaning}: {line}");
+    }
+
+    // And the detector runs on a real decoded frame through both paths of the binary.
+    let clip = repo_root().join("samples/us.mp4");
+    if clip.exists() {
+        let r = safecross(&["run", clip.to_str().unwrap(), "--fast", "--json", "--audio", "none", "--model", model, "--backend", "tract"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let frames: Vec<Value> = r.stdout.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).filter(|v| v.get("frame").is_some()).collect();
+        assert!(frames.len() > 100, "expected a JSON object per frame, got {}", frames.len());
+    }
+}
