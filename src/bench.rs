@@ -160,7 +160,7 @@ pub fn run(
     let max_realtime_fps = 1000.0 / capture.p95_ms.max(1e-6);
     let detector = pipeline.detector();
     let io = detector.model_io();
-    let recommendation = recommend(max_realtime_fps, io.input_width);
+    let recommendation = recommend(max_realtime_fps, &format!("{}x{}", io.input_width, io.input_height));
     Ok(BenchReport {
         source: description,
         model: detector.model_path().display().to_string(),
@@ -187,7 +187,7 @@ pub fn run(
 
 /// Advice from the sustainable frame rate. Crossing decisions need about 10 frames a
 /// second to announce a change within half a second (the smoother wants several frames).
-fn recommend(max_fps: f64, input: u32) -> String {
+fn recommend(max_fps: f64, input: &str) -> String {
     if max_fps >= 15.0 {
         format!("this board runs the {input} px model at {max_fps:.0} FPS without dropping frames: a camera at 15 FPS is followed in real time")
     } else if max_fps >= 8.0 {

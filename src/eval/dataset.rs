@@ -140,11 +140,16 @@ impl Dataset {
             images.push(DatasetImage { path, width, height, boxes, label_path });
         }
         let dataset = Self { root: dir.to_path_buf(), yaml_path, class_names, meanings, images };
-        if dataset.unlabelled_images() > 0 {
+        let unlabelled = dataset.unlabelled_image_names();
+        if !unlabelled.is_empty() {
+            const SHOWN: usize = 5;
+            let more = unlabelled.len().saturating_sub(SHOWN);
             tracing::warn!(
-                "{}: {} image(s) have no label file and count as images with no lights",
+                "{}: {} image(s) have no label file and count as images with no lights: {}{}",
                 dir.display(),
-                dataset.unlabelled_images()
+                unlabelled.len(),
+                unlabelled[..unlabelled.len().min(SHOWN)].join(", "),
+                if more > 0 { format!(" and {more} more") } else { String::new() }
             );
         }
         Ok(dataset)
@@ -153,6 +158,15 @@ impl Dataset {
     /// Images without a label file (counted as images with no lights).
     pub fn unlabelled_images(&self) -> usize {
         self.images.iter().filter(|i| i.label_path.is_none()).count()
+    }
+
+    /// File names of the images without a label file, in dataset order.
+    pub fn unlabelled_image_names(&self) -> Vec<String> {
+        self.images
+            .iter()
+            .filter(|i| i.label_path.is_none())
+            .map(|i| i.path.file_name().map_or_else(|| i.path.display().to_string(), |n| n.to_string_lossy().into_owned()))
+            .collect()
     }
 
     /// Total number of labelled lights.

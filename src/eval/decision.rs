@@ -28,8 +28,8 @@
 //! - `unknown_s`: seconds of decision unknown, split by the truth during those seconds.
 
 use super::{EvalError, Stats};
-use crate::signal::SignalState;
-use crate::truth::{Timeline, TruthSignal};
+use crate::signal::{Detection, SignalMeaning, SignalState};
+use crate::truth::{Timeline, TruthBox, TruthSignal};
 use serde::Serialize;
 
 /// The decision after one processed frame.
@@ -54,6 +54,89 @@ pub struct ClipDecisions {
     pub frames: u64,
     /// One sample per processed frame, in time order.
     pub samples: Vec<DecisionSample>,
+    /// The detector on the relevant pedestrian head, frame by frame (only when the
+    /// timeline has per-frame boxes).
+    pub heads: HeadCounts,
+}
+
+/// How the detector saw the pedestrian head the user must obey, counted over the
+/// processed frames whose timeline lists it lit (`ped_stop` or `ped_walk`, relevant).
+/// This is the model's share of the decision: can it tell stop from walk at all, on
+/// decoded video, before any smoothing?
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct HeadCounts {
+    /// Frames in which the head is visible and lit.
+    pub visible_frames: u64,
+    /// ... and a pedestrian detection overlaps it (IoU at least [`HeadCounts::MIN_IOU`]).
+    pub detected_frames: u64,
+    /// ... and the best-overlapping pedestrian detection has the right state.
+    pub right_state_frames: u64,
+}
+
+impl HeadCounts {
+    /// Overlap that counts as "the same head". Heads in street video are a few pixels
+    /// wide, where a 1-px offset already costs a third of the IoU, hence 0.3, as for
+    /// the class-agnostic recall of the detection mode.
+    pub const MIN_IOU: f32 = 0.3;
+
+    /// Counts one processed frame: the timeline's boxes for it and the detections.
+    pub fn add_frame(&mut self, truth: &[TruthBox], detections: &[Detection]) {
+        for head in truth.iter().filter(|b| b.relevant) {
+            let expected = match head.class.as_str() {
+                "ped_stop" => SignalMeaning::PedStop,
+                "ped_walk" => SignalMeaning::PedWalk,
+                _ => continue,
+            };
+            self.visible_frames += 1;
+            let truth_box = head.bbox();
+            let best = detections
+                .iter()
+                .filter(|d| matches!(d.meaning, SignalMeaning::PedStop | SignalMeaning::PedWalk))
+                .map(|d| (d.bbox.iou(&truth_box), d))
+                .filter(|(iou, _)| *iou >= Self::MIN_IOU)
+                .max_by(|a, b| a.0.total_cmp(&b.0));
+            if let Some((_, d)) = best {
+                self.detected_frames += 1;
+                if d.meaning == expected {
+                    self.right_state_frames += 1;
+                }
+            }
+        }
+    }
+
+    fn plus(self, o: HeadCounts) -> HeadCounts {
+        HeadCounts {
+            visible_frames: self.visible_frames + o.visible_frames,
+            detected_frames: self.detected_frames + o.detected_frames,
+            right_state_frames: self.right_state_frames + o.right_state_frames,
+        }
+    }
+}
+
+/// [`HeadCounts`] with its ratios, as reported.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct HeadFigures {
+    /// The counts.
+    #[serde(flatten)]
+    pub counts: HeadCounts,
+    /// `right_state_frames / visible_frames`: stop and walk told apart in this share of
+    /// the frames where the head is visible (a missed head counts as not told apart);
+    /// `null` without such frames.
+    pub told_apart: Option<f64>,
+    /// `right_state_frames / detected_frames`: the state is right in this share of the
+    /// frames where the head was found.
+    pub state_accuracy: Option<f64>,
+}
+
+impl From<HeadCounts> for HeadFigures {
+    fn from(counts: HeadCounts) -> Self {
+        let ratio = |n: u64, d: u64| (d > 0).then(|| n as f64 / d as f64);
+        Self {
+            counts,
+            told_apart: ratio(counts.right_state_frames, counts.visible_frames),
+            state_accuracy: ratio(counts.right_state_frames, counts.detected_frames),
+        }
+    }
 }
 
 /// Seconds of decision unknown, by the truth at the time.
@@ -92,7 +175,9 @@ pub struct DecisionFigures {
     pub missed_walk_s: f64,
     /// `missed_walk_s / walk_s`; `null` without walk time.
     pub missed_walk_fraction: Option<f64>,
-    /// Delay from each true change to the first matching decision.
+    /// Delay from each true change to the first matching decision, seconds (`mean_s`,
+    /// `p95_s`, `max_s`).
+    #[serde(rename = "announce_latency_s")]
     pub announce_latency: Stats,
     /// True changes (excluding the clip start).
     pub true_changes: usize,
@@ -110,6 +195,8 @@ pub struct DecisionFigures {
     pub unknown_by_truth: UnknownByTruth,
     /// Cues announced.
     pub announcements: usize,
+    /// The detector on the relevant pedestrian head, frame by frame.
+    pub ped_heads: HeadFigures,
 }
 
 /// What a clip looked like over time, for the timeline picture.
@@ -286,6 +373,7 @@ impl DecisionEvaluator {
                 none_s: secs[3][unknown],
             },
             announcements: announcements.len(),
+            ped_heads: run.heads.into(),
         };
         self.clips.push(ClipReport {
             clip: run.name.clone(),
@@ -323,6 +411,7 @@ impl DecisionEvaluator {
             o.unknown_by_truth.changing_s += f.unknown_by_truth.changing_s;
             o.unknown_by_truth.none_s += f.unknown_by_truth.none_s;
             o.announcements += f.announcements;
+            o.ped_heads = o.ped_heads.counts.plus(f.ped_heads.counts).into();
             latencies.extend_from_slice(&c.latencies_s);
             firsts.extend(c.first_match_s);
         }
@@ -431,7 +520,7 @@ mod tests {
     }
 
     fn run(samples: Vec<DecisionSample>, duration_s: f64) -> ClipDecisions {
-        ClipDecisions { name: "c".into(), duration_s, frames: (duration_s * 10.0).round() as u64, samples }
+        ClipDecisions { name: "c".into(), duration_s, frames: (duration_s * 10.0).round() as u64, samples, heads: HeadCounts::default() }
     }
 
     fn close(a: f64, b: f64) -> bool {
@@ -519,5 +608,25 @@ mod tests {
             DecisionSample { t_s: 1.0, state: D, announced: false },
         ];
         assert!(DecisionEvaluator::new().add_clip(&tl, "t.json", &run(s, 10.0)).is_err());
+    }
+
+    #[test]
+    fn head_counts_tell_found_from_right() {
+        use crate::geom::BBox;
+        let head = |class: &str, relevant| TruthBox { class: class.into(), bbox: [100.0, 100.0, 110.0, 120.0], relevant };
+        let det = |meaning, x: f32| Detection { class_id: 0, meaning, score: 0.6, bbox: BBox::new(x, 100.0, x + 10.0, 120.0) };
+        let mut c = HeadCounts::default();
+        // Right state; a vehicle light on the same spot does not count as the head.
+        c.add_frame(&[head("ped_walk", true)], &[det(SignalMeaning::VehicleRed, 100.0), det(SignalMeaning::PedWalk, 101.0)]);
+        // Found with the wrong state.
+        c.add_frame(&[head("ped_stop", true)], &[det(SignalMeaning::PedWalk, 100.0)]);
+        // Missed: the only detection is elsewhere.
+        c.add_frame(&[head("ped_stop", true)], &[det(SignalMeaning::PedStop, 300.0)]);
+        // Not counted: not the relevant head, or not lit.
+        c.add_frame(&[head("ped_walk", false), head("off", true)], &[det(SignalMeaning::PedWalk, 100.0)]);
+        assert_eq!(c, HeadCounts { visible_frames: 3, detected_frames: 2, right_state_frames: 1 });
+        let f = HeadFigures::from(c);
+        assert_eq!(f.told_apart, Some(1.0 / 3.0));
+        assert_eq!(f.state_accuracy, Some(0.5));
     }
 }

@@ -152,6 +152,8 @@ pub struct DetectionReport {
     /// Images that had no label file (counted as images with no lights); set by the
     /// caller that loaded the dataset.
     pub images_without_labels: usize,
+    /// Their file names; set by the caller that loaded the dataset.
+    pub images_without_label_files: Vec<String>,
     /// Labelled boxes.
     pub labels: usize,
     /// Detections at or above the threshold.
@@ -427,6 +429,7 @@ impl DetectionEvaluator {
         DetectionReport {
             images: self.images.len(),
             images_without_labels: 0,
+            images_without_label_files: Vec::new(),
             labels: total_labels,
             detections: detections_at_conf,
             conf_threshold: conf,

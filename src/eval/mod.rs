@@ -37,7 +37,7 @@ pub mod detection;
 pub mod report;
 
 pub use dataset::{Dataset, DatasetImage, GtBox};
-pub use decision::{ClipReport, DecisionEvaluator, DecisionReport, DecisionSample};
+pub use decision::{ClipDecisions, ClipReport, DecisionEvaluator, DecisionReport, DecisionSample, HeadCounts, HeadFigures};
 pub use detection::{DetectionEvalConfig, DetectionEvaluator, DetectionReport};
 
 use std::path::PathBuf;

@@ -220,6 +220,18 @@ pub fn decision_table(r: &DecisionReport) -> String {
         r.overall.go_without_signal_s,
         fmt_opt(r.overall.first_match.mean_s, 2)
     );
+    let h = &r.overall.ped_heads;
+    if h.counts.visible_frames > 0 {
+        let _ = writeln!(
+            s,
+            "pedestrian head, per frame: visible in {} frames, found in {}, stop/walk told apart in {} ({}), state right when found {}",
+            h.counts.visible_frames,
+            h.counts.detected_frames,
+            h.counts.right_state_frames,
+            fmt_opt(h.told_apart, 3),
+            fmt_opt(h.state_accuracy, 3)
+        );
+    }
     s
 }
 
@@ -522,7 +534,7 @@ mod tests {
                 DecisionSample { t_s: t, state, announced: k == 0 || k == 60 }
             })
             .collect();
-        let run = ClipDecisions { name: "a b/c".into(), duration_s: 10.0, frames: 100, samples };
+        let run = ClipDecisions { name: "a b/c".into(), duration_s: 10.0, frames: 100, samples, heads: Default::default() };
         let mut ev = DecisionEvaluator::new();
         ev.add_clip(&timeline, "t.json", &run).unwrap();
         let report = ev.finish();

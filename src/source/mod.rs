@@ -198,22 +198,50 @@ impl SourceSpec {
 enum Sniffed {
     Mp4,
     Image,
-    Other,
+    /// A container only ffmpeg reads here, named for the error message.
+    Other(&'static str),
+}
+
+/// Names the common containers from their magic bytes, so that "install ffmpeg"
+/// errors say what the file is.
+fn container_name(head: &[u8]) -> &'static str {
+    let at = |offset: usize, magic: &[u8]| head.len() >= offset + magic.len() && &head[offset..offset + magic.len()] == magic;
+    if at(0, &[0x1A, 0x45, 0xDF, 0xA3]) {
+        // EBML: Matroska and WebM share the header; the doc type tells them apart.
+        if head.windows(4).any(|w| w == b"webm") { "WebM video" } else { "Matroska (MKV) video" }
+    } else if at(0, b"RIFF") && at(8, b"AVI ") {
+        "AVI video"
+    } else if at(4, b"moov") || at(4, b"mdat") || at(4, b"wide") || at(4, b"free") {
+        "QuickTime/MP4 without a file-type box"
+    } else if at(0, &[0x47]) && at(188, &[0x47]) {
+        "MPEG transport stream"
+    } else if at(0, &[0x00, 0x00, 0x01, 0xBA]) {
+        "MPEG program stream"
+    } else if at(0, b"FLV") {
+        "Flash video (FLV)"
+    } else if at(0, b"OggS") {
+        "Ogg"
+    } else if at(0, &[0x00, 0x00, 0x00, 0x01]) || at(0, &[0x00, 0x00, 0x01]) {
+        "raw H.264/H.265 elementary stream"
+    } else {
+        "unknown format"
+    }
 }
 
 fn sniff(path: &Path) -> Result<Sniffed, SourceError> {
     use std::io::Read;
-    let mut head = [0u8; 32];
-    let mut file = std::fs::File::open(path).map_err(|source| SourceError::Io { path: path.to_path_buf(), source })?;
-    let n = file.read(&mut head).map_err(|source| SourceError::Io { path: path.to_path_buf(), source })?;
-    let head = &head[..n];
+    // 189 bytes: an MPEG transport stream is recognised by its second sync byte.
+    let mut head = Vec::with_capacity(189);
+    let file = std::fs::File::open(path).map_err(|source| SourceError::Io { path: path.to_path_buf(), source })?;
+    let n = file.take(189).read_to_end(&mut head).map_err(|source| SourceError::Io { path: path.to_path_buf(), source })?;
+    let head = &head[..];
     if n >= 8 && &head[4..8] == b"ftyp" {
         return Ok(Sniffed::Mp4);
     }
     if image::guess_format(head).is_ok() {
         return Ok(Sniffed::Image);
     }
-    Ok(Sniffed::Other)
+    Ok(Sniffed::Other(container_name(head)))
 }
 
 /// Opens the source a spec names.
@@ -236,7 +264,7 @@ pub fn open(spec: &SourceSpec, config: &SourceConfig) -> Result<Box<dyn FrameSou
     match sniff(path)? {
         Sniffed::Image => Ok(Box::new(images::ImageSource::single(path, config.image_fps)?)),
         Sniffed::Mp4 => open_mp4(path, config),
-        Sniffed::Other => open_with_ffmpeg(path, config, "unknown container"),
+        Sniffed::Other(name) => open_with_ffmpeg(path, config, name),
     }
 }
 

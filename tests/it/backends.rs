@@ -89,3 +89,17 @@ fn xnnpack_is_used_or_refused_clearly() {
         run.assert_clean_error("XNNPACK execution provider is not available");
     }
 }
+
+#[test]
+fn version_says_which_engine_would_run() {
+    let run = safecross(&["--version"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("tract (built in)") && run.stdout.contains("camera:"), "{}", run.stdout);
+    let now = run.stdout.lines().find(|l| l.starts_with("backend now:")).unwrap_or_else(|| panic!("{}", run.stdout));
+    if ort_available() {
+        assert!(now.contains("ONNX Runtime from"), "{now}");
+    }
+    let without = safecross_with(&["--version"], &[("ORT_DYLIB_PATH", Some("/nonexistent/libonnxruntime.so"))]);
+    let now = without.stdout.lines().find(|l| l.starts_with("backend now:")).unwrap_or_default().to_string();
+    assert!(now.contains("tract") || now.contains("ONNX Runtime from /usr"), "a missing ORT_DYLIB_PATH is not claimed: {now}");
+}

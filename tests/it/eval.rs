@@ -277,6 +277,8 @@ fn eval_cli_reports_detection_figures_pictures_and_the_map_gate() {
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["kind"], "detection");
     assert_eq!((v["images"].as_u64(), v["images_without_labels"].as_u64(), v["labels"].as_u64()), (Some(3), Some(1), Some(4)));
+    assert_eq!(v["images_without_label_files"], serde_json::json!(["c.png"]), "the unlabelled image is named");
+    assert!(run.stderr.contains("c.png"), "and the warning names it: {}", run.stderr);
     // red: 3 detections, 2 right, AP 1; green: 3 detections, 1 right, AP 1; yellow: missed.
     let classes = v["classes"].as_array().unwrap();
     let by = |m: &str| classes.iter().find(|c| c["meaning"] == m).unwrap().clone();

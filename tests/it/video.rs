@@ -2,7 +2,7 @@
 //! decoded through the library and the binary.
 
 use crate::onnx::constant_detector;
-use crate::util::{safecross, skip, temp_dir};
+use crate::util::{safecross, safecross_with, skip, temp_dir};
 use safecross::frame::Frame;
 use safecross::source::{self, FrameSource, SourceConfig, SourceSpec};
 use safecross::synth::video::Mp4VideoWriter;
@@ -148,16 +148,26 @@ fn other_containers_go_through_ffmpeg() {
 fn without_ffmpeg_other_formats_name_what_to_install() {
     let dir = temp_dir();
     let m = model(dir.path());
-    // An AVI/RIFF header: a real container, but not one safecross decodes itself.
-    let avi = dir.path().join("clip.avi");
-    let mut bytes = b"RIFF\x00\x10\x00\x00AVI LIST".to_vec();
-    bytes.resize(512, 0);
-    std::fs::write(&avi, bytes).unwrap();
-    let run = safecross(&["run", avi.to_str().unwrap(), "--fast", "--audio", "none", "--model", m.to_str().unwrap()]);
-    if safecross::source::ffmpeg::available() {
-        run.assert_clean_error("clip.avi is not a video or image safecross can read");
-    } else {
+    // Real container headers, but not ones safecross decodes itself.
+    let mut avi = b"RIFF\x00\x10\x00\x00AVI LIST".to_vec();
+    avi.resize(512, 0);
+    let mut mkv = vec![0x1A, 0x45, 0xDF, 0xA3, 0x9F, 0x42, 0x86, 0x81, 0x01, 0x42, 0x82, 0x88];
+    mkv.extend_from_slice(b"matroska");
+    mkv.resize(512, 0);
+    // An empty PATH hides ffmpeg, whether or not this machine has it.
+    let no_tools = dir.path().join("no-tools");
+    std::fs::create_dir(&no_tools).unwrap();
+    for (name, bytes, format) in [("clip.avi", avi, "AVI video"), ("clip.mkv", mkv, "Matroska (MKV) video")] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let args = ["run", path.to_str().unwrap(), "--fast", "--audio", "none", "--model", m.to_str().unwrap()];
+        let run = safecross_with(&args, &[("PATH", Some(no_tools.to_str().unwrap()))]);
         run.assert_clean_error("install ffmpeg");
+        assert!(run.stderr.contains(format), "{name}: the error should name the format: {}", run.stderr);
+        if safecross::source::ffmpeg::available() {
+            // With ffmpeg, the header alone is not a readable video: still a clean error.
+            safecross(&args).assert_clean_error(name);
+        }
     }
 }
 

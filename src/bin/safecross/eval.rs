@@ -5,7 +5,7 @@ use crate::common::{check_model_exists, ModelArgs};
 use anyhow::Context;
 use safecross::config::Config;
 use safecross::eval::decision::ClipDecisions;
-use safecross::eval::{report, Dataset, DecisionEvaluator, DecisionSample, DetectionEvalConfig, DetectionEvaluator};
+use safecross::eval::{report, Dataset, DecisionEvaluator, DecisionSample, DetectionEvalConfig, DetectionEvaluator, HeadCounts};
 use safecross::frame::Frame;
 use safecross::pipeline::{Detector, Pipeline};
 use safecross::source::images::load_image;
@@ -108,6 +108,7 @@ fn detection(args: &Args, mut config: Config) -> anyhow::Result<ExitCode> {
     }
     let mut result = evaluator.finish();
     result.images_without_labels = dataset.unlabelled_images();
+    result.images_without_label_files = dataset.unlabelled_image_names();
     let files = match &args.report {
         Some(dir) => {
             let paths: Vec<PathBuf> = dataset.images.iter().map(|i| i.path.clone()).collect();
@@ -190,7 +191,7 @@ fn decision(args: &Args, config: Config) -> anyhow::Result<ExitCode> {
         let shown = timeline_path.display().to_string();
         // Load the timeline first: a bad one fails before minutes of video are decoded.
         let timeline = Timeline::load(timeline_path)?;
-        let run = run_clip(&mut pipeline, &config, video, args)?;
+        let run = run_clip(&mut pipeline, &config, video, &timeline, args)?;
         evaluator.add_clip(&timeline, &shown, &run)?;
         // Each clip starts from scratch: no decision carries over from the last one.
         pipeline.reset();
@@ -236,7 +237,7 @@ fn decision(args: &Args, config: Config) -> anyhow::Result<ExitCode> {
 
 /// Runs one clip through the pipeline. In real-time pacing each decision counts from
 /// when it would be ready on the simulated board: frame time plus processing time x K.
-fn run_clip(pipeline: &mut Pipeline, config: &Config, video: &Path, args: &Args) -> anyhow::Result<ClipDecisions> {
+fn run_clip(pipeline: &mut Pipeline, config: &Config, video: &Path, timeline: &Timeline, args: &Args) -> anyhow::Result<ClipDecisions> {
     let spec = SourceSpec::parse(&video.display().to_string());
     let inner = source::open(&spec, &config.source)?;
     let info = inner.info().clone();
@@ -246,6 +247,7 @@ fn run_clip(pipeline: &mut Pipeline, config: &Config, video: &Path, args: &Args)
     };
     let mut frame = Frame::default();
     let mut samples = Vec::new();
+    let mut heads = HeadCounts::default();
     let mut last_pts = 0.0f64;
     loop {
         let more = match (&mut paced, &mut fast) {
@@ -266,6 +268,10 @@ fn run_clip(pipeline: &mut Pipeline, config: &Config, video: &Path, args: &Args)
         };
         let t_s = samples.last().map_or(ready, |s: &DecisionSample| ready.max(s.t_s));
         samples.push(DecisionSample { t_s, state: fd.decision.state, announced: fd.decision.changed });
+        // Timeline boxes are numbered by decoded frame, which `seq` counts (dropped frames included).
+        if let Ok(k) = timeline.boxes.binary_search_by_key(&frame.seq, |f| f.frame) {
+            heads.add_frame(&timeline.boxes[k].boxes, pipeline.detections());
+        }
     }
     if samples.is_empty() {
         anyhow::bail!("{} produced no frames", video.display());
@@ -274,5 +280,5 @@ fn run_clip(pipeline: &mut Pipeline, config: &Config, video: &Path, args: &Args)
     let duration_s = info.duration_s.unwrap_or(last_pts + period);
     let dropped = paced.as_ref().map_or(0, Paced::dropped);
     let name = video.file_stem().map_or_else(|| video.display().to_string(), |s| s.to_string_lossy().into_owned());
-    Ok(ClipDecisions { name, duration_s, frames: samples.len() as u64 + dropped, samples })
+    Ok(ClipDecisions { name, duration_s, frames: samples.len() as u64 + dropped, samples, heads })
 }

@@ -15,8 +15,33 @@ use std::process::ExitCode;
 
 /// Pedestrian-signal assistant: watches a crossing through a camera or a video file and
 /// tells you, by sound, whether the signal shows walk, don't walk, or is changing.
+/// `safecross --version`: what this build can do. Which engine actually runs, the
+/// model's input size and its classes depend on the machine and the model: `safecross info`.
+fn long_version() -> &'static str {
+    static TEXT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let built = |yes: bool, what: &str, feature: &str| if yes { what.to_string() } else { format!("not built in (cargo feature `{feature}`)") };
+        format!(
+            "{}\nengines: ONNX Runtime (loaded at run time, API 24: --ort-lib or ORT_DYLIB_PATH), tract (built in)\n\
+             backend now: {}\n\
+             video: {}; other formats through ffmpeg when installed\ncamera: {}\naudio: {}\n\
+             backend, input size and classes of a model: safecross info --model <FILE>",
+            env!("CARGO_PKG_VERSION"),
+            // Only looks for the library file; loading it is left to the commands that run a model.
+            match safecross::infer::ort_library_candidates(&Default::default()).into_iter().find(|p| p.is_file()) {
+                Some(lib) => format!("ONNX Runtime from {} (with --backend auto)", lib.display()),
+                None => "tract (no ONNX Runtime library found; --backend auto falls back to it)".to_string(),
+            },
+            built(cfg!(feature = "video"), "H.264 MP4 built in", "video"),
+            built(cfg!(feature = "camera"), "yes, through nokhwa", "camera"),
+            built(cfg!(feature = "audio"), "speaker through rodio, or a WAV file", "audio"),
+        )
+    });
+    TEXT.as_str()
+}
+
+
 #[derive(Parser)]
-#[command(name = "safecross", version, about, long_about = None, propagate_version = true)]
+#[command(name = "safecross", version, long_version = long_version(), about, long_about = None, propagate_version = true)]
 struct Cli {
     /// More log output (-v info, -vv debug). Logs go to stderr.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
