@@ -167,12 +167,15 @@ def color_jitter(img, rng):
 class TrainSet(torch.utils.data.Dataset):
     """Random-scale crops and mosaics of cached images, `size` x `size`."""
 
-    def __init__(self, items, size, base=None, scale=(0.55, 1.5), mosaic=0.5, seed=0):
+    def __init__(self, items, size, base=None, fit=None, scale=(0.55, 1.5), mosaic=0.5, seed=0):
         self.items = items
         self.size = size
-        # Scales are relative to the inference input side `base`, so a crop smaller than
-        # the inference input still shows lights at their inference size.
+        # Scales are relative to the image's size at inference, so a crop smaller than
+        # the inference input still shows lights at their inference size: its long side
+        # is `base` for a square input, or what letterboxing into `fit` = (W, H) gives
+        # (a 16:9 frame fills a 640x384 input's width, a square photo only 384 px).
         self.base = base or size
+        self.fit = fit
         self.scale = scale
         self.mosaic = mosaic
         self.seed = seed
@@ -200,10 +203,16 @@ class TrainSet(torch.utils.data.Dataset):
             img = color_jitter(img, rng)
         return np.ascontiguousarray(img), boxes.astype(np.float32), classes
 
+    def _inference_side(self, item):
+        if not self.fit:
+            return self.base
+        h, w = item.img.shape[:2]
+        return min(self.fit[0] / w, self.fit[1] / h) * max(w, h)
+
     def _single(self, item, rng):
         S = self.size
-        # The inference scale maps the long side to `base`; jitter around it.
-        side = max(8, round(self.base * rng.uniform(*self.scale)))
+        # Jitter around the inference scale.
+        side = max(8, round(self._inference_side(item) * rng.uniform(*self.scale)))
         img, boxes = _scaled(item, side)
         h, w = img.shape[:2]
         canvas = np.full((S, S, 3), PAD, np.uint8)
@@ -222,7 +231,7 @@ class TrainSet(torch.utils.data.Dataset):
         all_b, all_c = [], []
         for k, j in enumerate(idx):
             item = self.items[j]
-            img, boxes = _scaled(item, max(8, round(self.base * rng.uniform(0.3, 0.8))))
+            img, boxes = _scaled(item, max(8, round(self._inference_side(item) * rng.uniform(0.3, 0.8))))
             h, w = img.shape[:2]
             x0 = xc - w if k in (0, 2) else xc
             y0 = yc - h if k in (0, 1) else yc

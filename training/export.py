@@ -23,10 +23,24 @@ DESCRIPTION = "safecross traffic-light detector (vehicle red/yellow/green, pedes
 LICENSE = "Model weights trained on cinTA_v2 and Traffic_light_kr (Roboflow Universe, CC BY 4.0); see models/README.md"
 
 
+def parse_size(text):
+    """`416` (square) or `WIDTHxHEIGHT` such as `640x384` -> (height, width)."""
+    if "x" in str(text):
+        w, h = (int(v) for v in str(text).lower().split("x"))
+    else:
+        w = h = int(text)
+    for v in (w, h):
+        if v % 32:
+            raise ValueError(f"input sides must be multiples of 32 (the coarsest stride), got {text}")
+    return h, w
+
+
 def export(model, size, out_path, opset=17, verify=True):
+    """`size`: an int (square) or (height, width)."""
     model = model.eval()
-    wrapper = ExportWrapper(model, size).eval()
-    x = torch.zeros(1, 3, size, size)
+    h, w = (size, size) if isinstance(size, int) else size
+    wrapper = ExportWrapper(model, (h, w)).eval()
+    x = torch.zeros(1, 3, h, w)
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
     torch.onnx.export(
         wrapper, x, out_path, input_names=["images"], output_names=["output0"], opset_version=opset, do_constant_folding=True, dynamo=False
@@ -37,7 +51,7 @@ def export(model, size, out_path, opset=17, verify=True):
     names = "{" + ", ".join(f"{i}: '{n}'" for i, n in enumerate(NAMES)) + "}"
     props = {
         "names": names,
-        "imgsz": f"[{size}, {size}]",
+        "imgsz": f"[{h}, {w}]",
         "stride": str(max(model.strides)),
         "task": "detect",
         "description": DESCRIPTION,
@@ -51,21 +65,22 @@ def export(model, size, out_path, opset=17, verify=True):
     onnx.checker.check_model(m)
     onnx.save(m, out_path)
     if verify:
-        verify_onnx(wrapper, out_path, size)
+        verify_onnx(wrapper, out_path, (h, w))
     return out_path
 
 
 def verify_onnx(wrapper, path, size, seed=0):
-    """The ONNX output must match PyTorch on a random input."""
+    """The ONNX output must match PyTorch on a random input. `size` = (height, width)."""
     import onnxruntime as ort
 
+    h, w = size
     g = torch.Generator().manual_seed(seed)
-    x = torch.rand(1, 3, size, size, generator=g)
+    x = torch.rand(1, 3, h, w, generator=g)
     with torch.no_grad():
         ref = wrapper(x).numpy()
     sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     out = sess.run(None, {"images": x.numpy()})[0]
-    n = sum((size // s) ** 2 for s in wrapper.model.strides)
+    n = sum((h // s) * (w // s) for s in wrapper.model.strides)
     assert out.shape == (1, 4 + len(NAMES), n), out.shape
     err_box = np.abs(out[0, :4] - ref[0, :4]).max()
     err_cls = np.abs(out[0, 4:] - ref[0, 4:]).max()
@@ -86,11 +101,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ckpt", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--size", type=int, help="input size (default: the training config's)")
+    ap.add_argument("--size", help="input size: 416 (square) or WIDTHxHEIGHT such as 640x384 (default: the training config's, square)")
     ap.add_argument("--opset", type=int, default=17)
     a = ap.parse_args()
     model, cfg = load_checkpoint(a.ckpt)
-    export(model, a.size or cfg["imgsz"], a.out, a.opset)
+    export(model, parse_size(a.size) if a.size else cfg["imgsz"], a.out, a.opset)
     print(f"wrote {a.out} ({os.path.getsize(a.out) / 1e6:.2f} MB)")
 
 

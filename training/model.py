@@ -149,14 +149,16 @@ class Detector(nn.Module):
 
 
 def make_anchors(size, strides=STRIDES, device="cpu"):
-    """Anchor-point centres (pixels) and their strides for a square input of `size`."""
+    """Anchor-point centres (pixels) and their strides for an input of `size`: an int
+    for a square input, or (height, width)."""
+    h, w = (size, size) if isinstance(size, int) else size
     pts, st = [], []
     for s in strides:
-        n = size // s
-        ys, xs = torch.meshgrid(torch.arange(n, device=device), torch.arange(n, device=device), indexing="ij")
+        ny, nx = h // s, w // s
+        ys, xs = torch.meshgrid(torch.arange(ny, device=device), torch.arange(nx, device=device), indexing="ij")
         p = torch.stack([xs, ys], -1).reshape(-1, 2).float().add(0.5).mul(s)
         pts.append(p)
-        st.append(torch.full((n * n,), float(s), device=device))
+        st.append(torch.full((ny * nx,), float(s), device=device))
     return torch.cat(pts), torch.cat(st)
 
 

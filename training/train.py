@@ -121,6 +121,7 @@ def main():
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--imgsz", type=int, default=416, help="export/validation input size")
+    ap.add_argument("--fit", help="deployed input WIDTHxHEIGHT (e.g. 640x384): each image is trained at the scale it has when letterboxed into it, and the final export has this size (default: square --imgsz)")
     ap.add_argument("--train-size", type=int, default=416, help="training crop size (the net is fully convolutional)")
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--wd", type=float, default=5e-4)
@@ -152,6 +153,7 @@ def main():
             "batch": 8 if a.smoke else a.batch,
             "imgsz": 160 if a.smoke else a.imgsz,
             "train_size": 160 if a.smoke else a.train_size,
+            "fit": None if a.smoke or not a.fit else [int(v) for v in a.fit.lower().split("x")],
             "lr": a.lr,
             "wd": a.wd,
             "mosaic": a.mosaic,
@@ -214,7 +216,7 @@ def main():
         start_epoch, best_fit = ck["epoch"] + 1, ck["best_fit"]
         log(f"resumed from epoch {ck['epoch']} (best fitness {best_fit:.4f})", logf)
 
-    ds = D.TrainSet(train_cache, cfg["train_size"], base=cfg["imgsz"], mosaic=cfg["mosaic"], seed=seed)
+    ds = D.TrainSet(train_cache, cfg["train_size"], base=cfg["imgsz"], fit=cfg.get("fit"), mosaic=cfg["mosaic"], seed=seed)
     anchors, strides = make_anchors(cfg["train_size"], model.strides)
     crit = DetectionLoss(len(D.NAMES), **{k: v for k, v in cfg["loss"].items() if k.endswith("weight")})
     iters_per_epoch = len(ds) // cfg["batch"] if len(ds) >= cfg["batch"] else 1
@@ -290,7 +292,8 @@ def main():
     ck = torch.load(src, map_location="cpu", weights_only=False)
     final = Detector(nc=len(D.NAMES), **cfg["model"])
     final.load_state_dict(ck["ema"])
-    onnx_path = export(final, cfg["imgsz"], os.path.join(out, "model.onnx"))
+    fit = cfg.get("fit")
+    onnx_path = export(final, (fit[1], fit[0]) if fit else cfg["imgsz"], os.path.join(out, "model.onnx"))
     log(f"exported {onnx_path} from {os.path.basename(src)} (epoch {ck['epoch']})", logf)
 
 
