@@ -25,6 +25,21 @@ pub enum TruthSignal {
     None,
 }
 
+impl TruthSignal {
+    /// Every signal, in the order the format documents them.
+    pub const ALL: [TruthSignal; 4] = [TruthSignal::Walk, TruthSignal::DontWalk, TruthSignal::Changing, TruthSignal::None];
+
+    /// The name used in timeline files (`walk`, `dont_walk`, `changing`, `none`).
+    pub fn name(self) -> &'static str {
+        match self {
+            TruthSignal::Walk => "walk",
+            TruthSignal::DontWalk => "dont_walk",
+            TruthSignal::Changing => "changing",
+            TruthSignal::None => "none",
+        }
+    }
+}
+
 /// Where the clip came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -111,7 +126,7 @@ pub enum TimelineError {
         /// Underlying error.
         source: std::io::Error,
     },
-    /// The JSON does not parse or has the wrong shape (includes unknown signal names).
+    /// The JSON does not parse or has the wrong shape.
     #[error("timeline {path}: {message}")]
     Parse {
         /// File path.
@@ -139,9 +154,21 @@ impl Timeline {
     pub fn load(path: &Path) -> Result<Self, TimelineError> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| TimelineError::Io { path: shown.clone(), source })?;
-        let timeline: Timeline =
-            serde_json::from_str(&text).map_err(|e| TimelineError::Parse { path: shown.clone(), message: e.to_string() })?;
-        timeline.validate(&shown)?;
+        Self::from_json(&text, &shown)
+    }
+
+    /// Parses and validates the text of a timeline file. `path` is only used in messages.
+    ///
+    /// # Errors
+    /// [`TimelineError::Parse`] for JSON of the wrong shape, [`TimelineError::Invalid`]
+    /// naming the bad field (including `segments[i].signal` for an unknown signal name).
+    pub fn from_json(text: &str, path: &str) -> Result<Self, TimelineError> {
+        let timeline: Timeline = serde_json::from_str(text).map_err(|e| {
+            // serde's message for a misspelt signal gives only a line and column, which
+            // in a one-line file does not tell the annotator which segment is wrong.
+            unknown_signal(text, path).unwrap_or_else(|| TimelineError::Parse { path: path.to_string(), message: e.to_string() })
+        })?;
+        timeline.validate(path)?;
         Ok(timeline)
     }
 
@@ -225,6 +252,26 @@ impl Timeline {
     }
 }
 
+/// The first segment whose `signal` is not one of [`TruthSignal::ALL`], as an error
+/// naming it; `None` when every segment's signal is known (or there are no segments).
+fn unknown_signal(text: &str, path: &str) -> Option<TimelineError> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    let segments = value.get("segments")?.as_array()?;
+    segments.iter().enumerate().find_map(|(i, segment)| {
+        let signal = segment.get("signal")?;
+        if signal.as_str().is_some_and(|name| TruthSignal::ALL.iter().any(|s| s.name() == name)) {
+            return None;
+        }
+        let names: Vec<&str> = TruthSignal::ALL.iter().map(|s| s.name()).collect();
+        let (last, rest) = names.split_last()?;
+        Some(TimelineError::Invalid {
+            path: path.to_string(),
+            field: format!("segments[{i}].signal"),
+            message: format!("unknown signal {signal} (expected {} or {last})", rest.join(", ")),
+        })
+    })
+}
+
 impl Timeline {
     /// The timeline as JSON with one segment and one frame of boxes per line: easy to
     /// read, diff and edit by hand, and byte-identical for equal timelines.
@@ -283,9 +330,7 @@ mod tests {
         let text = format!(
             r#"{{"version":1,"fps":10,"duration_s":10,"source":{{"kind":"recorded"}},"segments":{segments}}}"#
         );
-        let t: Timeline = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-        t.validate("t.json").map_err(|e| e.to_string())?;
-        Ok(t)
+        Timeline::from_json(&text, "t.json").map_err(|e| e.to_string())
     }
 
     #[test]
@@ -314,15 +359,30 @@ mod tests {
     #[test]
     fn rejects_bad_timelines_naming_the_field() {
         let cases = [
-            (r#"[{"start_s":0,"end_s":6,"signal":"dont_walk"},{"start_s":4,"end_s":10,"signal":"walk"}]"#, "segments[1].start_s"),
-            (r#"[{"start_s":0,"end_s":10,"signal":"green_man"}]"#, "unknown variant `green_man`"),
-            (r#"[{"start_s":-1,"end_s":10,"signal":"walk"}]"#, "segments[0].start_s"),
-            (r#"[{"start_s":0,"end_s":12,"signal":"walk"}]"#, "segments[0].end_s"),
-            (r#"[{"start_s":0,"end_s":8,"signal":"walk"}]"#, "segments[0].end_s"),
+            (r#"[{"start_s":0,"end_s":6,"signal":"dont_walk"},{"start_s":4,"end_s":10,"signal":"walk"}]"#, "field `segments[1].start_s`: overlaps"),
+            (
+                r#"[{"start_s":0,"end_s":10,"signal":"green_man"}]"#,
+                r#"field `segments[0].signal`: unknown signal "green_man" (expected walk, dont_walk, changing or none)"#,
+            ),
+            (
+                r#"[{"start_s":0,"end_s":4,"signal":"walk"},{"start_s":4,"end_s":10,"signal":7}]"#,
+                "field `segments[1].signal`: unknown signal 7",
+            ),
+            (r#"[{"start_s":-1,"end_s":10,"signal":"walk"}]"#, "field `segments[0].start_s`: must not be negative"),
+            (r#"[{"start_s":0,"end_s":12,"signal":"walk"}]"#, "field `segments[0].end_s`: 12 is past the end"),
+            (r#"[{"start_s":0,"end_s":8,"signal":"walk"}]"#, "field `segments[0].end_s`: the timeline ends at 8"),
         ];
         for (segments, want) in cases {
             let err = timeline(segments).unwrap_err();
+            assert!(err.starts_with("timeline t.json: "), "{segments}: error {err:?} should name the file");
             assert!(err.contains(want), "{segments}: error {err:?} should mention {want:?}");
+        }
+    }
+
+    #[test]
+    fn signal_names_match_the_serde_names() {
+        for s in TruthSignal::ALL {
+            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{}\"", s.name()));
         }
     }
 }
