@@ -258,6 +258,10 @@ impl Scenario {
         // The walk starts a few seconds into the clip, so every clip shows a change.
         let lead = (seconds * rng.range(0.2, 0.45)).min(12.0) as f64;
         let cycle = Cycle::random(rng, lead);
+        // Random scenes (training data) must also open mid-walk or mid-countdown, as real
+        // footage does. Only they draw the extra number: the fixed presets' streams, and
+        // so the committed samples, stay byte for byte as they were.
+        let cycle = if preset == Preset::Random { cycle.start_anywhere(rng) } else { cycle };
         let speed_mps = rng.range(1.0, 1.4);
         let kerb_to_signal_m = rng.range(10.0, 15.0);
         let walk_m = speed_mps * (seconds * rng.range(0.4, 0.6)).min(16.0);
@@ -729,6 +733,30 @@ mod tests {
         t.validate("clip.json").unwrap();
         assert_eq!(t.boxes.len(), 30);
         assert!((t.duration_s - 3.0).abs() < 1e-9);
+    }
+
+    /// The truth at clip time 0 of a one-second `preset` clip for each seed. At 640x360
+    /// the relevant head, 11-16 m away in so short a clip, is tall enough to count as
+    /// visible (at 192x108 it often is not, and the truth is `none`); two frames keep it quick.
+    fn opening_signals(preset: Preset, seeds: std::ops::Range<u64>) -> Vec<TruthSignal> {
+        seeds
+            .map(|seed| {
+                let config = ClipConfig { seed, seconds: 1.0, fps: 2.0, width: 640, height: 360, ..small(preset) };
+                render_clip(&config, |_, _| Ok(())).unwrap().segments[0].signal
+            })
+            .collect()
+    }
+
+    #[test]
+    fn random_clips_may_start_mid_phase_and_fixed_presets_before_walk() {
+        let random = opening_signals(Preset::Random, 0..16);
+        for phase in [TruthSignal::Walk, TruthSignal::Changing, TruthSignal::DontWalk] {
+            assert!(random.contains(&phase), "no random clip opens in {phase:?}: {random:?}");
+        }
+        for preset in [Preset::CnDayCountdown, Preset::Us, Preset::Eu] {
+            let fixed = opening_signals(preset, 0..4);
+            assert!(fixed.iter().all(|s| *s == TruthSignal::DontWalk), "{} clips open in {fixed:?}", preset.name());
+        }
     }
 
     #[test]

@@ -63,6 +63,14 @@ impl Cycle {
         Self { dont_walk_s, walk_s, changing_s, offset_s }
     }
 
+    /// The same durations with clip time 0 at a point of the cycle drawn from `rng`, so
+    /// the clip may open in don't walk, walk or changing, as footage from someone who
+    /// reaches the kerb at any moment does.
+    pub fn start_anywhere(self, rng: &mut Rng) -> Self {
+        let offset_s = f64::from(rng.f32()) * self.period_s();
+        Self { offset_s, ..self }
+    }
+
     /// Length of one cycle, s.
     pub fn period_s(&self) -> f64 {
         self.dont_walk_s + self.walk_s + self.changing_s
