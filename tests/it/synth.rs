@@ -1,5 +1,6 @@
 //! The scene generator: clips decode back to frames whose lamps show what the ground
-//! truth says, output is byte-identical for a seed, and stills carry valid labels.
+//! truth says, output is byte-identical for a seed, and stills carry valid labels; and
+//! the timelines it writes, whose bad fields are named when they are rejected.
 
 use crate::util::{safecross, shared_dir, skip, temp_dir};
 use safecross::frame::Frame;
@@ -8,26 +9,41 @@ use safecross::source::FrameSource;
 use safecross::source::mp4::Mp4Source;
 use safecross::synth::{ClipConfig, Preset, StillsConfig, write_clip, write_stills};
 use safecross::truth::{Timeline, TruthSignal};
+use std::collections::BTreeMap;
 use std::path::Path;
 
-/// Lamp colour inside a box: the mean of (r - g) / 255 over the brightest tenth of its
-/// pixels inside the housing, which are the lit lamp. Red figures and orange hands score well above 0;
-/// green figures score below 0 and white walking persons near 0.
-fn lamp_redness(rgb: &[u8], width: usize, b: [f32; 4]) -> f32 {
-    // Only the inside of the housing: its edges blend with the background.
-    let (dx, dy) = ((b[2] - b[0]) * 0.2, (b[3] - b[1]) * 0.05);
+/// Colour of the lit lamp inside a box: the mean RGB (0-1) of the brightest tenth of
+/// the pixels inside the housing. The housing's edges blend with the background, so
+/// 20% of the short side and 5% of the long side are cut off first; a horizontal
+/// vehicle head keeps its end lamps that way.
+fn lamp_colour(rgb: &[u8], width: usize, b: [f32; 4]) -> [f32; 3] {
+    let (w, h) = (b[2] - b[0], b[3] - b[1]);
+    let (dx, dy) = if w >= h { (w * 0.05, h * 0.2) } else { (w * 0.2, h * 0.05) };
     let b = [b[0] + dx, b[1] + dy, b[2] - dx, b[3] - dy];
-    let mut px: Vec<(u8, f32)> = Vec::new();
+    let mut px: Vec<(u8, [f32; 3])> = Vec::new();
     for y in b[1].max(0.0) as usize..(b[3].ceil() as usize).min(rgb.len() / 3 / width) {
         for x in b[0].max(0.0) as usize..(b[2].ceil() as usize).min(width) {
             let i = (y * width + x) * 3;
             let (r, g, bl) = (rgb[i], rgb[i + 1], rgb[i + 2]);
-            px.push((r.max(g).max(bl), (f32::from(r) - f32::from(g)) / 255.0));
+            px.push((r.max(g).max(bl), [r, g, bl].map(|c| f32::from(c) / 255.0)));
         }
     }
     px.sort_by_key(|p| std::cmp::Reverse(p.0));
     let top = (px.len() / 10).max(1).min(px.len());
-    px[..top].iter().map(|p| p.1).sum::<f32>() / top.max(1) as f32
+    let mut mean = [0.0; 3];
+    for (_, c) in &px[..top] {
+        for ch in 0..3 {
+            mean[ch] += c[ch] / top as f32;
+        }
+    }
+    mean
+}
+
+/// Red minus green of the lit lamp: red figures and orange hands score well above 0;
+/// green figures score below 0 and white walking persons near 0.
+fn lamp_redness(rgb: &[u8], width: usize, b: [f32; 4]) -> f32 {
+    let [r, g, _] = lamp_colour(rgb, width, b);
+    r - g
 }
 
 const STOP_MIN_REDNESS: f32 = 0.1;
@@ -36,69 +52,114 @@ fn small_clip(preset: Preset, seed: u64) -> ClipConfig {
     ClipConfig { preset, seed, seconds: 2.0, width: 160, height: 96, fps: 10.0, bitrate_bps: 200_000, ..ClipConfig::default() }
 }
 
-#[test]
-fn clip_frames_show_the_ground_truth_colours_at_the_boxes() {
+/// What colour a pedestrian head's walk figure is lit in.
+#[derive(Debug, Clone, Copy)]
+enum WalkLamp {
+    /// Chinese and European heads.
+    Green,
+    /// US heads: a white walking person.
+    White,
+}
+
+/// How far apart red and green must be for a vehicle lamp, 0-1; measured lamps are
+/// 0.37 or more apart, even in the European preset's low-sun glare.
+const VEHICLE_MIN_CONTRAST: f32 = 0.2;
+
+/// Writes a `preset` clip at 640x360 and 5 fps, decodes it, and checks every frame: the
+/// relevant box's class follows the truth, and the lit lamp of every box large enough
+/// to judge, pedestrian or vehicle, has the colour its class says. Returns how many
+/// boxes of each class were checked.
+fn check_clip_colours(preset: Preset, seed: u64, seconds: f64, walk: WalkLamp) -> BTreeMap<String, usize> {
+    let name = preset.name();
     let dir = temp_dir();
-    let path = dir.path().join("cn.mp4");
-    let config = ClipConfig {
-        preset: Preset::CnDayCountdown,
-        seed: 11,
-        seconds: 9.0,
-        width: 640,
-        height: 360,
-        fps: 5.0,
-        bitrate_bps: 1_500_000,
-        ..ClipConfig::default()
-    };
+    let path = dir.path().join(format!("{name}.mp4"));
+    let config = ClipConfig { preset, seed, seconds, width: 640, height: 360, fps: 5.0, bitrate_bps: 1_500_000, ..ClipConfig::default() };
     let written = write_clip(&config, &path).unwrap();
     let timeline = Timeline::load(&path.with_extension("json")).unwrap();
     assert_eq!(timeline, written);
     let signals: Vec<TruthSignal> = timeline.segments.iter().map(|s| s.signal).collect();
-    assert!(signals.contains(&TruthSignal::DontWalk) && signals.contains(&TruthSignal::Walk), "{signals:?}");
+    assert!(signals.contains(&TruthSignal::DontWalk) && signals.contains(&TruthSignal::Walk), "{name}: {signals:?}");
 
     let mut source = Mp4Source::open(&path).unwrap();
     let mut frame = Frame::default();
     let mut i = 0usize;
-    let (mut checked_stop, mut checked_walk) = (0, 0);
+    let mut checked = BTreeMap::new();
     while source.next_frame(&mut frame).unwrap() {
         assert_eq!((frame.width, frame.height), (640, 360));
         // Container timestamps are exact frame times.
-        assert!((frame.t_s() - i as f64 / 5.0).abs() < 1e-3, "frame {i} at {} s", frame.t_s());
+        assert!((frame.t_s() - i as f64 / 5.0).abs() < 1e-3, "{name} frame {i} at {} s", frame.t_s());
         let truth = timeline.signal_at(frame.t_s()).unwrap();
         let boxes = &timeline.boxes[i].boxes;
         let relevant: Vec<_> = boxes.iter().filter(|b| b.relevant).collect();
         assert!(relevant.len() <= 1);
         match relevant.first() {
-            None => assert_eq!(truth, TruthSignal::None, "frame {i}"),
+            None => assert_eq!(truth, TruthSignal::None, "{name} frame {i}"),
             Some(b) => {
-                assert_ne!(truth, TruthSignal::None, "frame {i}");
+                assert_ne!(truth, TruthSignal::None, "{name} frame {i}");
                 let expect_class = match truth {
                     TruthSignal::DontWalk => "ped_stop",
                     TruthSignal::Walk => "ped_walk",
                     _ => b.class.as_str(),
                 };
-                assert_eq!(b.class, expect_class, "frame {i}");
-                if b.bbox[3] - b.bbox[1] >= 12.0 {
-                    let redness = lamp_redness(&frame.rgb, 640, b.bbox);
-                    match b.class.as_str() {
-                        "ped_stop" => {
-                            assert!(redness > STOP_MIN_REDNESS, "frame {i}: stop box {:?} not red ({redness})", b.bbox);
-                            checked_stop += 1;
-                        }
-                        "ped_walk" => {
-                            // Chinese heads walk in green.
-                            assert!(redness < -0.02, "frame {i}: walk box {:?} not green ({redness})", b.bbox);
-                            checked_walk += 1;
-                        }
-                        _ => {}
-                    }
-                }
+                assert_eq!(b.class, expect_class, "{name} frame {i}");
             }
+        }
+        for b in boxes {
+            let (w, h) = (b.bbox[2] - b.bbox[0], b.bbox[3] - b.bbox[1]);
+            // Side-on heads of the crossing road are too thin, and far heads too small,
+            // for their lamp to keep its colour through blur and compression.
+            if w.max(h) < 12.0 || w.min(h) < 6.0 {
+                continue;
+            }
+            let [r, g, bl] = lamp_colour(&frame.rgb, 640, b.bbox);
+            let redness = r - g;
+            let ok = match (b.class.as_str(), walk) {
+                ("ped_stop", _) => redness > STOP_MIN_REDNESS,
+                ("ped_walk", WalkLamp::Green) => redness < -0.02,
+                // White has as much blue as red; the orange hand has little.
+                ("ped_walk", WalkLamp::White) => redness.abs() < STOP_MIN_REDNESS && bl > 0.7 * r,
+                ("red", _) => redness > VEHICLE_MIN_CONTRAST,
+                ("green", _) => -redness > VEHICLE_MIN_CONTRAST,
+                _ => continue,
+            };
+            assert!(ok, "{name} frame {i}: {} box {:?} has lamp colour {:?}", b.class, b.bbox, [r, g, bl]);
+            *checked.entry(b.class.clone()).or_insert(0) += 1;
         }
         i += 1;
     }
     assert_eq!(i, timeline.boxes.len());
-    assert!(checked_stop >= 3 && checked_walk >= 3, "checked {checked_stop} stop and {checked_walk} walk frames");
+    for class in ["ped_stop", "ped_walk", "red", "green"] {
+        let n = checked.get(class).copied().unwrap_or(0);
+        assert!(n >= 3, "{name}: only {n} {class} boxes were large enough to check: {checked:?}");
+    }
+    checked
+}
+
+#[test]
+fn clip_frames_show_the_ground_truth_colours_at_the_boxes() {
+    check_clip_colours(Preset::CnDayCountdown, 11, 9.0, WalkLamp::Green);
+}
+
+#[test]
+fn us_clip_frames_show_the_ground_truth_colours_at_the_boxes() {
+    check_clip_colours(Preset::Us, 12, 4.0, WalkLamp::White);
+}
+
+#[test]
+fn eu_clip_frames_show_the_ground_truth_colours_at_the_boxes() {
+    check_clip_colours(Preset::Eu, 13, 4.0, WalkLamp::Green);
+}
+
+#[test]
+fn a_misspelt_signal_is_rejected_naming_the_file_and_the_segment() {
+    let dir = temp_dir();
+    let path = dir.path().join("u.json");
+    let text = r#"{"version":1,"fps":10,"duration_s":10,"source":{"kind":"recorded"},"segments":[
+        {"start_s":0,"end_s":4,"signal":"dont_walk"},{"start_s":4,"end_s":10,"signal":"green_man"}]}"#;
+    std::fs::write(&path, text).unwrap();
+    let err = Timeline::load(&path).unwrap_err().to_string();
+    assert!(err.contains("u.json") && err.contains("segments[1].signal"), "{err}");
+    assert!(err.contains(r#"unknown signal "green_man" (expected walk, dont_walk, changing or none)"#), "{err}");
 }
 
 #[test]
