@@ -38,7 +38,8 @@
 //! - Entering dont_walk from unknown or changing needs `stop_enter_s` and
 //!   `stop_min_frames` of stop evidence (hysteresis; it is not urgent, only chatter).
 //! - Blink (after Apollo): lit, then dark or missing, then the same lamp lit again,
-//!   with `blink_min_gap_s..=blink_max_gap_s` between the two lit frames. While
+//!   with `blink_min_gap_s..=blink_max_gap_s` between the two lit frames, or at least
+//!   `blink_min_missing_gap_s` when the head was only missed, never seen dark. While
 //!   flashing (until `flash_hold_s` after the last blink) the state is changing, and only
 //!   a different lamp lighting up (red ↔ green, after Autoware) ends the flashing early.
 //! - Hold: dont_walk and changing survive dark or missing frames for `hold_s` after the
@@ -84,6 +85,13 @@ pub struct SmootherConfig {
     /// Shortest time between two lit frames around a dark gap that counts as a blink,
     /// s; default 0.15 (shorter gaps are missed detections at high frame rates).
     pub blink_min_gap_s: f64,
+    /// When nothing at all was detected between the two lit frames (no dark head seen,
+    /// only missed frames), the shortest time that counts as a blink, s; default 0.35.
+    /// A small detector misses a far head for a frame or two now and then; that must
+    /// not make a steady lamp look flashing. A real flash (about 1 Hz) is dark for
+    /// about 0.5 s, well above this, so flashing is still found by a detector that
+    /// never sees the dark head.
+    pub blink_min_missing_gap_s: f64,
     /// Longest such time that counts as a blink, s; default 1.0 (Apollo's 0.55 s of
     /// dark plus up to two frame periods at 5 frames/s; a longer gap taken for a
     /// blink only errs towards "changing").
@@ -108,6 +116,7 @@ impl Default for SmootherConfig {
             walk_hold_s: 0.3,
             hold_s: 0.8,
             blink_min_gap_s: 0.15,
+            blink_min_missing_gap_s: 0.35,
             blink_max_gap_s: 1.0,
             flash_hold_s: 1.2,
             stall_timeout_s: 1.0,
@@ -131,6 +140,7 @@ impl SmootherConfig {
         check_range("hold_s", self.hold_s, 0.0, 10.0, "[0, 10]")?;
         check_range("blink_min_gap_s", self.blink_min_gap_s, 0.0, 5.0, "[0, 5]")?;
         check_range("blink_max_gap_s", self.blink_max_gap_s, self.blink_min_gap_s, 5.0, "[blink_min_gap_s, 5]")?;
+        check_range("blink_min_missing_gap_s", self.blink_min_missing_gap_s, 0.0, self.blink_max_gap_s, "[0, blink_max_gap_s]")?;
         check_range("flash_hold_s", self.flash_hold_s, 0.0, 10.0, "[0, 10]")?;
         check_range("stall_timeout_s", self.stall_timeout_s, 0.01, 60.0, "[0.01, 60]")?;
         Ok(())
@@ -204,6 +214,8 @@ pub struct Smoother {
     lit: Option<(Lamp, f64)>,
     /// A dark or missing frame came after the last lit frame.
     gap_after_lit: bool,
+    /// ... and at least one of them showed the head dark (not merely missed).
+    dark_after_lit: bool,
     go_run: Option<Run>,
     stop_run: Option<Run>,
     last_stop_s: Option<f64>,
@@ -225,6 +237,7 @@ impl Smoother {
             track: None,
             lit: None,
             gap_after_lit: false,
+            dark_after_lit: false,
             go_run: None,
             stop_run: None,
             last_stop_s: None,
@@ -256,6 +269,7 @@ impl Smoother {
             self.track = obs.track_id;
             self.lit = None;
             self.gap_after_lit = false;
+            self.dark_after_lit = false;
             self.go_run = None;
             self.stop_run = None;
             self.flash = None;
@@ -300,6 +314,7 @@ impl Smoother {
         self.confidence = 0.0;
         self.lit = None;
         self.gap_after_lit = false;
+        self.dark_after_lit = false;
         self.go_run = None;
         self.stop_run = None;
         self.flash = None;
@@ -341,11 +356,12 @@ impl Smoother {
             Evidence::Lit(lamp, conf) => {
                 if let Some((prev, prev_t)) = self.lit {
                     let gap = t - prev_t;
-                    if self.gap_after_lit
-                        && prev == lamp
-                        && gap >= self.config.blink_min_gap_s
-                        && gap <= self.config.blink_max_gap_s
-                    {
+                    let min_gap = if self.dark_after_lit {
+                        self.config.blink_min_gap_s
+                    } else {
+                        self.config.blink_min_missing_gap_s
+                    };
+                    if self.gap_after_lit && prev == lamp && gap >= min_gap && gap <= self.config.blink_max_gap_s {
                         self.flash = Some((lamp, t + self.config.flash_hold_s));
                     }
                 }
@@ -357,6 +373,7 @@ impl Smoother {
                 let eff = if lamp == Lamp::Amber && after_red { Lamp::Stop } else { lamp };
                 self.lit = Some((lamp, t));
                 self.gap_after_lit = false;
+                self.dark_after_lit = false;
                 match eff {
                     Lamp::Go => {
                         self.stop_run = None;
@@ -372,6 +389,7 @@ impl Smoother {
             }
             Evidence::Dark => {
                 self.gap_after_lit = self.lit.is_some();
+                self.dark_after_lit = self.lit.is_some();
                 self.go_run = None;
                 self.stop_run = None;
                 ev
@@ -640,5 +658,47 @@ mod tests {
     fn default_config_is_valid() {
         assert!(SmootherConfig::default().validate().is_ok());
         assert!(SmootherConfig { walk_min_frames: 1, ..SmootherConfig::default() }.validate().is_err());
+    }
+
+    #[test]
+    fn flashing_walk_seen_only_as_missed_frames_is_changing_never_walk() {
+        for fps in [5.0, 10.0, 15.0, 30.0] {
+            let mut s = Smoother::new(SmootherConfig::default());
+            let dt = 1.0 / fps;
+            let mut t = 0.0;
+            while t < 3.0 {
+                s.update(t, &obs(WALK, 0.9));
+                t += dt;
+            }
+            assert_eq!(s.state(), Walk, "fps {fps}");
+            let flash_start = t;
+            let mut saw_changing = false;
+            while t < flash_start + 6.0 {
+                // 1 Hz flash; the detector never reports the dark head, it just misses it.
+                let lit = (t - flash_start).rem_euclid(1.0) < 0.5;
+                let d = s.update(t, &if lit { obs(WALK, 0.9) } else { obs(None, 0.0) });
+                if t - flash_start > 1.1 {
+                    assert_ne!(d.state, Walk, "fps {fps}, {:.2} s into the flashing", t - flash_start);
+                }
+                saw_changing |= d.state == Changing;
+                t += dt;
+            }
+            assert!(saw_changing, "fps {fps}: the flashing was never recognised");
+        }
+    }
+
+    #[test]
+    fn a_steady_stop_missed_for_two_frames_now_and_then_stays_dont_walk() {
+        let mut s = Smoother::new(SmootherConfig::default());
+        let dt = 1.0 / 15.0;
+        for k in 0..150 {
+            let t = f64::from(k) * dt;
+            // Every fifth and sixth frame of seven is missed: gaps of 0.2 s.
+            let missed = k % 7 >= 5;
+            let d = s.update(t, &if missed { obs(None, 0.0) } else { obs(STOP, 0.4) });
+            if t > 0.5 {
+                assert_eq!(d.state, DontWalk, "at {t:.2} s");
+            }
+        }
     }
 }
