@@ -107,8 +107,8 @@ fn detection(args: &Args, mut config: Config) -> anyhow::Result<ExitCode> {
         std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
     let mut result = evaluator.finish();
-    result.images_without_labels = dataset.unlabelled_images();
     result.images_without_label_files = dataset.unlabelled_image_names();
+    result.images_without_labels = result.images_without_label_files.len();
     let files = match &args.report {
         Some(dir) => {
             let paths: Vec<PathBuf> = dataset.images.iter().map(|i| i.path.clone()).collect();
