@@ -1,7 +1,7 @@
 //! Decision and cues: signal selection plus the smoother per frame (with a typical
 //! handful of detections), and rendering one second of cue audio.
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use safecross::cue::{CueConfig, CueMode, CueRenderer};
 use safecross::decide::{SelectConfig, Selector, Smoother, SmootherConfig};
 use safecross::geom::BBox;
@@ -11,10 +11,34 @@ use std::hint::black_box;
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("decide_cue");
     let detections = [
-        Detection { class_id: 4, meaning: SignalMeaning::PedWalk, score: 0.85, bbox: BBox::new(900.0, 400.0, 930.0, 470.0) },
-        Detection { class_id: 0, meaning: SignalMeaning::VehicleRed, score: 0.7, bbox: BBox::new(300.0, 200.0, 330.0, 280.0) },
-        Detection { class_id: 2, meaning: SignalMeaning::VehicleGreen, score: 0.6, bbox: BBox::new(1500.0, 250.0, 1530.0, 330.0) },
-        Detection { class_id: 5, meaning: SignalMeaning::Off, score: 0.4, bbox: BBox::new(1200.0, 420.0, 1220.0, 460.0) },
+        Detection {
+            class_id: 4,
+            meaning: SignalMeaning::PedWalk,
+            score: 0.85,
+            bbox: BBox::new(900.0, 400.0, 930.0, 470.0),
+            rival: None,
+        },
+        Detection {
+            class_id: 0,
+            meaning: SignalMeaning::VehicleRed,
+            score: 0.7,
+            bbox: BBox::new(300.0, 200.0, 330.0, 280.0),
+            rival: None,
+        },
+        Detection {
+            class_id: 2,
+            meaning: SignalMeaning::VehicleGreen,
+            score: 0.6,
+            bbox: BBox::new(1500.0, 250.0, 1530.0, 330.0),
+            rival: None,
+        },
+        Detection {
+            class_id: 5,
+            meaning: SignalMeaning::Off,
+            score: 0.4,
+            bbox: BBox::new(1200.0, 420.0, 1220.0, 460.0),
+            rival: None,
+        },
     ];
     let mut selector = Selector::new(SelectConfig::default());
     let mut smoother = Smoother::new(SmootherConfig::default());
@@ -27,7 +51,10 @@ fn bench(c: &mut Criterion) {
         })
     });
     for state in SignalState::ALL {
-        let config = CueConfig { mode: CueMode::Tones, ..CueConfig::default() };
+        let config = CueConfig {
+            mode: CueMode::Tones,
+            ..CueConfig::default()
+        };
         let mut renderer = CueRenderer::new(&config, None);
         renderer.set(state, Basis::Pedestrian);
         let mut second = vec![0.0f32; config.sample_rate_hz as usize];

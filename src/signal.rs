@@ -48,8 +48,14 @@ impl SignalMeaning {
         let n = name.to_ascii_lowercase().replace(['-', ' ', '.'], "_");
         let has = |w: &str| n.split('_').any(|part| part == w) || n == w;
         let contains = |w: &str| n.contains(w);
-        let pedestrian = contains("ped") || contains("walk") || contains("hand") || contains("person")
-            || contains("man") || contains("stand") || contains("figure") || contains("cross");
+        let pedestrian = contains("ped")
+            || contains("walk")
+            || contains("hand")
+            || contains("person")
+            || contains("man")
+            || contains("stand")
+            || contains("figure")
+            || contains("cross");
         if contains("arrow") || has("left") || has("right") || contains("turn") {
             return SignalMeaning::Other;
         }
@@ -57,8 +63,14 @@ impl SignalMeaning {
             return SignalMeaning::Off;
         }
         if pedestrian {
-            if contains("dont") || contains("don_t") || contains("no_walk") || contains("stop")
-                || has("red") || contains("hand") || contains("stand") || has("wait")
+            if contains("dont")
+                || contains("don_t")
+                || contains("no_walk")
+                || contains("stop")
+                || has("red")
+                || contains("hand")
+                || contains("stand")
+                || has("wait")
             {
                 return SignalMeaning::PedStop;
             }
@@ -85,7 +97,10 @@ impl SignalMeaning {
 
     /// Whether the meaning comes from a vehicle signal.
     pub fn is_vehicle(self) -> bool {
-        matches!(self, SignalMeaning::VehicleRed | SignalMeaning::VehicleYellow | SignalMeaning::VehicleGreen)
+        matches!(
+            self,
+            SignalMeaning::VehicleRed | SignalMeaning::VehicleYellow | SignalMeaning::VehicleGreen
+        )
     }
 
     /// The snake_case name used in JSON and config files.
@@ -119,6 +134,21 @@ pub struct Detection {
     pub score: f32,
     /// Box in frame px.
     pub bbox: BBox,
+    /// The strongest other reading of the same box, if any reached the confidence
+    /// threshold (the anchor's second class, or a box of another class merged into this
+    /// one by class-agnostic NMS).
+    pub rival: Option<Rival>,
+}
+
+/// A second reading of a detected box: another class that the model also saw there.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rival {
+    /// Index into the model's class names.
+    pub class_id: u16,
+    /// What that class means for the user.
+    pub meaning: SignalMeaning,
+    /// Its confidence in `[0, 1]`.
+    pub score: f32,
 }
 
 /// What the user should do, as decided by the smoother: the four states the user hears.
@@ -138,8 +168,12 @@ pub enum SignalState {
 
 impl SignalState {
     /// All states, in a fixed order.
-    pub const ALL: [SignalState; 4] =
-        [SignalState::Walk, SignalState::DontWalk, SignalState::Changing, SignalState::Unknown];
+    pub const ALL: [SignalState; 4] = [
+        SignalState::Walk,
+        SignalState::DontWalk,
+        SignalState::Changing,
+        SignalState::Unknown,
+    ];
 
     /// The snake_case name used in JSON and on the command line.
     pub fn as_str(self) -> &'static str {
@@ -211,13 +245,20 @@ mod tests {
             ("person", SignalMeaning::Other),
         ];
         for (name, want) in cases {
-            assert_eq!(SignalMeaning::from_class_name(name), want, "class name {name:?}");
+            assert_eq!(
+                SignalMeaning::from_class_name(name),
+                want,
+                "class name {name:?}"
+            );
         }
     }
 
     #[test]
     fn shipped_classes_map_without_configuration() {
-        let meanings: Vec<_> = SHIPPED_CLASSES.iter().map(|n| SignalMeaning::from_class_name(n)).collect();
+        let meanings: Vec<_> = SHIPPED_CLASSES
+            .iter()
+            .map(|n| SignalMeaning::from_class_name(n))
+            .collect();
         assert_eq!(
             meanings,
             [

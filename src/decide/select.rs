@@ -9,12 +9,17 @@
 //! that are seen steadily, and confident detections. The chosen track keeps a bonus,
 //! so the choice does not flip between two similar heads.
 //!
+//! One head read two ways (a second box of another class on it, or a [`Rival`] reading
+//! that the decoder attached to the box) is judged asymmetrically, like the smoother: a
+//! walk or green reading with any stop reading beside it is a conflict (the user hears
+//! unknown, never walk), while a stop reading with a weaker walk reading stays stop.
+//!
 //! A head seen with no lamp lit (`off`) stays on its track, so the dark phase of a
 //! blink reaches the smoother as "off" on the same head, not as a new head.
 
 use super::{DecideError, Observation, check_range};
 use crate::geom::BBox;
-use crate::signal::{Basis, Detection, SignalMeaning};
+use crate::signal::{Basis, Detection, Rival, SignalMeaning};
 use serde::Deserialize;
 
 /// Settings of the [`Selector`].
@@ -76,13 +81,49 @@ impl SelectConfig {
     pub fn validate(&self) -> Result<(), DecideError> {
         check_range("min_score", self.min_score.into(), 0.0, 1.0, "[0, 1]")?;
         check_range("match_iou", self.match_iou.into(), 0.0, 1.0, "[0, 1]")?;
-        check_range("match_center_sides", self.match_center_sides.into(), 0.0, 100.0, "[0, 100]")?;
-        check_range("track_timeout_s", self.track_timeout_s, 0.0, 60.0, "[0, 60]")?;
-        check_range("confirm_hits", self.confirm_hits.into(), 1.0, 1000.0, "[1, 1000]")?;
+        check_range(
+            "match_center_sides",
+            self.match_center_sides.into(),
+            0.0,
+            100.0,
+            "[0, 100]",
+        )?;
+        check_range(
+            "track_timeout_s",
+            self.track_timeout_s,
+            0.0,
+            60.0,
+            "[0, 60]",
+        )?;
+        check_range(
+            "confirm_hits",
+            self.confirm_hits.into(),
+            1.0,
+            1000.0,
+            "[1, 1000]",
+        )?;
         check_range("confirm_s", self.confirm_s, 0.0, 10.0, "[0, 10]")?;
-        check_range("switch_margin", self.switch_margin.into(), 0.0, 1.0, "[0, 1]")?;
-        check_range("conflict_ratio", self.conflict_ratio.into(), 0.0, 1.0, "[0, 1]")?;
-        check_range("max_tracks", self.max_tracks as f64, 1.0, 10_000.0, "[1, 10000]")?;
+        check_range(
+            "switch_margin",
+            self.switch_margin.into(),
+            0.0,
+            1.0,
+            "[0, 1]",
+        )?;
+        check_range(
+            "conflict_ratio",
+            self.conflict_ratio.into(),
+            0.0,
+            1.0,
+            "[0, 1]",
+        )?;
+        check_range(
+            "max_tracks",
+            self.max_tracks as f64,
+            1.0,
+            10_000.0,
+            "[1, 10000]",
+        )?;
         Ok(())
     }
 }
@@ -106,9 +147,18 @@ enum Aspect {
 fn aspect(m: SignalMeaning) -> Option<Aspect> {
     match m {
         SignalMeaning::PedWalk | SignalMeaning::VehicleGreen => Some(Aspect::Go),
-        SignalMeaning::PedStop | SignalMeaning::VehicleRed | SignalMeaning::VehicleYellow => Some(Aspect::Stop),
+        SignalMeaning::PedStop | SignalMeaning::VehicleRed | SignalMeaning::VehicleYellow => {
+            Some(Aspect::Stop)
+        }
         SignalMeaning::Off | SignalMeaning::Other => None,
     }
+}
+
+/// Whether a head read as `stronger` and also as `weaker` must count as a conflict:
+/// only a go reading with a stop reading beside it. A stop reading stays stop whatever
+/// weaker go reading comes with it, since stopping is what both readings allow.
+fn go_beside_stop(stronger: SignalMeaning, weaker: SignalMeaning) -> bool {
+    aspect(stronger) == Some(Aspect::Go) && aspect(weaker) == Some(Aspect::Stop)
 }
 
 /// One signal head followed over time.
@@ -195,7 +245,13 @@ impl Selector {
 
     /// Feeds one frame's detections (boxes in frame px) taken at media time `t_s`, and
     /// returns what the chosen head shows. `frame_w`/`frame_h` are the frame size in px.
-    pub fn select(&mut self, t_s: f64, detections: &[Detection], frame_w: u32, frame_h: u32) -> Observation {
+    pub fn select(
+        &mut self,
+        t_s: f64,
+        detections: &[Detection],
+        frame_w: u32,
+        frame_h: u32,
+    ) -> Observation {
         let dt = match self.last_t_s {
             Some(last) if t_s > last => t_s - last,
             _ => 0.0,
@@ -221,21 +277,26 @@ impl Selector {
                 .iter()
                 .enumerate()
                 .filter(|(_, d)| {
-                    d.score >= self.config.min_score && d.meaning != SignalMeaning::Other && d.bbox.area() > 0.0
+                    d.score >= self.config.min_score
+                        && d.meaning != SignalMeaning::Other
+                        && d.bbox.area() > 0.0
                 })
                 .map(|(i, _)| i),
         );
-        self.order.sort_by(|&a, &b| detections[b].score.total_cmp(&detections[a].score));
+        self.order
+            .sort_by(|&a, &b| detections[b].score.total_cmp(&detections[a].score));
 
         for k in 0..self.order.len() {
             let d = &detections[self.order[k]];
             match self.best_track(&d.bbox) {
                 Some(ti) if self.matched.get(ti).copied().unwrap_or(false) => {
                     // A weaker second box on a head already matched this frame: the
-                    // same head read two ways. Opposite readings are a conflict.
+                    // same head read two ways.
                     let tr = &mut self.tracks[ti];
-                    let first = tr.now.and_then(|(m, _)| aspect(m));
-                    if first.is_some_and(|a| aspect(d.meaning).is_some_and(|b| a != b)) {
+                    if tr
+                        .now
+                        .is_some_and(|(first, _)| go_beside_stop(first, d.meaning))
+                    {
                         tr.self_conflict = true;
                     }
                     tr.record(d);
@@ -247,6 +308,12 @@ impl Selector {
                     tr.hits = tr.hits.saturating_add(1);
                     tr.score_ema = 0.7 * tr.score_ema + 0.3 * d.score;
                     tr.now = Some((d.meaning, d.score));
+                    let min_score = self.config.min_score;
+                    if d.rival.is_some_and(|r: Rival| {
+                        r.score >= min_score && go_beside_stop(d.meaning, r.meaning)
+                    }) {
+                        tr.self_conflict = true;
+                    }
                     tr.record(d);
                     if let Some(m) = self.matched.get_mut(ti) {
                         *m = true;
@@ -292,7 +359,8 @@ impl Selector {
             let side = tr.bbox.width().max(tr.bbox.height()).max(1.0);
             let reach = self.config.match_center_sides * side;
             // Sizes must be alike too, so a far small head is not merged with a near one.
-            let ratio = (b.area() / tr.bbox.area().max(1e-6)).max(tr.bbox.area() / b.area().max(1e-6));
+            let ratio =
+                (b.area() / tr.bbox.area().max(1e-6)).max(tr.bbox.area() / b.area().max(1e-6));
             if dist <= reach && ratio <= 4.0 {
                 let s = 1.0 - dist / reach.max(1e-6);
                 if best.is_none_or(|(_, bs)| s > bs) {
@@ -330,12 +398,17 @@ impl Selector {
         let size = (tr.bbox.area().sqrt() / (0.1 * short)).clamp(0.0, 1.0);
         let (cx, _) = tr.bbox.center();
         let centre = (1.0 - ((cx - w / 2.0).abs() / (w / 2.0))).clamp(0.0, 1.0);
-        0.35 * size + 0.25 * centre + 0.2 * tr.seen_rate.clamp(0.0, 1.0) + 0.2 * tr.score_ema.clamp(0.0, 1.0)
+        0.35 * size
+            + 0.25 * centre
+            + 0.2 * tr.seen_rate.clamp(0.0, 1.0)
+            + 0.2 * tr.score_ema.clamp(0.0, 1.0)
     }
 
     fn is_candidate(&self, tr: &Track) -> bool {
         let confirmed = tr.hits >= self.config.confirm_hits
-            && self.last_t_s.is_some_and(|t| t - tr.first_seen_s >= self.config.confirm_s);
+            && self
+                .last_t_s
+                .is_some_and(|t| t - tr.first_seen_s >= self.config.confirm_s);
         let kind_ok = match tr.kind() {
             Kind::Pedestrian => true,
             Kind::Vehicle => self.config.follow_vehicle_signals,
@@ -379,8 +452,13 @@ impl Selector {
                 if other.id == tr.id || other.kind() != kind || !self.is_candidate(other) {
                     continue;
                 }
-                let Some(b) = other.now.and_then(|(m, _)| aspect(m)) else { continue };
-                if a != b && self.score(other, frame_w, frame_h) >= self.config.conflict_ratio * chosen_score {
+                let Some(b) = other.now.and_then(|(m, _)| aspect(m)) else {
+                    continue;
+                };
+                if a != b
+                    && self.score(other, frame_w, frame_h)
+                        >= self.config.conflict_ratio * chosen_score
+                {
                     conflict = true;
                 }
             }
@@ -408,7 +486,13 @@ mod tests {
     use super::*;
 
     fn det(meaning: SignalMeaning, score: f32, cx: f32, cy: f32, side: f32) -> Detection {
-        Detection { class_id: 0, meaning, score, bbox: BBox::from_center(cx, cy, side, side * 2.0) }
+        Detection {
+            class_id: 0,
+            meaning,
+            score,
+            bbox: BBox::from_center(cx, cy, side, side * 2.0),
+            rival: None,
+        }
     }
 
     const W: u32 = 640;
@@ -425,7 +509,12 @@ mod tests {
     #[test]
     fn a_single_new_box_is_not_chosen() {
         let mut sel = Selector::new(SelectConfig::default());
-        let obs = sel.select(0.0, &[det(SignalMeaning::PedWalk, 0.9, 320.0, 200.0, 30.0)], W, H);
+        let obs = sel.select(
+            0.0,
+            &[det(SignalMeaning::PedWalk, 0.9, 320.0, 200.0, 30.0)],
+            W,
+            H,
+        );
         assert_eq!(obs.shows, None);
         assert_eq!(obs.basis, Basis::None);
     }
@@ -433,8 +522,14 @@ mod tests {
     #[test]
     fn a_steady_head_is_chosen_after_confirmation() {
         let mut sel = Selector::new(SelectConfig::default());
-        let frames: Vec<_> =
-            (0..6).map(|i| (i as f64 / 30.0, vec![det(SignalMeaning::PedStop, 0.8, 320.0, 200.0, 30.0)])).collect();
+        let frames: Vec<_> = (0..6)
+            .map(|i| {
+                (
+                    i as f64 / 30.0,
+                    vec![det(SignalMeaning::PedStop, 0.8, 320.0, 200.0, 30.0)],
+                )
+            })
+            .collect();
         let obs = run(&mut sel, &frames);
         assert_eq!(obs.shows, Some(SignalMeaning::PedStop));
         assert_eq!(obs.basis, Basis::Pedestrian);
@@ -462,11 +557,23 @@ mod tests {
 
     #[test]
     fn vehicle_only_scenes_use_the_vehicle_signal_unless_switched_off() {
-        let frames: Vec<_> =
-            (0..10).map(|i| (i as f64 / 10.0, vec![det(SignalMeaning::VehicleRed, 0.9, 320.0, 100.0, 30.0)])).collect();
+        let frames: Vec<_> = (0..10)
+            .map(|i| {
+                (
+                    i as f64 / 10.0,
+                    vec![det(SignalMeaning::VehicleRed, 0.9, 320.0, 100.0, 30.0)],
+                )
+            })
+            .collect();
         let obs = run(&mut Selector::new(SelectConfig::default()), &frames);
-        assert_eq!((obs.shows, obs.basis), (Some(SignalMeaning::VehicleRed), Basis::Vehicle));
-        let off = SelectConfig { follow_vehicle_signals: false, ..SelectConfig::default() };
+        assert_eq!(
+            (obs.shows, obs.basis),
+            (Some(SignalMeaning::VehicleRed), Basis::Vehicle)
+        );
+        let off = SelectConfig {
+            follow_vehicle_signals: false,
+            ..SelectConfig::default()
+        };
         let obs = run(&mut Selector::new(off), &frames);
         assert_eq!((obs.shows, obs.basis), (None, Basis::None));
     }
@@ -474,8 +581,14 @@ mod tests {
     #[test]
     fn the_dark_phase_of_a_blink_stays_on_the_same_head() {
         let mut sel = Selector::new(SelectConfig::default());
-        let mut frames: Vec<_> =
-            (0..5).map(|i| (i as f64 / 10.0, vec![det(SignalMeaning::PedWalk, 0.9, 320.0, 200.0, 30.0)])).collect();
+        let mut frames: Vec<_> = (0..5)
+            .map(|i| {
+                (
+                    i as f64 / 10.0,
+                    vec![det(SignalMeaning::PedWalk, 0.9, 320.0, 200.0, 30.0)],
+                )
+            })
+            .collect();
         frames.push((0.5, vec![det(SignalMeaning::Off, 0.7, 322.0, 201.0, 30.0)]));
         let before = run(&mut sel, &frames[..5]);
         let after = run(&mut sel, &frames[5..]);
@@ -491,7 +604,15 @@ mod tests {
         let frames: Vec<_> = (0..10).map(|i| (i as f64 / 10.0, vec![steady])).collect();
         let before = run(&mut sel, &frames);
         // One frame with a big, confident walk box elsewhere.
-        let obs = sel.select(1.0, &[steady, det(SignalMeaning::PedWalk, 0.99, 320.0, 150.0, 60.0)], W, H);
+        let obs = sel.select(
+            1.0,
+            &[
+                steady,
+                det(SignalMeaning::PedWalk, 0.99, 320.0, 150.0, 60.0),
+            ],
+            W,
+            H,
+        );
         assert_eq!(obs.shows, Some(SignalMeaning::PedStop));
         assert_eq!(obs.track_id, before.track_id);
         assert!(!obs.conflict, "an unconfirmed box is not a relevant signal");
@@ -516,6 +637,74 @@ mod tests {
     }
 
     #[test]
+    fn one_head_read_as_stop_with_a_weaker_walk_reading_stays_stop() {
+        let mut sel = Selector::new(SelectConfig::default());
+        let frames: Vec<_> = (0..5)
+            .map(|i| {
+                (
+                    i as f64 / 10.0,
+                    vec![
+                        det(SignalMeaning::PedStop, 0.6, 320.0, 200.0, 30.0),
+                        det(SignalMeaning::PedWalk, 0.55, 321.0, 200.0, 30.0),
+                    ],
+                )
+            })
+            .collect();
+        let obs = run(&mut sel, &frames);
+        assert!(!obs.conflict);
+        assert_eq!(obs.shows, Some(SignalMeaning::PedStop));
+    }
+
+    fn with_rival(mut d: Detection, meaning: SignalMeaning, score: f32) -> Detection {
+        d.rival = Some(Rival {
+            class_id: 9,
+            meaning,
+            score,
+        });
+        d
+    }
+
+    #[test]
+    fn a_walk_box_with_a_stop_rival_is_a_conflict_and_a_stop_box_with_a_walk_rival_is_not() {
+        let walk = det(SignalMeaning::PedWalk, 0.7, 320.0, 200.0, 30.0);
+        let stop = det(SignalMeaning::PedStop, 0.7, 320.0, 200.0, 30.0);
+        let frames = |d: Detection| -> Vec<(f64, Vec<Detection>)> {
+            (0..5).map(|i| (i as f64 / 10.0, vec![d])).collect()
+        };
+
+        let obs = run(
+            &mut Selector::new(SelectConfig::default()),
+            &frames(with_rival(walk, SignalMeaning::PedStop, 0.35)),
+        );
+        assert!(
+            obs.conflict,
+            "walk with a stop rival must not reach the smoother as walk"
+        );
+
+        let obs = run(
+            &mut Selector::new(SelectConfig::default()),
+            &frames(with_rival(walk, SignalMeaning::PedStop, 0.2)),
+        );
+        assert!(
+            !obs.conflict,
+            "a rival below min_score is noise, like any box below it"
+        );
+
+        let obs = run(
+            &mut Selector::new(SelectConfig::default()),
+            &frames(with_rival(stop, SignalMeaning::PedWalk, 0.65)),
+        );
+        assert!(!obs.conflict);
+        assert_eq!(obs.shows, Some(SignalMeaning::PedStop));
+
+        let obs = run(
+            &mut Selector::new(SelectConfig::default()),
+            &frames(with_rival(walk, SignalMeaning::Off, 0.6)),
+        );
+        assert!(!obs.conflict, "an unlit reading is no stop reading");
+    }
+
+    #[test]
     fn two_similar_heads_showing_opposites_conflict() {
         let mut sel = Selector::new(SelectConfig::default());
         let frames: Vec<_> = (0..5)
@@ -535,8 +724,14 @@ mod tests {
     #[test]
     fn a_missed_frame_reports_nothing_on_the_same_track() {
         let mut sel = Selector::new(SelectConfig::default());
-        let frames: Vec<_> =
-            (0..5).map(|i| (i as f64 / 10.0, vec![det(SignalMeaning::PedStop, 0.8, 320.0, 200.0, 30.0)])).collect();
+        let frames: Vec<_> = (0..5)
+            .map(|i| {
+                (
+                    i as f64 / 10.0,
+                    vec![det(SignalMeaning::PedStop, 0.8, 320.0, 200.0, 30.0)],
+                )
+            })
+            .collect();
         let before = run(&mut sel, &frames);
         let obs = sel.select(0.5, &[], W, H);
         assert_eq!(obs.shows, None);
@@ -550,6 +745,13 @@ mod tests {
     #[test]
     fn default_config_is_valid() {
         assert!(SelectConfig::default().validate().is_ok());
-        assert!(SelectConfig { min_score: 2.0, ..SelectConfig::default() }.validate().is_err());
+        assert!(
+            SelectConfig {
+                min_score: 2.0,
+                ..SelectConfig::default()
+            }
+            .validate()
+            .is_err()
+        );
     }
 }

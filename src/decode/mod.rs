@@ -14,7 +14,7 @@ mod nms;
 pub use layout::{ClassMap, LayoutError, OutputLayout};
 
 use crate::geom::{BBox, Letterbox};
-use crate::signal::Detection;
+use crate::signal::{Detection, Rival};
 use serde::Deserialize;
 
 /// Settings of the decoding stage.
@@ -26,8 +26,10 @@ pub struct DecodeConfig {
     pub conf_threshold: f32,
     /// IoU above which a lower-scoring box of the same class is suppressed; default 0.45.
     pub nms_iou: f32,
-    /// Suppress overlapping boxes across classes too; default false, so two states
-    /// seen on one head both reach the smoother, which treats that as a conflict.
+    /// Suppress overlapping boxes across classes too, so each head has one state;
+    /// default true. The strongest suppressed reading of another class stays on the kept
+    /// box as its [`Rival`], so the selector still sees a head read both as walk and as
+    /// stop. With false, every class keeps its own box.
     pub class_agnostic_nms: bool,
     /// Most detections kept per frame; default 100.
     pub max_detections: usize,
@@ -35,7 +37,12 @@ pub struct DecodeConfig {
 
 impl Default for DecodeConfig {
     fn default() -> Self {
-        Self { conf_threshold: 0.25, nms_iou: 0.45, class_agnostic_nms: false, max_detections: 100 }
+        Self {
+            conf_threshold: 0.25,
+            nms_iou: 0.45,
+            class_agnostic_nms: true,
+            max_detections: 100,
+        }
     }
 }
 
@@ -65,10 +72,18 @@ impl DecodeConfig {
     /// [`DecodeError::Config`] naming the bad field.
     pub fn validate(&self) -> Result<(), DecodeError> {
         if !(0.0..=1.0).contains(&self.conf_threshold) {
-            return Err(DecodeError::Config { field: "conf_threshold", value: self.conf_threshold, range: "[0, 1]" });
+            return Err(DecodeError::Config {
+                field: "conf_threshold",
+                value: self.conf_threshold,
+                range: "[0, 1]",
+            });
         }
         if !(0.0..=1.0).contains(&self.nms_iou) {
-            return Err(DecodeError::Config { field: "nms_iou", value: self.nms_iou, range: "[0, 1]" });
+            return Err(DecodeError::Config {
+                field: "nms_iou",
+                value: self.nms_iou,
+                range: "[0, 1]",
+            });
         }
         Ok(())
     }
@@ -80,6 +95,8 @@ struct Candidate {
     class_id: u16,
     score: f32,
     bbox: BBox,
+    /// With class-agnostic NMS: the strongest suppressed reading of another class.
+    rival: Option<(u16, f32)>,
 }
 
 /// Decodes one model's output, frame after frame, reusing its buffers.
@@ -98,14 +115,28 @@ impl Decoder {
     /// # Errors
     /// [`DecodeError`] when the config is out of range or the class map does not match
     /// the layout's class count.
-    pub fn new(layout: OutputLayout, classes: ClassMap, config: DecodeConfig) -> Result<Self, DecodeError> {
+    pub fn new(
+        layout: OutputLayout,
+        classes: ClassMap,
+        config: DecodeConfig,
+    ) -> Result<Self, DecodeError> {
         config.validate()?;
         if let Some(nc) = layout.class_count() {
             if nc != classes.len() {
-                return Err(LayoutError::ClassCountMismatch { output_classes: nc, names: classes.len() }.into());
+                return Err(LayoutError::ClassCountMismatch {
+                    output_classes: nc,
+                    names: classes.len(),
+                }
+                .into());
             }
         }
-        Ok(Self { layout, classes, config, candidates: Vec::new(), kept: Vec::new() })
+        Ok(Self {
+            layout,
+            classes,
+            config,
+            candidates: Vec::new(),
+            kept: Vec::new(),
+        })
     }
 
     /// The layout in use.
@@ -128,15 +159,33 @@ impl Decoder {
     /// detections, highest score first.
     pub fn decode(&mut self, output: &[f32], letterbox: &Letterbox, out: &mut Vec<Detection>) {
         self.candidates.clear();
-        self.layout.collect(output, self.config.conf_threshold, &mut self.candidates);
-        nms::suppress(&mut self.candidates, &mut self.kept, self.config.nms_iou, self.config.class_agnostic_nms, self.config.max_detections);
+        self.layout
+            .collect(output, self.config.conf_threshold, &mut self.candidates);
+        nms::suppress(
+            &mut self.candidates,
+            &mut self.kept,
+            self.config.nms_iou,
+            self.config.class_agnostic_nms,
+            self.config.max_detections,
+        );
         out.clear();
         for c in &self.kept {
             let bbox = letterbox.to_frame(&c.bbox);
             if bbox.area() <= 0.0 {
                 continue;
             }
-            out.push(Detection { class_id: c.class_id, meaning: self.classes.meaning(c.class_id), score: c.score, bbox });
+            let rival = c.rival.map(|(class_id, score)| Rival {
+                class_id,
+                meaning: self.classes.meaning(class_id),
+                score,
+            });
+            out.push(Detection {
+                class_id: c.class_id,
+                meaning: self.classes.meaning(c.class_id),
+                score: c.score,
+                bbox,
+                rival,
+            });
         }
     }
 }
