@@ -20,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 
+import cv2
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import NAMES, find_safecross  # noqa: E402
 
@@ -47,25 +49,24 @@ def yolo_lines(boxes, width, height):
     return lines
 
 
-def build(out, clips, seconds, every, first_seed, binary=None):
+def build(out, clips, seconds, every, first_seed, binary=None, presets=("random",)):
     exe = find_safecross(binary)
     for sub in ("images", "labels"):
         os.makedirs(os.path.join(out, sub), exist_ok=True)
     with open(os.path.join(out, "data.yaml"), "w") as f:
         f.write(f"nc: {len(NAMES)}\nnames: {NAMES}\n")
     written = 0
-    for seed in range(first_seed, first_seed + clips):
+    for i, seed in enumerate(range(first_seed, first_seed + clips)):
+        preset = presets[i % len(presets)]
         if glob.glob(os.path.join(out, "labels", f"s{seed}_*.txt")):
             continue  # resumable: this clip was done before
         with tempfile.TemporaryDirectory() as tmp:
             mp4 = os.path.join(tmp, "clip.mp4")
-            subprocess.run([exe, "synth", "clip", "--preset", "random", "--seed", str(seed), "--seconds", str(seconds), "--out", mp4], check=True, stdout=subprocess.DEVNULL)
+            subprocess.run([exe, "synth", "clip", "--preset", preset, "--seed", str(seed), "--seconds", str(seconds), "--out", mp4], check=True, stdout=subprocess.DEVNULL)
             with open(os.path.join(tmp, "clip.json")) as f:
                 timeline = json.load(f)
             by_frame = {e["frame"]: e["boxes"] for e in timeline.get("boxes", [])}
             extract_frames(mp4, every, os.path.join(tmp, "f%05d.png"))
-            import cv2
-
             for png in sorted(glob.glob(os.path.join(tmp, "f*.png"))):
                 k = int(os.path.basename(png)[1:6])
                 frame = k * every
@@ -76,7 +77,7 @@ def build(out, clips, seconds, every, first_seed, binary=None):
                 with open(os.path.join(out, "labels", stem + ".txt"), "w") as f:
                     f.write("\n".join(yolo_lines(by_frame.get(frame, []), w, h)))
                 written += 1
-        print(f"clip seed {seed}: {written} frames so far", flush=True)
+        print(f"clip seed {seed} ({preset}): {written} frames so far", flush=True)
     return written
 
 
@@ -88,8 +89,13 @@ def main():
     ap.add_argument("--every", type=int, default=6, help="keep every Nth frame")
     ap.add_argument("--first-seed", type=int, default=1000)
     ap.add_argument("--bin", help="path to the safecross binary")
+    ap.add_argument(
+        "--presets",
+        default="random",
+        help="comma-separated scene presets, used in turn (e.g. eu,us,night to add the scenes the model finds hardest)",
+    )
     a = ap.parse_args()
-    n = build(a.out, a.clips, a.seconds, a.every, a.first_seed, a.bin)
+    n = build(a.out, a.clips, a.seconds, a.every, a.first_seed, a.bin, a.presets.split(","))
     print(f"{a.out}: {n} new frames")
 
 
