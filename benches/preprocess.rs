@@ -80,6 +80,12 @@ fn bench(c: &mut Criterion) {
             group.bench_function(BenchmarkId::new("safecross", &id), |b| {
                 b.iter(|| black_box(pre.run(black_box(&frame), &mut tensor).expect("preprocess")))
             });
+            for (name, kernels) in [("safecross-no-avx2", Kernels::WithoutAvx2), ("safecross-baseline", Kernels::Baseline)] {
+                let mut pre = Preprocessor::new(size, size, kernels);
+                group.bench_function(BenchmarkId::new(name, &id), |b| {
+                    b.iter(|| black_box(pre.run(black_box(&frame), &mut tensor).expect("preprocess")))
+                });
+            }
             let mut portable = Preprocessor::new(size, size, Kernels::Portable);
             group.bench_function(BenchmarkId::new("safecross-portable", &id), |b| {
                 b.iter(|| black_box(portable.run(black_box(&frame), &mut tensor).expect("preprocess")))

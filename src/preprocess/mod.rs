@@ -51,6 +51,13 @@ pub enum Kernels {
     Best,
     /// The plain floating-point reference kernel (for tests and comparisons).
     Portable,
+    /// The fixed-point plain loops as compiled for the baseline target, with no
+    /// run-time feature pick: what an Arm board runs (there LLVM vectorises them for
+    /// NEON), measurable on x86-64 as a stand-in (SSE2).
+    Baseline,
+    /// The fastest kernel without AVX2: on x86-64, the plain loops compiled with SSE4.1
+    /// when the CPU has it (older x86 boards and VMs); elsewhere the same as `Baseline`.
+    WithoutAvx2,
 }
 
 /// Letterboxes frames into one model input size, reusing its buffers.
@@ -78,6 +85,8 @@ impl Preprocessor {
         let kernel = match kernels {
             Kernels::Best => Kernel::best(),
             Kernels::Portable => Kernel::Portable,
+            Kernels::Baseline => Kernel::Fixed,
+            Kernels::WithoutAvx2 => Kernel::best_without_avx2(),
         };
         let mut to_unit = [0.0; 256];
         for (i, v) in to_unit.iter_mut().enumerate() {

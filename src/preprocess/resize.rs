@@ -63,6 +63,15 @@ impl Kernel {
         Self::Fixed
     }
 
+    /// The fastest fixed-point kernel short of AVX2, for benches of what CPUs without it get.
+    pub(super) fn best_without_avx2() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("sse4.1") {
+            return Self::FixedSse41;
+        }
+        Self::Fixed
+    }
+
     /// Every fixed-point kernel this CPU runs, for tests that compare them.
     #[cfg(test)]
     pub(super) fn all_fixed() -> Vec<Self> {

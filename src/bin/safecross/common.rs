@@ -92,10 +92,16 @@ pub fn load_detector(config: &Config) -> anyhow::Result<safecross::pipeline::Det
 /// One detection as a JSON object: class, signal meaning, score, box in source px.
 pub fn detection_json(d: &safecross::signal::Detection, classes: &safecross::decode::ClassMap) -> serde_json::Value {
     let r = |v: f32| (f64::from(v) * 10.0).round() / 10.0;
-    serde_json::json!({
+    let score = |v: f32| (f64::from(v) * 1e4).round() / 1e4;
+    let mut json = serde_json::json!({
         "class": classes.name(d.class_id),
         "signal": d.meaning.as_str(),
-        "score": (f64::from(d.score) * 1e4).round() / 1e4,
+        "score": score(d.score),
         "box": [r(d.bbox.x1), r(d.bbox.y1), r(d.bbox.x2), r(d.bbox.y2)],
-    })
+    });
+    if let Some(rival) = d.rival {
+        json["rival"] =
+            serde_json::json!({"class": classes.name(rival.class_id), "signal": rival.meaning.as_str(), "score": score(rival.score)});
+    }
+    json
 }
