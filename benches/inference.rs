@@ -5,11 +5,16 @@
 //! ONNX Runtime runs through safecross's own engine (needs `ORT_DYLIB_PATH`, which
 //! `./quickstart.sh` sets); tract is called directly, because `ort` picks one backend
 //! per process. Skips, saying so, whatever is missing.
+//!
+//! Every model gets a 1280x720 street-like frame letterboxed into its input, as in the
+//! pipeline, rather than a constant input whose flat activations can run into slow
+//! subnormal arithmetic.
 
 mod common;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use safecross::infer::{BackendChoice, Engine, InferConfig};
+use safecross::preprocess::{Kernels, Preprocessor};
 use safecross::tensor::InputTensor;
 use std::path::PathBuf;
 use tract_onnx::prelude::*;
@@ -28,6 +33,14 @@ fn models() -> Vec<(String, PathBuf)> {
         None => eprintln!("SKIPPED peers: ../shared/peers/ is absent"),
     }
     list
+}
+
+/// A 1280x720 street-like frame letterboxed into a `w` x `h` input.
+fn street_input(w: u32, h: u32) -> InputTensor {
+    let mut pre = Preprocessor::new(w, h, Kernels::Best);
+    let mut input = pre.new_tensor();
+    pre.run(&common::street_frame(1280, 720), &mut input).expect("preprocess");
+    input
 }
 
 fn bench(c: &mut Criterion) {
@@ -49,7 +62,7 @@ fn bench(c: &mut Criterion) {
                     }
                 };
                 let io = engine.io().clone();
-                let input = InputTensor::new(io.input_width, io.input_height);
+                let input = street_input(io.input_width, io.input_height);
                 group.bench_function(BenchmarkId::new(format!("ort-{threads}t"), &name), |b| {
                     b.iter(|| engine.run(&input).map(|o| o.len()).expect("run"))
                 });
@@ -67,7 +80,13 @@ fn bench(c: &mut Criterion) {
             }
         };
         let shape: Vec<usize> = plan.model().input_fact(0).map(|f| f.shape.as_concrete().map(|s| s.to_vec())).ok().flatten().unwrap_or(vec![1, 3, 416, 416]);
-        let input: Tensor = tract_ndarray::ArrayD::<f32>::zeros(shape).into();
+        let input: Tensor = match shape[..] {
+            [1, 3, h, w] => {
+                let t = street_input(w as u32, h as u32);
+                tract_ndarray::ArrayD::from_shape_vec(shape.clone(), t.data).expect("input shape").into()
+            }
+            _ => tract_ndarray::ArrayD::<f32>::zeros(shape).into(),
+        };
         group.bench_function(BenchmarkId::new("tract", &name), |b| {
             b.iter(|| plan.run(tvec!(input.clone().into())).map(|o| o.len()).expect("run"))
         });
