@@ -59,7 +59,8 @@ pub struct SelectConfig {
     /// head whose very kind is in doubt must not be trusted to say walk. A vehicle
     /// reading that is only the box's rival does not count: walking figures often score
     /// as a green lamp too, and counting those kept walk from being announced at all on
-    /// some sample clips. Set to 0 to turn the check off.
+    /// some sample clips. 0 leaves only the check within one frame (a vehicle box on the
+    /// same head beside the walk box, with per-class NMS).
     pub kind_doubt_s: f64,
     /// Most tracks kept at once; further new boxes are ignored; default 32.
     pub max_tracks: usize,
@@ -190,7 +191,7 @@ struct Track {
     now: Option<(SignalMeaning, f32)>,
     /// Detected as both go and stop in the current frame.
     self_conflict: bool,
-    /// Last time the head was read as a vehicle lamp (class or rival).
+    /// Last time the head was read as a vehicle lamp (as a box's class; rivals do not count).
     last_vehicle_reading_s: Option<f64>,
 }
 
@@ -292,9 +293,7 @@ impl Selector {
                 .iter()
                 .enumerate()
                 .filter(|(_, d)| {
-                    d.score >= self.config.min_score
-                        && d.meaning != SignalMeaning::Other
-                        && d.bbox.area() > 0.0
+                    d.score >= min_score && d.meaning != SignalMeaning::Other && d.bbox.area() > 0.0
                 })
                 .map(|(i, _)| i),
         );

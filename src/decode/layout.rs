@@ -150,17 +150,8 @@ impl OutputLayout {
                     return;
                 }
                 for a in 0..anchors {
-                    let (mut best, mut best_class) = (f32::NEG_INFINITY, 0);
-                    let (mut second, mut second_class) = (f32::NEG_INFINITY, 0);
-                    for c in 0..classes {
-                        let s = output[(4 + c) * anchors + a];
-                        if s > best {
-                            (second, second_class) = (best, best_class);
-                            (best, best_class) = (s, c);
-                        } else if s > second {
-                            (second, second_class) = (s, c);
-                        }
-                    }
+                    let ((best, best_class), (second, second_class)) =
+                        top_two((0..classes).map(|c| output[(4 + c) * anchors + a]));
                     if best >= threshold {
                         let at = |row: usize| output[row * anchors + a];
                         out.push(Candidate {
@@ -179,16 +170,8 @@ impl OutputLayout {
                     if objectness < threshold {
                         continue;
                     }
-                    let (mut best, mut best_class) = (f32::NEG_INFINITY, 0);
-                    let (mut second, mut second_class) = (f32::NEG_INFINITY, 0);
-                    for (c, &s) in row[5..].iter().enumerate() {
-                        if s > best {
-                            (second, second_class) = (best, best_class);
-                            (best, best_class) = (s, c);
-                        } else if s > second {
-                            (second, second_class) = (s, c);
-                        }
-                    }
+                    let ((best, best_class), (second, second_class)) =
+                        top_two(row[5..].iter().copied());
                     let score = objectness * best;
                     if score >= threshold {
                         let rival_score = objectness * second;
@@ -281,6 +264,21 @@ impl ClassMap {
             .map(String::as_str)
             .zip(self.meanings.iter().copied())
     }
+}
+
+/// The highest and second-highest of `scores` with their indices (the first index wins
+/// a tie; `NEG_INFINITY` and index 0 when there are fewer than two).
+fn top_two(scores: impl Iterator<Item = f32>) -> ((f32, usize), (f32, usize)) {
+    let (mut best, mut second) = ((f32::NEG_INFINITY, 0), (f32::NEG_INFINITY, 0));
+    for (c, s) in scores.enumerate() {
+        if s > best.0 {
+            second = best;
+            best = (s, c);
+        } else if s > second.0 {
+            second = (s, c);
+        }
+    }
+    (best, second)
 }
 
 #[cfg(test)]
