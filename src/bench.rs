@@ -6,6 +6,7 @@
 
 use crate::frame::Frame;
 use crate::pipeline::{Pipeline, PipelineError};
+use crate::source::prefetch::Prefetch;
 use crate::source::{FrameSource, SourceError};
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -68,7 +69,7 @@ pub struct BenchReport {
     pub cores: usize,
     /// Frames measured (after warm-up).
     pub frames: usize,
-    /// Reading and decoding one frame.
+    /// Reading and decoding one frame (on the reader thread, beside the model).
     pub source_decode: Latency,
     /// Letterbox and resize.
     pub preprocess: Latency,
@@ -78,8 +79,12 @@ pub struct BenchReport {
     pub postprocess: Latency,
     /// Selection and smoothing.
     pub decide: Latency,
-    /// From starting to read a frame to its decision.
+    /// Reading and decoding a frame plus processing it: a frame's latency from capture to
+    /// decision when the pipeline keeps pace with the camera. Running back to back, a
+    /// frame read ahead also waits for its predecessor; that wait is left out.
     pub capture_to_decision: Latency,
+    /// Between one decision and the next: the pipeline's pace.
+    pub frame_interval: Latency,
     /// Frames per second through the whole pipeline, back to back.
     pub fps: f64,
     /// CPU time (all threads) per frame, ms.
@@ -87,16 +92,21 @@ pub struct BenchReport {
     /// Peak resident memory, MB.
     pub peak_rss_mb: f64,
     /// Highest camera frame rate that real-time mode follows without dropping frames
-    /// (from the 95th-percentile frame time).
+    /// (from the 95th-percentile frame interval).
     pub max_realtime_fps: f64,
-    /// Pipeline time per frame divided by model time: what the pipeline costs beside the model.
+    /// Wall time per frame (1 / fps) divided by the model's mean time: what the whole
+    /// pipeline costs beside the model, with reading overlapped.
     pub pipeline_over_model: f64,
+    /// The sum of every stage's mean time divided by the model's: the same ratio if the
+    /// stages ran one after another on one thread.
+    pub stages_over_model: f64,
     /// Plain-words advice.
     pub recommendation: String,
 }
 
 /// Runs the pipeline for `seconds` of wall time after `warmup` frames, reopening the
-/// source when it ends.
+/// source when it ends. Frames are read ahead on their own thread, as `safecross run`
+/// reads them ([`Prefetch`]).
 ///
 /// # Errors
 /// [`BenchError`] when the source or the pipeline fails.
@@ -107,30 +117,35 @@ pub fn run(
     warmup: usize,
     threads: usize,
 ) -> Result<BenchReport, BenchError> {
-    let mut source = open()?;
+    let mut source = Prefetch::new(open()?)?;
     let description = source.info().description.clone();
     let mut frame = Frame::default();
-    let (mut src, mut pre, mut inf, mut post, mut dec, mut total) = (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut src, mut pre, mut inf, mut post, mut dec) = (vec![], vec![], vec![], vec![], vec![]);
+    let (mut capture, mut interval) = (vec![], vec![]);
     let mut seen = 0usize;
     let mut started: Option<(Instant, f64)> = None;
+    let mut last_decision: Option<Instant> = None;
     let mut pts_offset = 0.0;
     let mut last_pts = 0.0;
     loop {
-        let t0 = Instant::now();
-        if !source.next_frame(&mut frame)? {
+        let more = source.next_frame(&mut frame)?;
+        let dequeued = Instant::now();
+        if !more {
             if seen == 0 {
                 return Err(BenchError::NoFrames);
             }
             // Keep time moving forward across loops so the smoother sees a continuous clip.
             pts_offset = last_pts + 0.1;
-            source = open()?;
+            source = Prefetch::new(open()?)?;
+            // Reopening is not a per-frame cost: the next interval starts afresh.
+            last_decision = None;
             continue;
         }
         frame.pts += Duration::from_secs_f64(pts_offset);
         last_pts = frame.t_s();
-        let t1 = Instant::now();
         let fd = pipeline.process(&frame)?;
-        let t2 = Instant::now();
+        let decided = Instant::now();
+        let previous = last_decision.replace(decided);
         seen += 1;
         if seen == warmup {
             started = Some((Instant::now(), cpu_seconds()));
@@ -139,12 +154,15 @@ pub fn run(
             continue;
         }
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
-        src.push(ms(t1 - t0));
+        src.push(ms(source.last_decode()));
         pre.push(ms(fd.times.preprocess));
         inf.push(ms(fd.times.infer));
         post.push(ms(fd.times.decode));
         dec.push(ms(fd.times.decide));
-        total.push(ms(t2 - t0));
+        capture.push(ms(source.last_decode() + (decided - dequeued)));
+        if let Some(p) = previous {
+            interval.push(ms(decided - p));
+        }
         if let Some((s, _)) = started {
             if s.elapsed().as_secs_f64() >= seconds {
                 break;
@@ -152,12 +170,14 @@ pub fn run(
         }
     }
     let (wall, cpu0) = started.map_or((Duration::ZERO, 0.0), |(s, c)| (s.elapsed(), c));
-    let frames = total.len();
+    let frames = inf.len();
     let fps = frames as f64 / wall.as_secs_f64().max(1e-9);
     let cpu_ms_per_frame = (cpu_seconds() - cpu0) * 1e3 / frames.max(1) as f64;
-    let infer = Latency::of(&mut inf);
-    let capture = Latency::of(&mut total);
-    let max_realtime_fps = 1000.0 / capture.p95_ms.max(1e-6);
+    let (source_decode, preprocess, infer) = (Latency::of(&mut src), Latency::of(&mut pre), Latency::of(&mut inf));
+    let (postprocess, decide) = (Latency::of(&mut post), Latency::of(&mut dec));
+    let frame_interval = Latency::of(&mut interval);
+    let max_realtime_fps = 1000.0 / frame_interval.p95_ms.max(1e-6);
+    let stage_sum = source_decode.mean_ms + preprocess.mean_ms + infer.mean_ms + postprocess.mean_ms + decide.mean_ms;
     let detector = pipeline.detector();
     let io = detector.model_io();
     let recommendation = recommend(max_realtime_fps, &format!("{}x{}", io.input_width, io.input_height));
@@ -170,17 +190,19 @@ pub fn run(
         cpu: cpu_model(),
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
         frames,
-        source_decode: Latency::of(&mut src),
-        preprocess: Latency::of(&mut pre),
+        source_decode,
+        preprocess,
         infer,
-        postprocess: Latency::of(&mut post),
-        decide: Latency::of(&mut dec),
-        capture_to_decision: capture,
+        postprocess,
+        decide,
+        capture_to_decision: Latency::of(&mut capture),
+        frame_interval,
         fps,
         cpu_ms_per_frame,
         peak_rss_mb: peak_rss_mb(),
         max_realtime_fps,
-        pipeline_over_model: capture.mean_ms / infer.mean_ms.max(1e-9),
+        pipeline_over_model: 1000.0 / fps.max(1e-9) / infer.mean_ms.max(1e-9),
+        stages_over_model: stage_sum / infer.mean_ms.max(1e-9),
         recommendation,
     })
 }

@@ -3,7 +3,7 @@
 //!
 //! Checked stage by stage on realistic inputs: preprocessing (1080p and 720p to 416, the
 //! resizer keeps its weights and scratch rows between frames), output decoding with NMS,
-//! signal selection and smoothing, and cue rendering. Not checked here: the model call.
+//! signal selection and smoothing, cue rendering, and taking a frame read ahead. Not checked here: the model call.
 //! ONNX Runtime and tract allocate inside their own `run`, out of reach of any buffer
 //! reuse on our side, and the call would tie this test to a model file.
 
@@ -13,6 +13,8 @@ use safecross::decode::{ClassMap, DecodeConfig, Decoder, OutputLayout};
 use safecross::frame::Frame;
 use safecross::preprocess::{Kernels, Preprocessor};
 use safecross::signal::{Basis, SignalState, SHIPPED_CLASSES};
+use safecross::source::prefetch::Prefetch;
+use safecross::source::{FrameSource, SourceError, SourceInfo};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
@@ -20,7 +22,8 @@ struct Counting;
 
 thread_local! {
     // Per thread, so that tests running in parallel do not count each other's
-    // allocations; none of the stages checked here starts threads of its own.
+    // allocations. Only the read-ahead starts a thread, and it is checked from the
+    // pipeline's side.
     static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
 }
 
@@ -130,4 +133,45 @@ fn preprocessing_does_not_allocate_once_warm() {
         }
         assert_eq!(warm, 0, "{w}x{h} -> 416: preprocessing allocated {warm} times over 10 warm frames");
     }
+}
+
+/// A 720p source whose frames differ, filling the caller's buffer in place.
+struct Gradient {
+    info: SourceInfo,
+    next: u64,
+}
+
+impl FrameSource for Gradient {
+    fn info(&self) -> &SourceInfo {
+        &self.info
+    }
+
+    fn next_frame(&mut self, frame: &mut Frame) -> Result<bool, SourceError> {
+        frame.reshape(1280, 720);
+        frame.rgb.fill(self.next as u8);
+        frame.seq = self.next;
+        self.next += 1;
+        Ok(true)
+    }
+}
+
+#[test]
+fn reading_ahead_does_not_allocate_once_warm() {
+    // The reader thread's allocations are its own (the counter is per thread); what the
+    // pipeline thread pays per frame is the hand-over: a channel receive, a buffer swap
+    // and the buffer's return.
+    let info = SourceInfo { description: "gradient".into(), width: 1280, height: 720, fps: 30.0, duration_s: None, live: false };
+    let mut source = Prefetch::new(Gradient { info, next: 0 }).unwrap();
+    let mut frame = Frame::default();
+    for _ in 0..3 {
+        assert!(source.next_frame(&mut frame).unwrap());
+    }
+    let mut warm = 0;
+    for i in 3..40u64 {
+        let (more, n) = count(|| source.next_frame(&mut frame).unwrap());
+        assert!(more);
+        assert_eq!((frame.seq, frame.rgb[12345]), (i, i as u8), "frames must arrive in order with their own pixels");
+        warm += n;
+    }
+    assert_eq!(warm, 0, "taking a read-ahead frame allocated {warm} times over 37 warm frames");
 }

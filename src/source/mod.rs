@@ -10,7 +10,8 @@
 //! All implement [`FrameSource`]: the caller owns the [`Frame`] and the source fills
 //! it, so buffers are reused. [`open`] picks the source from a spec string by looking
 //! at the file's first bytes, not its extension. [`pacing::Paced`] wraps any source to
-//! run a file in real time, dropping stale frames instead of queueing them.
+//! run a file in real time, dropping stale frames instead of queueing them;
+//! [`prefetch::Prefetch`] reads the next frame on its own thread while the model runs.
 //!
 //! Imports: `frame` and external crates only.
 
@@ -20,6 +21,7 @@ pub mod images;
 #[cfg(feature = "video")]
 pub mod mp4;
 pub mod pacing;
+pub mod prefetch;
 
 use crate::frame::Frame;
 use serde::Deserialize;
@@ -114,6 +116,9 @@ pub enum SourceError {
     /// The camera cannot be opened or stopped delivering frames.
     #[error("camera: {0}")]
     Camera(String),
+    /// The background reader of [`prefetch::Prefetch`] could not start or stopped.
+    #[error("frame reader: {0}")]
+    Reader(String),
     /// The `ffmpeg` fallback failed.
     #[error("ffmpeg could not decode {path}: {detail}")]
     Ffmpeg {

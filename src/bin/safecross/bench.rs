@@ -55,12 +55,13 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     println!();
     println!("  {:<22} {:>8} {:>8} {:>8}", "stage (ms)", "p50", "p95", "max");
     for (name, l) in [
-        ("read + decode frame", report.source_decode),
+        ("read + decode (ahead)", report.source_decode),
         ("preprocess", report.preprocess),
         ("model", report.infer),
         ("postprocess (NMS)", report.postprocess),
         ("select + smooth", report.decide),
         ("capture to decision", report.capture_to_decision),
+        ("frame interval", report.frame_interval),
     ] {
         println!("  {name:<22} {:>8.2} {:>8.2} {:>8.2}", l.p50_ms, l.p95_ms, l.max_ms);
     }
@@ -68,7 +69,7 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     println!("  throughput            {:.1} FPS", report.fps);
     println!("  CPU per frame         {:.1} ms (all threads)", report.cpu_ms_per_frame);
     println!("  peak memory           {:.0} MB", report.peak_rss_mb);
-    println!("  pipeline / model      {:.2}x", report.pipeline_over_model);
+    println!("  pipeline / model      {:.2}x (stages one after another: {:.2}x)", report.pipeline_over_model, report.stages_over_model);
     println!("  real time, no drops   up to {:.1} FPS", report.max_realtime_fps);
     println!();
     println!("  {}", report.recommendation);

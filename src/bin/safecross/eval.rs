@@ -10,6 +10,7 @@ use safecross::frame::Frame;
 use safecross::pipeline::{Detector, Pipeline};
 use safecross::source::images::load_image;
 use safecross::source::pacing::{Clock, Paced};
+use safecross::source::prefetch::Prefetch;
 use safecross::source::{self, FrameSource, SourceSpec};
 use safecross::truth::Timeline;
 use std::path::{Path, PathBuf};
@@ -242,7 +243,9 @@ fn run_clip(pipeline: &mut Pipeline, config: &Config, video: &Path, timeline: &T
     let inner = source::open(&spec, &config.source)?;
     let info = inner.info().clone();
     let (mut paced, mut fast) = match args.pace {
-        Pace::Fast => (None, Some(inner)),
+        // Fast mode reads ahead as `run` does; simulated real time keeps one thread, so
+        // that the processing time it scales by the slowdown is the pipeline's alone.
+        Pace::Fast => (None, Some(Box::new(Prefetch::new(inner)?) as Box<dyn FrameSource>)),
         Pace::Realtime => (Some(Paced::new(inner, Clock::Simulated { slowdown: args.slowdown })), None),
     };
     let mut frame = Frame::default();

@@ -7,6 +7,7 @@ use safecross::frame::Frame;
 use safecross::pipeline::Pipeline;
 use safecross::signal::{Basis, SignalState};
 use safecross::source::pacing::{Clock, Paced};
+use safecross::source::prefetch::Prefetch;
 use safecross::source::{self, FrameSource, SourceSpec};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -87,7 +88,9 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     let mut pipeline = Pipeline::new(&config)?;
     let inner = source::open(&SourceSpec::parse(&args.source), &config.source)?;
     let description = inner.info().description.clone();
-    let mut source: Box<dyn FrameSource> = if args.fast { inner } else { Box::new(Paced::new(inner, Clock::Wall)) };
+    // The next frame decodes on its own thread while the model runs on this one.
+    let ahead = Prefetch::new(inner)?;
+    let mut source: Box<dyn FrameSource> = if args.fast { Box::new(ahead) } else { Box::new(Paced::new(ahead, Clock::Wall)) };
     let mut player = CuePlayer::open(config.cue.clone(), args.audio.clone()).context("cannot start audio")?;
     let screen = Screen::new(args.json);
     screen.header(&description, &pipeline.detector().backend().to_string());
