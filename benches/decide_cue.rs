@@ -51,10 +51,7 @@ fn bench(c: &mut Criterion) {
         })
     });
     for state in SignalState::ALL {
-        let config = CueConfig {
-            mode: CueMode::Tones,
-            ..CueConfig::default()
-        };
+        let config = CueConfig { mode: CueMode::Tones, ..CueConfig::default() };
         let mut renderer = CueRenderer::new(&config, None);
         renderer.set(state, Basis::Pedestrian);
         let mut second = vec![0.0f32; config.sample_rate_hz as usize];

@@ -3,10 +3,10 @@
 
 mod common;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use safecross::frame::Frame;
-use safecross::source::mp4::Mp4Source;
 use safecross::source::FrameSource;
+use safecross::source::mp4::Mp4Source;
 use safecross::synth::video::Mp4VideoWriter;
 
 fn bench(c: &mut Criterion) {

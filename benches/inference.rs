@@ -12,7 +12,7 @@
 
 mod common;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use safecross::infer::{BackendChoice, Engine, InferConfig};
 use safecross::preprocess::{Kernels, Preprocessor};
 use safecross::tensor::InputTensor;
@@ -53,7 +53,8 @@ fn bench(c: &mut Criterion) {
     for (name, path) in models() {
         if ort_found {
             for threads in [1usize, 2] {
-                let config = InferConfig { backend: BackendChoice::Ort, intra_threads: threads, ..InferConfig::default() };
+                let config =
+                    InferConfig { backend: BackendChoice::Ort, intra_threads: threads, ..InferConfig::default() };
                 let mut engine = match Engine::load(&path, &config) {
                     Ok(e) => e,
                     Err(e) => {
@@ -68,10 +69,8 @@ fn bench(c: &mut Criterion) {
                 });
             }
         }
-        let plan = tract_onnx::onnx()
-            .model_for_path(&path)
-            .and_then(|m| m.into_optimized())
-            .and_then(|m| m.into_runnable());
+        let plan =
+            tract_onnx::onnx().model_for_path(&path).and_then(|m| m.into_optimized()).and_then(|m| m.into_runnable());
         let plan = match plan {
             Ok(p) => p,
             Err(e) => {
@@ -79,7 +78,13 @@ fn bench(c: &mut Criterion) {
                 continue;
             }
         };
-        let shape: Vec<usize> = plan.model().input_fact(0).map(|f| f.shape.as_concrete().map(|s| s.to_vec())).ok().flatten().unwrap_or(vec![1, 3, 416, 416]);
+        let shape: Vec<usize> = plan
+            .model()
+            .input_fact(0)
+            .map(|f| f.shape.as_concrete().map(|s| s.to_vec()))
+            .ok()
+            .flatten()
+            .unwrap_or(vec![1, 3, 416, 416]);
         let input: Tensor = match shape[..] {
             [1, 3, h, w] => {
                 let t = street_input(w as u32, h as u32);

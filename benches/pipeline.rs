@@ -5,7 +5,7 @@
 
 mod common;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use safecross::config::Config;
 use safecross::frame::Frame;
 use safecross::pipeline::Pipeline;

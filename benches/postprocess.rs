@@ -1,7 +1,7 @@
 //! Output decoding + NMS with 0, 10 and 1,000 candidate boxes above the threshold, on a
 //! YOLOv8-layout tensor the size of the shipped model's (416 px, 3,549 anchors).
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use safecross::decode::{ClassMap, DecodeConfig, Decoder, OutputLayout};
 use safecross::geom::Letterbox;
 use std::collections::BTreeMap;
@@ -34,7 +34,8 @@ fn bench(c: &mut Criterion) {
     let lb = Letterbox::fit(1920, 1080, 416, 416);
     for hits in [0usize, 10, 1000] {
         let output = output_with(hits);
-        let mut decoder = Decoder::new(layout, ClassMap::new(names.clone(), &BTreeMap::new()), DecodeConfig::default()).expect("decoder");
+        let mut decoder = Decoder::new(layout, ClassMap::new(names.clone(), &BTreeMap::new()), DecodeConfig::default())
+            .expect("decoder");
         let mut out = Vec::new();
         group.bench_function(BenchmarkId::new("decode+nms", hits), |b| {
             b.iter(|| {

@@ -5,7 +5,7 @@
 
 mod common;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use safecross::geom::Letterbox;
 use safecross::preprocess::{Kernels, Preprocessor};
 use std::hint::black_box;
@@ -49,8 +49,10 @@ impl FirPath {
         let lb = Letterbox::fit(frame.width, frame.height, size, size);
         let (sw, sh) = lb.scaled_size();
         self.scaled.resize(sw as usize * sh as usize * 3, 0);
-        let src = fir::images::ImageRef::new(frame.width, frame.height, &frame.rgb, fir::PixelType::U8x3).expect("frame size");
-        let mut dst = fir::images::Image::from_slice_u8(sw, sh, &mut self.scaled, fir::PixelType::U8x3).expect("scaled size");
+        let src = fir::images::ImageRef::new(frame.width, frame.height, &frame.rgb, fir::PixelType::U8x3)
+            .expect("frame size");
+        let mut dst =
+            fir::images::Image::from_slice_u8(sw, sh, &mut self.scaled, fir::PixelType::U8x3).expect("scaled size");
         let options = fir::ResizeOptions::new().resize_alg(fir::ResizeAlg::Convolution(fir::FilterType::Bilinear));
         self.resizer.resize(&src, &mut dst, &options).expect("resize");
         let plane = (size * size) as usize;
@@ -80,7 +82,9 @@ fn bench(c: &mut Criterion) {
             group.bench_function(BenchmarkId::new("safecross", &id), |b| {
                 b.iter(|| black_box(pre.run(black_box(&frame), &mut tensor).expect("preprocess")))
             });
-            for (name, kernels) in [("safecross-no-avx2", Kernels::WithoutAvx2), ("safecross-baseline", Kernels::Baseline)] {
+            for (name, kernels) in
+                [("safecross-no-avx2", Kernels::WithoutAvx2), ("safecross-baseline", Kernels::Baseline)]
+            {
                 let mut pre = Preprocessor::new(size, size, kernels);
                 group.bench_function(BenchmarkId::new(name, &id), |b| {
                     b.iter(|| black_box(pre.run(black_box(&frame), &mut tensor).expect("preprocess")))
@@ -96,7 +100,9 @@ fn bench(c: &mut Criterion) {
                 b.iter(|| fir_path.run(black_box(&frame), size, &mut planes))
             });
             let mut out = Vec::new();
-            group.bench_function(BenchmarkId::new("image-imageops", &id), |b| b.iter(|| naive(black_box(&frame), size, &mut out)));
+            group.bench_function(BenchmarkId::new("image-imageops", &id), |b| {
+                b.iter(|| naive(black_box(&frame), size, &mut out))
+            });
         }
     }
     group.finish();

@@ -46,7 +46,12 @@ impl Latency {
         }
         samples.sort_by(f64::total_cmp);
         let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
-        Self { p50_ms: at(0.5), p95_ms: at(0.95), max_ms: at(1.0), mean_ms: samples.iter().sum::<f64>() / samples.len() as f64 }
+        Self {
+            p50_ms: at(0.5),
+            p95_ms: at(0.95),
+            max_ms: at(1.0),
+            mean_ms: samples.iter().sum::<f64>() / samples.len() as f64,
+        }
     }
 }
 
@@ -211,9 +216,14 @@ pub fn run(
 /// second to announce a change within half a second (the smoother wants several frames).
 fn recommend(max_fps: f64, input: &str) -> String {
     if max_fps >= 15.0 {
-        format!("this board runs the {input} px model at {max_fps:.0} FPS without dropping frames: a camera at 15 FPS is followed in real time")
+        format!(
+            "this board runs the {input} px model at {max_fps:.0} FPS without dropping frames: a camera at 15 FPS is followed in real time"
+        )
     } else if max_fps >= 8.0 {
-        format!("this board runs the {input} px model at {max_fps:.0} FPS: set the camera to {:.0} FPS (--camera-fps) so no frame waits", max_fps.floor())
+        format!(
+            "this board runs the {input} px model at {max_fps:.0} FPS: set the camera to {:.0} FPS (--camera-fps) so no frame waits",
+            max_fps.floor()
+        )
     } else {
         format!(
             "this board manages only {max_fps:.1} FPS with the {input} px model: announcements will lag; use --backend ort if it is not in use, or a smaller model input"

@@ -80,7 +80,8 @@ impl Config {
     /// # Errors
     /// [`ConfigError`] naming the file and the key at fault.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: path.to_path_buf(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: path.to_path_buf(), source })?;
         let config: Config = toml::from_str(&text)
             .map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string().replace('\n', " ") })?;
         config.validate()?;
@@ -97,13 +98,22 @@ impl Config {
         self.smoother.validate().map_err(|e| ConfigError::Invalid(e.to_string()))?;
         self.cue.validate().map_err(|e| ConfigError::Invalid(e.to_string()))?;
         if !(0.0..=255.0).contains(&self.dark_mean_luma) {
-            return Err(ConfigError::Invalid(format!("dark_mean_luma = {} is out of range [0, 255]", self.dark_mean_luma)));
+            return Err(ConfigError::Invalid(format!(
+                "dark_mean_luma = {} is out of range [0, 255]",
+                self.dark_mean_luma
+            )));
         }
         if self.infer.intra_threads == 0 || self.infer.intra_threads > 64 {
-            return Err(ConfigError::Invalid(format!("infer.intra_threads = {} is out of range 1..=64", self.infer.intra_threads)));
+            return Err(ConfigError::Invalid(format!(
+                "infer.intra_threads = {} is out of range 1..=64",
+                self.infer.intra_threads
+            )));
         }
         if !(self.source.image_fps > 0.0 && self.source.image_fps <= 1000.0) {
-            return Err(ConfigError::Invalid(format!("source.image_fps = {} is out of range (0, 1000]", self.source.image_fps)));
+            return Err(ConfigError::Invalid(format!(
+                "source.image_fps = {} is out of range (0, 1000]",
+                self.source.image_fps
+            )));
         }
         Ok(())
     }
@@ -133,7 +143,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("safecross-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let good = dir.join("good.toml");
-        std::fs::write(&good, "[decode]\nconf_threshold = 0.4\n[model.class_meanings]\nleft = \"other\"\nwalker = \"ped_walk\"\n").unwrap();
+        std::fs::write(
+            &good,
+            "[decode]\nconf_threshold = 0.4\n[model.class_meanings]\nleft = \"other\"\nwalker = \"ped_walk\"\n",
+        )
+        .unwrap();
         let config = Config::load(&good).unwrap();
         assert_eq!(config.decode.conf_threshold, 0.4);
         assert_eq!(config.decode.nms_iou, DecodeConfig::default().nms_iou);

@@ -32,6 +32,6 @@ pub mod preprocess;
 pub mod source;
 pub mod synth;
 
+pub mod bench;
 pub mod config;
 pub mod pipeline;
-pub mod bench;

@@ -99,7 +99,10 @@ pub struct Detector {
 
 impl std::fmt::Debug for Detector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Detector").field("model", &self.model_path).field("engine", &self.engine).finish_non_exhaustive()
+        f.debug_struct("Detector")
+            .field("model", &self.model_path)
+            .field("engine", &self.engine)
+            .finish_non_exhaustive()
     }
 }
 

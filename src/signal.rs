@@ -97,10 +97,7 @@ impl SignalMeaning {
 
     /// Whether the meaning comes from a vehicle signal.
     pub fn is_vehicle(self) -> bool {
-        matches!(
-            self,
-            SignalMeaning::VehicleRed | SignalMeaning::VehicleYellow | SignalMeaning::VehicleGreen
-        )
+        matches!(self, SignalMeaning::VehicleRed | SignalMeaning::VehicleYellow | SignalMeaning::VehicleGreen)
     }
 
     /// The snake_case name used in JSON and config files.
@@ -168,12 +165,8 @@ pub enum SignalState {
 
 impl SignalState {
     /// All states, in a fixed order.
-    pub const ALL: [SignalState; 4] = [
-        SignalState::Walk,
-        SignalState::DontWalk,
-        SignalState::Changing,
-        SignalState::Unknown,
-    ];
+    pub const ALL: [SignalState; 4] =
+        [SignalState::Walk, SignalState::DontWalk, SignalState::Changing, SignalState::Unknown];
 
     /// The snake_case name used in JSON and on the command line.
     pub fn as_str(self) -> &'static str {
@@ -245,20 +238,13 @@ mod tests {
             ("person", SignalMeaning::Other),
         ];
         for (name, want) in cases {
-            assert_eq!(
-                SignalMeaning::from_class_name(name),
-                want,
-                "class name {name:?}"
-            );
+            assert_eq!(SignalMeaning::from_class_name(name), want, "class name {name:?}");
         }
     }
 
     #[test]
     fn shipped_classes_map_without_configuration() {
-        let meanings: Vec<_> = SHIPPED_CLASSES
-            .iter()
-            .map(|n| SignalMeaning::from_class_name(n))
-            .collect();
+        let meanings: Vec<_> = SHIPPED_CLASSES.iter().map(|n| SignalMeaning::from_class_name(n)).collect();
         assert_eq!(
             meanings,
             [

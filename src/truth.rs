@@ -27,7 +27,8 @@ pub enum TruthSignal {
 
 impl TruthSignal {
     /// Every signal, in the order the format documents them.
-    pub const ALL: [TruthSignal; 4] = [TruthSignal::Walk, TruthSignal::DontWalk, TruthSignal::Changing, TruthSignal::None];
+    pub const ALL: [TruthSignal; 4] =
+        [TruthSignal::Walk, TruthSignal::DontWalk, TruthSignal::Changing, TruthSignal::None];
 
     /// The name used in timeline files (`walk`, `dont_walk`, `changing`, `none`).
     pub fn name(self) -> &'static str {
@@ -166,7 +167,8 @@ impl Timeline {
         let timeline: Timeline = serde_json::from_str(text).map_err(|e| {
             // serde's message for a misspelt signal gives only a line and column, which
             // in a one-line file does not tell the annotator which segment is wrong.
-            unknown_signal(text, path).unwrap_or_else(|| TimelineError::Parse { path: path.to_string(), message: e.to_string() })
+            unknown_signal(text, path)
+                .unwrap_or_else(|| TimelineError::Parse { path: path.to_string(), message: e.to_string() })
         })?;
         timeline.validate(path)?;
         Ok(timeline)
@@ -191,7 +193,10 @@ impl Timeline {
         let mut expected_start = 0.0;
         for (i, seg) in self.segments.iter().enumerate() {
             if !(seg.start_s.is_finite()) || seg.start_s < 0.0 {
-                return Err(bad(format!("segments[{i}].start_s"), format!("must not be negative, got {}", seg.start_s)));
+                return Err(bad(
+                    format!("segments[{i}].start_s"),
+                    format!("must not be negative, got {}", seg.start_s),
+                ));
             }
             if !(seg.end_s.is_finite()) || seg.end_s <= seg.start_s {
                 return Err(bad(
@@ -237,10 +242,7 @@ impl Timeline {
             return Err(TimelineError::Invalid {
                 path: path.to_string(),
                 field: "duration_s".into(),
-                message: format!(
-                    "the timeline covers {} s but the clip lasts {clip_duration_s:.3} s",
-                    self.duration_s
-                ),
+                message: format!("the timeline covers {} s but the clip lasts {clip_duration_s:.3} s", self.duration_s),
             });
         }
         Ok(())
@@ -327,9 +329,8 @@ mod tests {
     use super::*;
 
     fn timeline(segments: &str) -> Result<Timeline, String> {
-        let text = format!(
-            r#"{{"version":1,"fps":10,"duration_s":10,"source":{{"kind":"recorded"}},"segments":{segments}}}"#
-        );
+        let text =
+            format!(r#"{{"version":1,"fps":10,"duration_s":10,"source":{{"kind":"recorded"}},"segments":{segments}}}"#);
         Timeline::from_json(&text, "t.json").map_err(|e| e.to_string())
     }
 
@@ -344,8 +345,9 @@ mod tests {
 
     #[test]
     fn json_lines_round_trip() {
-        let mut t = timeline(r#"[{"start_s":0,"end_s":4,"signal":"dont_walk"},{"start_s":4,"end_s":10,"signal":"walk"}]"#)
-            .unwrap();
+        let mut t =
+            timeline(r#"[{"start_s":0,"end_s":4,"signal":"dont_walk"},{"start_s":4,"end_s":10,"signal":"walk"}]"#)
+                .unwrap();
         t.boxes.push(FrameBoxes {
             frame: 0,
             boxes: vec![TruthBox { class: "ped_stop".into(), bbox: [1.0, 2.0, 3.5, 8.0], relevant: true }],
@@ -359,7 +361,10 @@ mod tests {
     #[test]
     fn rejects_bad_timelines_naming_the_field() {
         let cases = [
-            (r#"[{"start_s":0,"end_s":6,"signal":"dont_walk"},{"start_s":4,"end_s":10,"signal":"walk"}]"#, "field `segments[1].start_s`: overlaps"),
+            (
+                r#"[{"start_s":0,"end_s":6,"signal":"dont_walk"},{"start_s":4,"end_s":10,"signal":"walk"}]"#,
+                "field `segments[1].start_s`: overlaps",
+            ),
             (
                 r#"[{"start_s":0,"end_s":10,"signal":"green_man"}]"#,
                 r#"field `segments[0].signal`: unknown signal "green_man" (expected walk, dont_walk, changing or none)"#,

@@ -12,7 +12,7 @@ use safecross::decide::{SelectConfig, Selector, Smoother, SmootherConfig};
 use safecross::decode::{ClassMap, DecodeConfig, Decoder, OutputLayout};
 use safecross::frame::Frame;
 use safecross::preprocess::{Kernels, Preprocessor};
-use safecross::signal::{Basis, SignalState, SHIPPED_CLASSES};
+use safecross::signal::{Basis, SHIPPED_CLASSES, SignalState};
 use safecross::source::prefetch::Prefetch;
 use safecross::source::{FrameSource, SourceError, SourceInfo};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -160,7 +160,14 @@ fn reading_ahead_does_not_allocate_once_warm() {
     // The reader thread's allocations are its own (the counter is per thread); what the
     // pipeline thread pays per frame is the hand-over: a channel receive, a buffer swap
     // and the buffer's return.
-    let info = SourceInfo { description: "gradient".into(), width: 1280, height: 720, fps: 30.0, duration_s: None, live: false };
+    let info = SourceInfo {
+        description: "gradient".into(),
+        width: 1280,
+        height: 720,
+        fps: 30.0,
+        duration_s: None,
+        live: false,
+    };
     let mut source = Prefetch::new(Gradient { info, next: 0 }).unwrap();
     let mut frame = Frame::default();
     for _ in 0..3 {

@@ -20,7 +20,11 @@ pub fn street_frame(width: u32, height: u32) -> Frame {
             frame.rgb[i + 2] = base.saturating_add(20);
         }
     }
-    for (cx, cy, colour) in [(width / 3, height / 3, [255, 40, 30]), (width / 2, height / 4, [40, 255, 90]), (2 * width / 3, height / 3, [255, 200, 0])] {
+    for (cx, cy, colour) in [
+        (width / 3, height / 3, [255, 40, 30]),
+        (width / 2, height / 4, [40, 255, 90]),
+        (2 * width / 3, height / 3, [255, 200, 0]),
+    ] {
         let r = (width / 160).max(3) as i64;
         for dy in -r..=r {
             for dx in -r..=r {

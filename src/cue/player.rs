@@ -423,7 +423,11 @@ mod speaker {
         fn a_stalled_decision_loop_falls_to_unknown_by_itself() {
             let rate = 8_000u32;
             let cfg = CueConfig { sample_rate_hz: rate, mode: crate::cue::CueMode::Tones, ..CueConfig::default() };
-            let shared = Arc::new(Shared { command: AtomicU64::new(0), volume_bits: AtomicU32::new(0.8f32.to_bits()), release: AtomicBool::new(false) });
+            let shared = Arc::new(Shared {
+                command: AtomicU64::new(0),
+                volume_bits: AtomicU32::new(0.8f32.to_bits()),
+                release: AtomicBool::new(false),
+            });
             let mut source = LiveSource {
                 renderer: CueRenderer::new(&cfg, None),
                 shared: Arc::clone(&shared),

@@ -80,20 +80,10 @@ pub enum DecideError {
 }
 
 /// Checks that `value` lies in `[lo, hi]`, naming `field` otherwise.
-fn check_range(
-    field: &'static str,
-    value: f64,
-    lo: f64,
-    hi: f64,
-    range: &'static str,
-) -> Result<(), DecideError> {
+fn check_range(field: &'static str, value: f64, lo: f64, hi: f64, range: &'static str) -> Result<(), DecideError> {
     if value.is_finite() && (lo..=hi).contains(&value) {
         Ok(())
     } else {
-        Err(DecideError::Config {
-            field,
-            value,
-            range,
-        })
+        Err(DecideError::Config { field, value, range })
     }
 }

@@ -92,50 +92,14 @@ impl SelectConfig {
     pub fn validate(&self) -> Result<(), DecideError> {
         check_range("min_score", self.min_score.into(), 0.0, 1.0, "[0, 1]")?;
         check_range("match_iou", self.match_iou.into(), 0.0, 1.0, "[0, 1]")?;
-        check_range(
-            "match_center_sides",
-            self.match_center_sides.into(),
-            0.0,
-            100.0,
-            "[0, 100]",
-        )?;
+        check_range("match_center_sides", self.match_center_sides.into(), 0.0, 100.0, "[0, 100]")?;
         check_range("kind_doubt_s", self.kind_doubt_s, 0.0, 60.0, "[0, 60]")?;
-        check_range(
-            "track_timeout_s",
-            self.track_timeout_s,
-            0.0,
-            60.0,
-            "[0, 60]",
-        )?;
-        check_range(
-            "confirm_hits",
-            self.confirm_hits.into(),
-            1.0,
-            1000.0,
-            "[1, 1000]",
-        )?;
+        check_range("track_timeout_s", self.track_timeout_s, 0.0, 60.0, "[0, 60]")?;
+        check_range("confirm_hits", self.confirm_hits.into(), 1.0, 1000.0, "[1, 1000]")?;
         check_range("confirm_s", self.confirm_s, 0.0, 10.0, "[0, 10]")?;
-        check_range(
-            "switch_margin",
-            self.switch_margin.into(),
-            0.0,
-            1.0,
-            "[0, 1]",
-        )?;
-        check_range(
-            "conflict_ratio",
-            self.conflict_ratio.into(),
-            0.0,
-            1.0,
-            "[0, 1]",
-        )?;
-        check_range(
-            "max_tracks",
-            self.max_tracks as f64,
-            1.0,
-            10_000.0,
-            "[1, 10000]",
-        )?;
+        check_range("switch_margin", self.switch_margin.into(), 0.0, 1.0, "[0, 1]")?;
+        check_range("conflict_ratio", self.conflict_ratio.into(), 0.0, 1.0, "[0, 1]")?;
+        check_range("max_tracks", self.max_tracks as f64, 1.0, 10_000.0, "[1, 10000]")?;
         Ok(())
     }
 }
@@ -159,9 +123,7 @@ enum Aspect {
 fn aspect(m: SignalMeaning) -> Option<Aspect> {
     match m {
         SignalMeaning::PedWalk | SignalMeaning::VehicleGreen => Some(Aspect::Go),
-        SignalMeaning::PedStop | SignalMeaning::VehicleRed | SignalMeaning::VehicleYellow => {
-            Some(Aspect::Stop)
-        }
+        SignalMeaning::PedStop | SignalMeaning::VehicleRed | SignalMeaning::VehicleYellow => Some(Aspect::Stop),
         SignalMeaning::Off | SignalMeaning::Other => None,
     }
 }
@@ -260,13 +222,7 @@ impl Selector {
 
     /// Feeds one frame's detections (boxes in frame px) taken at media time `t_s`, and
     /// returns what the chosen head shows. `frame_w`/`frame_h` are the frame size in px.
-    pub fn select(
-        &mut self,
-        t_s: f64,
-        detections: &[Detection],
-        frame_w: u32,
-        frame_h: u32,
-    ) -> Observation {
+    pub fn select(&mut self, t_s: f64, detections: &[Detection], frame_w: u32, frame_h: u32) -> Observation {
         let dt = match self.last_t_s {
             Some(last) if t_s > last => t_s - last,
             _ => 0.0,
@@ -292,13 +248,10 @@ impl Selector {
             detections
                 .iter()
                 .enumerate()
-                .filter(|(_, d)| {
-                    d.score >= min_score && d.meaning != SignalMeaning::Other && d.bbox.area() > 0.0
-                })
+                .filter(|(_, d)| d.score >= min_score && d.meaning != SignalMeaning::Other && d.bbox.area() > 0.0)
                 .map(|(i, _)| i),
         );
-        self.order
-            .sort_by(|&a, &b| detections[b].score.total_cmp(&detections[a].score));
+        self.order.sort_by(|&a, &b| detections[b].score.total_cmp(&detections[a].score));
 
         for k in 0..self.order.len() {
             let d = &detections[self.order[k]];
@@ -307,10 +260,7 @@ impl Selector {
                     // A weaker second box on a head already matched this frame: the
                     // same head read two ways.
                     let tr = &mut self.tracks[ti];
-                    if tr
-                        .now
-                        .is_some_and(|(first, _)| go_beside_stop(first, d.meaning))
-                    {
+                    if tr.now.is_some_and(|(first, _)| go_beside_stop(first, d.meaning)) {
                         tr.self_conflict = true;
                     }
                     tr.record(t_s, d);
@@ -322,9 +272,7 @@ impl Selector {
                     tr.hits = tr.hits.saturating_add(1);
                     tr.score_ema = 0.7 * tr.score_ema + 0.3 * d.score;
                     tr.now = Some((d.meaning, d.score));
-                    if d.rival.is_some_and(|r: Rival| {
-                        r.score >= min_score && go_beside_stop(d.meaning, r.meaning)
-                    }) {
+                    if d.rival.is_some_and(|r: Rival| r.score >= min_score && go_beside_stop(d.meaning, r.meaning)) {
                         tr.self_conflict = true;
                     }
                     tr.record(t_s, d);
@@ -373,8 +321,7 @@ impl Selector {
             let side = tr.bbox.width().max(tr.bbox.height()).max(1.0);
             let reach = self.config.match_center_sides * side;
             // Sizes must be alike too, so a far small head is not merged with a near one.
-            let ratio =
-                (b.area() / tr.bbox.area().max(1e-6)).max(tr.bbox.area() / b.area().max(1e-6));
+            let ratio = (b.area() / tr.bbox.area().max(1e-6)).max(tr.bbox.area() / b.area().max(1e-6));
             if dist <= reach && ratio <= 4.0 {
                 let s = 1.0 - dist / reach.max(1e-6);
                 if best.is_none_or(|(_, bs)| s > bs) {
@@ -412,17 +359,12 @@ impl Selector {
         let size = (tr.bbox.area().sqrt() / (0.1 * short)).clamp(0.0, 1.0);
         let (cx, _) = tr.bbox.center();
         let centre = (1.0 - ((cx - w / 2.0).abs() / (w / 2.0))).clamp(0.0, 1.0);
-        0.35 * size
-            + 0.25 * centre
-            + 0.2 * tr.seen_rate.clamp(0.0, 1.0)
-            + 0.2 * tr.score_ema.clamp(0.0, 1.0)
+        0.35 * size + 0.25 * centre + 0.2 * tr.seen_rate.clamp(0.0, 1.0) + 0.2 * tr.score_ema.clamp(0.0, 1.0)
     }
 
     fn is_candidate(&self, tr: &Track) -> bool {
         let confirmed = tr.hits >= self.config.confirm_hits
-            && self
-                .last_t_s
-                .is_some_and(|t| t - tr.first_seen_s >= self.config.confirm_s);
+            && self.last_t_s.is_some_and(|t| t - tr.first_seen_s >= self.config.confirm_s);
         let kind_ok = match tr.kind() {
             Kind::Pedestrian => true,
             Kind::Vehicle => self.config.follow_vehicle_signals,
@@ -463,10 +405,9 @@ impl Selector {
         let mut conflict = tr.self_conflict;
         let walk_now = tr.now.is_some_and(|(m, _)| m == SignalMeaning::PedWalk);
         if walk_now
-            && tr.last_vehicle_reading_s.is_some_and(|v| {
-                self.last_t_s
-                    .is_some_and(|t| t - v <= self.config.kind_doubt_s)
-            })
+            && tr
+                .last_vehicle_reading_s
+                .is_some_and(|v| self.last_t_s.is_some_and(|t| t - v <= self.config.kind_doubt_s))
         {
             conflict = true;
         }
@@ -478,10 +419,7 @@ impl Selector {
                 let Some(b) = other.now.and_then(|(m, _)| aspect(m)) else {
                     continue;
                 };
-                if a != b
-                    && self.score(other, frame_w, frame_h)
-                        >= self.config.conflict_ratio * chosen_score
-                {
+                if a != b && self.score(other, frame_w, frame_h) >= self.config.conflict_ratio * chosen_score {
                     conflict = true;
                 }
             }
@@ -509,13 +447,7 @@ mod tests {
     use super::*;
 
     fn det(meaning: SignalMeaning, score: f32, cx: f32, cy: f32, side: f32) -> Detection {
-        Detection {
-            class_id: 0,
-            meaning,
-            score,
-            bbox: BBox::from_center(cx, cy, side, side * 2.0),
-            rival: None,
-        }
+        Detection { class_id: 0, meaning, score, bbox: BBox::from_center(cx, cy, side, side * 2.0), rival: None }
     }
 
     const W: u32 = 640;
@@ -532,12 +464,7 @@ mod tests {
     #[test]
     fn a_single_new_box_is_not_chosen() {
         let mut sel = Selector::new(SelectConfig::default());
-        let obs = sel.select(
-            0.0,
-            &[det(SignalMeaning::PedWalk, 0.9, 320.0, 200.0, 30.0)],
-            W,
-            H,
-        );
+        let obs = sel.select(0.0, &[det(SignalMeaning::PedWalk, 0.9, 320.0, 200.0, 30.0)], W, H);
         assert_eq!(obs.shows, None);
         assert_eq!(obs.basis, Basis::None);
     }
@@ -545,14 +472,8 @@ mod tests {
     #[test]
     fn a_steady_head_is_chosen_after_confirmation() {
         let mut sel = Selector::new(SelectConfig::default());
-        let frames: Vec<_> = (0..6)
-            .map(|i| {
-                (
-                    i as f64 / 30.0,
-                    vec![det(SignalMeaning::PedStop, 0.8, 320.0, 200.0, 30.0)],
-                )
-            })
-            .collect();
+        let frames: Vec<_> =
+            (0..6).map(|i| (i as f64 / 30.0, vec![det(SignalMeaning::PedStop, 0.8, 320.0, 200.0, 30.0)])).collect();
         let obs = run(&mut sel, &frames);
         assert_eq!(obs.shows, Some(SignalMeaning::PedStop));
         assert_eq!(obs.basis, Basis::Pedestrian);
@@ -580,23 +501,11 @@ mod tests {
 
     #[test]
     fn vehicle_only_scenes_use_the_vehicle_signal_unless_switched_off() {
-        let frames: Vec<_> = (0..10)
-            .map(|i| {
-                (
-                    i as f64 / 10.0,
-                    vec![det(SignalMeaning::VehicleRed, 0.9, 320.0, 100.0, 30.0)],
-                )
-            })
-            .collect();
+        let frames: Vec<_> =
+            (0..10).map(|i| (i as f64 / 10.0, vec![det(SignalMeaning::VehicleRed, 0.9, 320.0, 100.0, 30.0)])).collect();
         let obs = run(&mut Selector::new(SelectConfig::default()), &frames);
-        assert_eq!(
-            (obs.shows, obs.basis),
-            (Some(SignalMeaning::VehicleRed), Basis::Vehicle)
-        );
-        let off = SelectConfig {
-            follow_vehicle_signals: false,
-            ..SelectConfig::default()
-        };
+        assert_eq!((obs.shows, obs.basis), (Some(SignalMeaning::VehicleRed), Basis::Vehicle));
+        let off = SelectConfig { follow_vehicle_signals: false, ..SelectConfig::default() };
         let obs = run(&mut Selector::new(off), &frames);
         assert_eq!((obs.shows, obs.basis), (None, Basis::None));
     }
@@ -604,14 +513,8 @@ mod tests {
     #[test]
     fn the_dark_phase_of_a_blink_stays_on_the_same_head() {
         let mut sel = Selector::new(SelectConfig::default());
-        let mut frames: Vec<_> = (0..5)
-            .map(|i| {
-                (
-                    i as f64 / 10.0,
-                    vec![det(SignalMeaning::PedWalk, 0.9, 320.0, 200.0, 30.0)],
-                )
-            })
-            .collect();
+        let mut frames: Vec<_> =
+            (0..5).map(|i| (i as f64 / 10.0, vec![det(SignalMeaning::PedWalk, 0.9, 320.0, 200.0, 30.0)])).collect();
         frames.push((0.5, vec![det(SignalMeaning::Off, 0.7, 322.0, 201.0, 30.0)]));
         let before = run(&mut sel, &frames[..5]);
         let after = run(&mut sel, &frames[5..]);
@@ -627,15 +530,7 @@ mod tests {
         let frames: Vec<_> = (0..10).map(|i| (i as f64 / 10.0, vec![steady])).collect();
         let before = run(&mut sel, &frames);
         // One frame with a big, confident walk box elsewhere.
-        let obs = sel.select(
-            1.0,
-            &[
-                steady,
-                det(SignalMeaning::PedWalk, 0.99, 320.0, 150.0, 60.0),
-            ],
-            W,
-            H,
-        );
+        let obs = sel.select(1.0, &[steady, det(SignalMeaning::PedWalk, 0.99, 320.0, 150.0, 60.0)], W, H);
         assert_eq!(obs.shows, Some(SignalMeaning::PedStop));
         assert_eq!(obs.track_id, before.track_id);
         assert!(!obs.conflict, "an unconfirmed box is not a relevant signal");
@@ -693,49 +588,25 @@ mod tests {
                 last_conflict_t = Some(t);
             }
             if i > 5 && i <= 15 {
-                assert!(
-                    obs.conflict,
-                    "t={t}: the head was read as a vehicle lamp {:.1} s ago",
-                    t - 0.5
-                );
+                assert!(obs.conflict, "t={t}: the head was read as a vehicle lamp {:.1} s ago", t - 0.5);
             }
         }
-        assert_eq!(
-            last_conflict_t,
-            Some(1.5),
-            "the doubt lasts kind_doubt_s and no longer"
-        );
+        assert_eq!(last_conflict_t, Some(1.5), "the doubt lasts kind_doubt_s and no longer");
 
         // A green rival on a walk box is common on real walking figures: no doubt.
         let mut sel = Selector::new(SelectConfig::default());
         let with_green = with_rival(walk, SignalMeaning::VehicleGreen, 0.4);
-        let frames: Vec<_> = (0..5)
-            .map(|i| {
-                (
-                    i as f64 / 10.0,
-                    vec![if i == 3 { with_green } else { walk }],
-                )
-            })
-            .collect();
+        let frames: Vec<_> = (0..5).map(|i| (i as f64 / 10.0, vec![if i == 3 { with_green } else { walk }])).collect();
         assert!(!run(&mut sel, &frames).conflict);
 
         // Off switch.
-        let mut sel = Selector::new(SelectConfig {
-            kind_doubt_s: 0.0,
-            ..SelectConfig::default()
-        });
-        let frames: Vec<_> = (0..8)
-            .map(|i| (i as f64 / 10.0, vec![if i == 5 { green } else { walk }]))
-            .collect();
+        let mut sel = Selector::new(SelectConfig { kind_doubt_s: 0.0, ..SelectConfig::default() });
+        let frames: Vec<_> = (0..8).map(|i| (i as f64 / 10.0, vec![if i == 5 { green } else { walk }])).collect();
         assert!(!run(&mut sel, &frames).conflict);
     }
 
     fn with_rival(mut d: Detection, meaning: SignalMeaning, score: f32) -> Detection {
-        d.rival = Some(Rival {
-            class_id: 9,
-            meaning,
-            score,
-        });
+        d.rival = Some(Rival { class_id: 9, meaning, score });
         d
     }
 
@@ -743,39 +614,23 @@ mod tests {
     fn a_walk_box_with_a_stop_rival_is_a_conflict_and_a_stop_box_with_a_walk_rival_is_not() {
         let walk = det(SignalMeaning::PedWalk, 0.7, 320.0, 200.0, 30.0);
         let stop = det(SignalMeaning::PedStop, 0.7, 320.0, 200.0, 30.0);
-        let frames = |d: Detection| -> Vec<(f64, Vec<Detection>)> {
-            (0..5).map(|i| (i as f64 / 10.0, vec![d])).collect()
-        };
+        let frames =
+            |d: Detection| -> Vec<(f64, Vec<Detection>)> { (0..5).map(|i| (i as f64 / 10.0, vec![d])).collect() };
 
-        let obs = run(
-            &mut Selector::new(SelectConfig::default()),
-            &frames(with_rival(walk, SignalMeaning::PedStop, 0.35)),
-        );
-        assert!(
-            obs.conflict,
-            "walk with a stop rival must not reach the smoother as walk"
-        );
+        let obs =
+            run(&mut Selector::new(SelectConfig::default()), &frames(with_rival(walk, SignalMeaning::PedStop, 0.35)));
+        assert!(obs.conflict, "walk with a stop rival must not reach the smoother as walk");
 
-        let obs = run(
-            &mut Selector::new(SelectConfig::default()),
-            &frames(with_rival(walk, SignalMeaning::PedStop, 0.2)),
-        );
-        assert!(
-            !obs.conflict,
-            "a rival below min_score is noise, like any box below it"
-        );
+        let obs =
+            run(&mut Selector::new(SelectConfig::default()), &frames(with_rival(walk, SignalMeaning::PedStop, 0.2)));
+        assert!(!obs.conflict, "a rival below min_score is noise, like any box below it");
 
-        let obs = run(
-            &mut Selector::new(SelectConfig::default()),
-            &frames(with_rival(stop, SignalMeaning::PedWalk, 0.65)),
-        );
+        let obs =
+            run(&mut Selector::new(SelectConfig::default()), &frames(with_rival(stop, SignalMeaning::PedWalk, 0.65)));
         assert!(!obs.conflict);
         assert_eq!(obs.shows, Some(SignalMeaning::PedStop));
 
-        let obs = run(
-            &mut Selector::new(SelectConfig::default()),
-            &frames(with_rival(walk, SignalMeaning::Off, 0.6)),
-        );
+        let obs = run(&mut Selector::new(SelectConfig::default()), &frames(with_rival(walk, SignalMeaning::Off, 0.6)));
         assert!(!obs.conflict, "an unlit reading is no stop reading");
     }
 
@@ -799,14 +654,8 @@ mod tests {
     #[test]
     fn a_missed_frame_reports_nothing_on_the_same_track() {
         let mut sel = Selector::new(SelectConfig::default());
-        let frames: Vec<_> = (0..5)
-            .map(|i| {
-                (
-                    i as f64 / 10.0,
-                    vec![det(SignalMeaning::PedStop, 0.8, 320.0, 200.0, 30.0)],
-                )
-            })
-            .collect();
+        let frames: Vec<_> =
+            (0..5).map(|i| (i as f64 / 10.0, vec![det(SignalMeaning::PedStop, 0.8, 320.0, 200.0, 30.0)])).collect();
         let before = run(&mut sel, &frames);
         let obs = sel.select(0.5, &[], W, H);
         assert_eq!(obs.shows, None);
@@ -820,13 +669,6 @@ mod tests {
     #[test]
     fn default_config_is_valid() {
         assert!(SelectConfig::default().validate().is_ok());
-        assert!(
-            SelectConfig {
-                min_score: 2.0,
-                ..SelectConfig::default()
-            }
-            .validate()
-            .is_err()
-        );
+        assert!(SelectConfig { min_score: 2.0, ..SelectConfig::default() }.validate().is_err());
     }
 }

@@ -131,45 +131,15 @@ impl SmootherConfig {
     /// [`DecideError::Config`] naming the bad field.
     pub fn validate(&self) -> Result<(), DecideError> {
         check_range("walk_enter_s", self.walk_enter_s, 0.0, 30.0, "[0, 30]")?;
-        check_range(
-            "walk_min_frames",
-            self.walk_min_frames.into(),
-            2.0,
-            1000.0,
-            "[2, 1000]",
-        )?;
-        check_range(
-            "walk_min_confidence",
-            self.walk_min_confidence.into(),
-            0.0,
-            1.0,
-            "[0, 1]",
-        )?;
-        check_range(
-            "walk_after_stop_s",
-            self.walk_after_stop_s,
-            0.0,
-            30.0,
-            "[0, 30]",
-        )?;
+        check_range("walk_min_frames", self.walk_min_frames.into(), 2.0, 1000.0, "[2, 1000]")?;
+        check_range("walk_min_confidence", self.walk_min_confidence.into(), 0.0, 1.0, "[0, 1]")?;
+        check_range("walk_after_stop_s", self.walk_after_stop_s, 0.0, 30.0, "[0, 30]")?;
         check_range("stop_enter_s", self.stop_enter_s, 0.0, 10.0, "[0, 10]")?;
-        check_range(
-            "stop_min_frames",
-            self.stop_min_frames.into(),
-            1.0,
-            1000.0,
-            "[1, 1000]",
-        )?;
+        check_range("stop_min_frames", self.stop_min_frames.into(), 1.0, 1000.0, "[1, 1000]")?;
         check_range("walk_hold_s", self.walk_hold_s, 0.0, 5.0, "[0, 5]")?;
         check_range("hold_s", self.hold_s, 0.0, 10.0, "[0, 10]")?;
         check_range("blink_min_gap_s", self.blink_min_gap_s, 0.0, 5.0, "[0, 5]")?;
-        check_range(
-            "blink_max_gap_s",
-            self.blink_max_gap_s,
-            self.blink_min_gap_s,
-            5.0,
-            "[blink_min_gap_s, 5]",
-        )?;
+        check_range("blink_max_gap_s", self.blink_max_gap_s, self.blink_min_gap_s, 5.0, "[blink_min_gap_s, 5]")?;
         check_range(
             "blink_min_missing_gap_s",
             self.blink_min_missing_gap_s,
@@ -178,13 +148,7 @@ impl SmootherConfig {
             "[0, blink_max_gap_s]",
         )?;
         check_range("flash_hold_s", self.flash_hold_s, 0.0, 10.0, "[0, 10]")?;
-        check_range(
-            "stall_timeout_s",
-            self.stall_timeout_s,
-            0.01,
-            60.0,
-            "[0.01, 60]",
-        )?;
+        check_range("stall_timeout_s", self.stall_timeout_s, 0.01, 60.0, "[0.01, 60]")?;
         Ok(())
     }
 }
@@ -230,14 +194,8 @@ struct Run {
 impl Run {
     fn extend(run: Option<Run>, t_s: f64) -> Option<Run> {
         Some(match run {
-            Some(r) => Run {
-                start_s: r.start_s,
-                frames: r.frames.saturating_add(1),
-            },
-            None => Run {
-                start_s: t_s,
-                frames: 1,
-            },
+            Some(r) => Run { start_s: r.start_s, frames: r.frames.saturating_add(1) },
+            None => Run { start_s: t_s, frames: 1 },
         })
     }
 
@@ -317,10 +275,7 @@ impl Smoother {
     pub fn update(&mut self, t_s: f64, obs: &Observation) -> Decision {
         let t = self.advance_clock(t_s);
         let (prev_state, prev_basis) = (self.state, self.basis);
-        if self
-            .last_frame_s
-            .is_some_and(|lf| t - lf > self.config.stall_timeout_s)
-        {
+        if self.last_frame_s.is_some_and(|lf| t - lf > self.config.stall_timeout_s) {
             self.forget();
         }
         self.last_frame_s = Some(t);
@@ -349,9 +304,7 @@ impl Smoother {
     pub fn tick(&mut self, t_s: f64) -> Decision {
         let t = self.advance_clock(t_s);
         let (prev_state, prev_basis) = (self.state, self.basis);
-        let stalled = self
-            .last_frame_s
-            .is_none_or(|lf| t - lf > self.config.stall_timeout_s);
+        let stalled = self.last_frame_s.is_none_or(|lf| t - lf > self.config.stall_timeout_s);
         if stalled && self.state != SignalState::Unknown {
             self.forget();
         }
@@ -396,9 +349,7 @@ impl Smoother {
                     Evidence::Missing
                 }
             }
-            Some(SignalMeaning::PedStop | SignalMeaning::VehicleRed) => {
-                Evidence::Lit(Lamp::Stop, conf)
-            }
+            Some(SignalMeaning::PedStop | SignalMeaning::VehicleRed) => Evidence::Lit(Lamp::Stop, conf),
             Some(SignalMeaning::VehicleYellow) => Evidence::Lit(Lamp::Amber, conf),
             Some(SignalMeaning::Off) => Evidence::Dark,
             Some(SignalMeaning::Other) | None => Evidence::Missing,
@@ -431,13 +382,8 @@ impl Smoother {
                 if self.flash.is_some_and(|(fl, _)| fl != lamp) {
                     self.flash = None;
                 }
-                let after_red = self.lit.is_some_and(|(l, _)| l == Lamp::Stop)
-                    || self.state == SignalState::DontWalk;
-                let eff = if lamp == Lamp::Amber && after_red {
-                    Lamp::Stop
-                } else {
-                    lamp
-                };
+                let after_red = self.lit.is_some_and(|(l, _)| l == Lamp::Stop) || self.state == SignalState::DontWalk;
+                let eff = if lamp == Lamp::Amber && after_red { Lamp::Stop } else { lamp };
                 self.lit = Some((lamp, t));
                 self.gap = GapSinceLit::None;
                 match eff {
@@ -454,11 +400,7 @@ impl Smoother {
                 Evidence::Lit(eff, conf)
             }
             Evidence::Dark => {
-                self.gap = if self.lit.is_some() {
-                    GapSinceLit::Dark
-                } else {
-                    GapSinceLit::None
-                };
+                self.gap = if self.lit.is_some() { GapSinceLit::Dark } else { GapSinceLit::None };
                 self.go_run = None;
                 self.stop_run = None;
                 ev
@@ -486,21 +428,14 @@ impl Smoother {
             return (Unknown, None);
         }
         if self.flash.is_some_and(|(_, until)| t <= until) {
-            let conf = if let Evidence::Lit(_, c) = ev {
-                Some(c)
-            } else {
-                None
-            };
+            let conf = if let Evidence::Lit(_, c) = ev { Some(c) } else { None };
             return (Changing, conf);
         }
         match ev {
             Evidence::Lit(Lamp::Go, c) => {
-                let enough = self.go_run.is_some_and(|r| {
-                    r.lasted(t, self.config.walk_enter_s, self.config.walk_min_frames)
-                });
-                let stop_long_ago = self
-                    .last_stop_s
-                    .is_none_or(|s| t - s >= self.config.walk_after_stop_s);
+                let enough =
+                    self.go_run.is_some_and(|r| r.lasted(t, self.config.walk_enter_s, self.config.walk_min_frames));
+                let stop_long_ago = self.last_stop_s.is_none_or(|s| t - s >= self.config.walk_after_stop_s);
                 if self.state == Walk || (enough && stop_long_ago) {
                     (Walk, Some(c))
                 } else {
@@ -509,14 +444,9 @@ impl Smoother {
                 }
             }
             Evidence::Lit(Lamp::Stop, c) => {
-                let enough = self.stop_run.is_some_and(|r| {
-                    r.lasted(t, self.config.stop_enter_s, self.config.stop_min_frames)
-                });
-                if matches!(self.state, Walk | DontWalk) || enough {
-                    (DontWalk, Some(c))
-                } else {
-                    (self.state, None)
-                }
+                let enough =
+                    self.stop_run.is_some_and(|r| r.lasted(t, self.config.stop_enter_s, self.config.stop_min_frames));
+                if matches!(self.state, Walk | DontWalk) || enough { (DontWalk, Some(c)) } else { (self.state, None) }
             }
             Evidence::Lit(Lamp::Amber, c) => (Changing, Some(c)),
             Evidence::Dark | Evidence::Missing => {
@@ -544,16 +474,8 @@ impl Smoother {
     }
 
     fn decision(&self, prev_state: SignalState, prev_basis: Basis) -> Decision {
-        let basis = if self.state == SignalState::Unknown {
-            Basis::None
-        } else {
-            self.basis
-        };
-        let prev_basis = if prev_state == SignalState::Unknown {
-            Basis::None
-        } else {
-            prev_basis
-        };
+        let basis = if self.state == SignalState::Unknown { Basis::None } else { self.basis };
+        let prev_basis = if prev_state == SignalState::Unknown { Basis::None } else { prev_basis };
         Decision {
             state: self.state,
             basis,
@@ -574,13 +496,7 @@ mod tests {
             Some(_) => Basis::Pedestrian,
             None => Basis::None,
         };
-        Observation {
-            shows,
-            confidence,
-            basis,
-            track_id: Some(1),
-            ..Observation::default()
-        }
+        Observation { shows, confidence, basis, track_id: Some(1), ..Observation::default() }
     }
 
     const WALK: Option<SignalMeaning> = Some(SignalMeaning::PedWalk);
@@ -589,11 +505,7 @@ mod tests {
 
     /// Feeds `(from_s, to_s, observation)` spans at `fps` and returns the state after
     /// each frame, with its time.
-    fn feed(
-        sm: &mut Smoother,
-        fps: f64,
-        spans: &[(f64, f64, Observation)],
-    ) -> Vec<(f64, SignalState)> {
+    fn feed(sm: &mut Smoother, fps: f64, spans: &[(f64, f64, Observation)]) -> Vec<(f64, SignalState)> {
         let mut out = Vec::new();
         for (from, to, o) in spans {
             let mut k = (from * fps).ceil() as i64;
@@ -607,21 +519,13 @@ mod tests {
     }
 
     fn state_at(trace: &[(f64, SignalState)], t: f64) -> SignalState {
-        trace
-            .iter()
-            .take_while(|(ft, _)| *ft <= t + 1e-9)
-            .last()
-            .map_or(Unknown, |(_, s)| *s)
+        trace.iter().take_while(|(ft, _)| *ft <= t + 1e-9).last().map_or(Unknown, |(_, s)| *s)
     }
 
     #[test]
     fn table_steady_walk_after_stop() {
         let mut sm = Smoother::new(SmootherConfig::default());
-        let tr = feed(
-            &mut sm,
-            10.0,
-            &[(0.0, 3.0, obs(STOP, 0.8)), (3.0, 6.0, obs(WALK, 0.9))],
-        );
+        let tr = feed(&mut sm, 10.0, &[(0.0, 3.0, obs(STOP, 0.8)), (3.0, 6.0, obs(WALK, 0.9))]);
         let cases = [
             (0.0, Unknown), // one stop frame is not yet enough
             (0.1, Unknown),
@@ -640,11 +544,7 @@ mod tests {
     #[test]
     fn table_stop_drops_walk_at_once() {
         let mut sm = Smoother::new(SmootherConfig::default());
-        let tr = feed(
-            &mut sm,
-            30.0,
-            &[(0.0, 2.0, obs(WALK, 0.9)), (2.0, 2.04, obs(STOP, 0.4))],
-        );
+        let tr = feed(&mut sm, 30.0, &[(0.0, 2.0, obs(WALK, 0.9)), (2.0, 2.04, obs(STOP, 0.4))]);
         assert_eq!(state_at(&tr, 1.9), Walk);
         assert_eq!(state_at(&tr, 2.0), DontWalk);
     }
@@ -675,11 +575,7 @@ mod tests {
             spans.push((s + 0.5, s + 1.0, obs(STOP, 0.9)));
         }
         let tr = feed(&mut sm, 10.0, &spans);
-        assert_eq!(
-            state_at(&tr, 2.4),
-            DontWalk,
-            "held through the first dark phase"
-        );
+        assert_eq!(state_at(&tr, 2.4), DontWalk, "held through the first dark phase");
         assert_eq!(state_at(&tr, 2.5), Changing, "first blink seen");
         assert_eq!(state_at(&tr, 5.9), Changing);
     }
@@ -688,38 +584,26 @@ mod tests {
     fn flashing_is_changing_at_any_frame_rate_and_phase() {
         for fps in [5.0, 10.0, 30.0] {
             for phase in [0.0, 0.35, 0.7] {
-                for (lit, dark, steady) in [
-                    (WALK, OFF, Walk),
-                    (WALK, None, Walk),
-                    (STOP, None, DontWalk),
-                    (STOP, OFF, DontWalk),
-                ] {
+                for (lit, dark, steady) in
+                    [(WALK, OFF, Walk), (WALK, None, Walk), (STOP, None, DontWalk), (STOP, OFF, DontWalk)]
+                {
                     let mut spans = vec![(0.0, 3.0, obs(lit, 0.9))];
                     for k in 0..5 {
                         let s = 3.0 + k as f64;
                         spans.push((s, s + 0.5, obs(dark, 0.8)));
                         spans.push((s + 0.5, s + 1.0, obs(lit, 0.9)));
                     }
-                    let spans: Vec<_> = spans
-                        .into_iter()
-                        .map(|(a, b, o)| (a + phase / fps, b + phase / fps, o))
-                        .collect();
+                    let spans: Vec<_> =
+                        spans.into_iter().map(|(a, b, o)| (a + phase / fps, b + phase / fps, o)).collect();
                     let mut sm = Smoother::new(SmootherConfig::default());
                     let tr = feed(&mut sm, fps, &spans);
                     assert_eq!(state_at(&tr, 2.9), steady, "{fps} fps, {lit:?}");
                     // From the first full cycle on, only "changing" is heard.
                     for (t, s) in tr.iter().filter(|(t, _)| *t >= 4.0 && *t < 8.0) {
-                        assert_eq!(
-                            *s, Changing,
-                            "{fps} fps, phase {phase}, {lit:?}/{dark:?} at {t}"
-                        );
+                        assert_eq!(*s, Changing, "{fps} fps, phase {phase}, {lit:?}/{dark:?} at {t}");
                     }
                     // Never walk once the lamp has started to flash.
-                    assert!(
-                        tr.iter()
-                            .filter(|(t, _)| *t >= 3.0 + 0.4)
-                            .all(|(_, s)| *s != Walk)
-                    );
+                    assert!(tr.iter().filter(|(t, _)| *t >= 3.0 + 0.4).all(|(_, s)| *s != Walk));
                 }
             }
         }
@@ -731,18 +615,10 @@ mod tests {
         let red = Some(SignalMeaning::VehicleRed);
         let green = Some(SignalMeaning::VehicleGreen);
         let mut sm = Smoother::new(SmootherConfig::default());
-        let tr = feed(
-            &mut sm,
-            10.0,
-            &[(0.0, 1.0, obs(red, 0.9)), (1.0, 2.0, obs(yellow, 0.9))],
-        );
+        let tr = feed(&mut sm, 10.0, &[(0.0, 1.0, obs(red, 0.9)), (1.0, 2.0, obs(yellow, 0.9))]);
         assert_eq!(state_at(&tr, 1.9), DontWalk);
         let mut sm = Smoother::new(SmootherConfig::default());
-        let tr = feed(
-            &mut sm,
-            10.0,
-            &[(0.0, 2.0, obs(green, 0.9)), (2.0, 2.5, obs(yellow, 0.9))],
-        );
+        let tr = feed(&mut sm, 10.0, &[(0.0, 2.0, obs(green, 0.9)), (2.0, 2.5, obs(yellow, 0.9))]);
         assert_eq!(state_at(&tr, 1.9), Walk);
         assert_eq!(state_at(&tr, 2.0), Changing);
     }
@@ -750,45 +626,22 @@ mod tests {
     #[test]
     fn table_dark_and_lost_signals_end_in_unknown() {
         let mut sm = Smoother::new(SmootherConfig::default());
-        let tr = feed(
-            &mut sm,
-            10.0,
-            &[(0.0, 2.0, obs(WALK, 0.9)), (2.0, 4.0, obs(OFF, 0.9))],
-        );
-        assert_eq!(
-            state_at(&tr, 2.0),
-            Changing,
-            "a dark walk lamp drops walk at once"
-        );
+        let tr = feed(&mut sm, 10.0, &[(0.0, 2.0, obs(WALK, 0.9)), (2.0, 4.0, obs(OFF, 0.9))]);
+        assert_eq!(state_at(&tr, 2.0), Changing, "a dark walk lamp drops walk at once");
         assert_eq!(state_at(&tr, 2.6), Changing);
         assert_eq!(state_at(&tr, 2.8), Unknown);
 
         let mut sm = Smoother::new(SmootherConfig::default());
-        let tr = feed(
-            &mut sm,
-            10.0,
-            &[(0.0, 2.0, obs(WALK, 0.9)), (2.0, 4.0, obs(None, 0.0))],
-        );
-        assert_eq!(
-            state_at(&tr, 2.1),
-            Walk,
-            "one missed detection keeps walk briefly"
-        );
+        let tr = feed(&mut sm, 10.0, &[(0.0, 2.0, obs(WALK, 0.9)), (2.0, 4.0, obs(None, 0.0))]);
+        assert_eq!(state_at(&tr, 2.1), Walk, "one missed detection keeps walk briefly");
         assert_eq!(state_at(&tr, 2.3), Unknown);
     }
 
     #[test]
     fn table_conflict_and_low_confidence_never_walk() {
         let mut sm = Smoother::new(SmootherConfig::default());
-        let conflict = Observation {
-            conflict: true,
-            ..obs(WALK, 0.9)
-        };
-        let tr = feed(
-            &mut sm,
-            10.0,
-            &[(0.0, 2.0, obs(WALK, 0.9)), (2.0, 2.1, conflict)],
-        );
+        let conflict = Observation { conflict: true, ..obs(WALK, 0.9) };
+        let tr = feed(&mut sm, 10.0, &[(0.0, 2.0, obs(WALK, 0.9)), (2.0, 2.1, conflict)]);
         assert_eq!(state_at(&tr, 2.0), Unknown);
         let mut sm = Smoother::new(SmootherConfig::default());
         let tr = feed(&mut sm, 10.0, &[(0.0, 5.0, obs(WALK, 0.45))]);
@@ -811,30 +664,15 @@ mod tests {
     #[test]
     fn vehicle_basis_is_reported() {
         let mut sm = Smoother::new(SmootherConfig::default());
-        let tr = feed(
-            &mut sm,
-            10.0,
-            &[(0.0, 1.0, obs(Some(SignalMeaning::VehicleRed), 0.9))],
-        );
+        let tr = feed(&mut sm, 10.0, &[(0.0, 1.0, obs(Some(SignalMeaning::VehicleRed), 0.9))]);
         assert_eq!(state_at(&tr, 0.9), DontWalk);
-        assert_eq!(
-            sm.update(1.0, &obs(Some(SignalMeaning::VehicleRed), 0.9))
-                .basis,
-            Basis::Vehicle
-        );
+        assert_eq!(sm.update(1.0, &obs(Some(SignalMeaning::VehicleRed), 0.9)).basis, Basis::Vehicle);
     }
 
     #[test]
     fn default_config_is_valid() {
         assert!(SmootherConfig::default().validate().is_ok());
-        assert!(
-            SmootherConfig {
-                walk_min_frames: 1,
-                ..SmootherConfig::default()
-            }
-            .validate()
-            .is_err()
-        );
+        assert!(SmootherConfig { walk_min_frames: 1, ..SmootherConfig::default() }.validate().is_err());
     }
 
     #[test]
@@ -855,12 +693,7 @@ mod tests {
                 let lit = (t - flash_start).rem_euclid(1.0) < 0.5;
                 let d = s.update(t, &if lit { obs(WALK, 0.9) } else { obs(None, 0.0) });
                 if t - flash_start > 1.1 {
-                    assert_ne!(
-                        d.state,
-                        Walk,
-                        "fps {fps}, {:.2} s into the flashing",
-                        t - flash_start
-                    );
+                    assert_ne!(d.state, Walk, "fps {fps}, {:.2} s into the flashing", t - flash_start);
                 }
                 saw_changing |= d.state == Changing;
                 t += dt;
@@ -877,14 +710,7 @@ mod tests {
             let t = f64::from(k) * dt;
             // Every fifth and sixth frame of seven is missed: gaps of 0.2 s.
             let missed = k % 7 >= 5;
-            let d = s.update(
-                t,
-                &if missed {
-                    obs(None, 0.0)
-                } else {
-                    obs(STOP, 0.4)
-                },
-            );
+            let d = s.update(t, &if missed { obs(None, 0.0) } else { obs(STOP, 0.4) });
             if t > 0.5 {
                 assert_eq!(d.state, DontWalk, "at {t:.2} s");
             }

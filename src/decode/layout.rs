@@ -63,70 +63,38 @@ impl OutputLayout {
     ///
     /// # Errors
     /// [`LayoutError`] when no layout fits or the names disagree with the shape.
-    pub fn detect(
-        shape: &[usize],
-        class_names: Option<usize>,
-        end2end: bool,
-    ) -> Result<Self, LayoutError> {
+    pub fn detect(shape: &[usize], class_names: Option<usize>, end2end: bool) -> Result<Self, LayoutError> {
         let &[1, rows, cols] = shape else {
-            return Err(LayoutError::UnknownShape {
-                shape: shape.to_vec(),
-                hint: String::new(),
-            });
+            return Err(LayoutError::UnknownShape { shape: shape.to_vec(), hint: String::new() });
         };
         // End-to-end rows carry a class index, not per-class scores, so any name count fits.
         if cols == 6 && (end2end || class_names != Some(1)) {
-            return Ok(OutputLayout::EndToEnd {
-                max_detections: rows,
-            });
+            return Ok(OutputLayout::EndToEnd { max_detections: rows });
         }
         match class_names {
             // A shape can fit both only when it is tiny; anchors outnumber rows in real models.
             Some(nc) if rows == 4 + nc && (cols != 5 + nc || cols > rows) => {
-                Ok(OutputLayout::YoloV8 {
-                    classes: nc,
-                    anchors: cols,
-                })
+                Ok(OutputLayout::YoloV8 { classes: nc, anchors: cols })
             }
-            Some(nc) if cols == 5 + nc => Ok(OutputLayout::YoloV5 {
-                classes: nc,
-                anchors: rows,
-            }),
+            Some(nc) if cols == 5 + nc => Ok(OutputLayout::YoloV5 { classes: nc, anchors: rows }),
             Some(nc) => {
                 let (guess_v8, guess_v5) = (rows.checked_sub(4), cols.checked_sub(5));
                 let output_classes = if cols > rows { guess_v8 } else { guess_v5 };
                 match output_classes {
-                    Some(oc) if oc > 0 => Err(LayoutError::ClassCountMismatch {
-                        output_classes: oc,
-                        names: nc,
-                    }),
-                    _ => Err(LayoutError::UnknownShape {
-                        shape: shape.to_vec(),
-                        hint: format!(" for {nc} classes"),
-                    }),
+                    Some(oc) if oc > 0 => Err(LayoutError::ClassCountMismatch { output_classes: oc, names: nc }),
+                    _ => Err(LayoutError::UnknownShape { shape: shape.to_vec(), hint: format!(" for {nc} classes") }),
                 }
             }
-            None if cols > rows && rows > 4 => Ok(OutputLayout::YoloV8 {
-                classes: rows - 4,
-                anchors: cols,
-            }),
-            None if rows > cols && cols > 5 => Ok(OutputLayout::YoloV5 {
-                classes: cols - 5,
-                anchors: rows,
-            }),
-            None => Err(LayoutError::UnknownShape {
-                shape: shape.to_vec(),
-                hint: String::new(),
-            }),
+            None if cols > rows && rows > 4 => Ok(OutputLayout::YoloV8 { classes: rows - 4, anchors: cols }),
+            None if rows > cols && cols > 5 => Ok(OutputLayout::YoloV5 { classes: cols - 5, anchors: rows }),
+            None => Err(LayoutError::UnknownShape { shape: shape.to_vec(), hint: String::new() }),
         }
     }
 
     /// Number of classes the output scores, when the layout says (end-to-end does not).
     pub fn class_count(&self) -> Option<usize> {
         match self {
-            OutputLayout::YoloV8 { classes, .. } | OutputLayout::YoloV5 { classes, .. } => {
-                Some(*classes)
-            }
+            OutputLayout::YoloV8 { classes, .. } | OutputLayout::YoloV5 { classes, .. } => Some(*classes),
             OutputLayout::EndToEnd { .. } => None,
         }
     }
@@ -170,8 +138,7 @@ impl OutputLayout {
                     if objectness < threshold {
                         continue;
                     }
-                    let ((best, best_class), (second, second_class)) =
-                        top_two(row[5..].iter().copied());
+                    let ((best, best_class), (second, second_class)) = top_two(row[5..].iter().copied());
                     let score = objectness * best;
                     if score >= threshold {
                         let rival_score = objectness * second;
@@ -179,8 +146,7 @@ impl OutputLayout {
                             class_id: best_class as u16,
                             score,
                             bbox: BBox::from_center(row[0], row[1], row[2], row[3]),
-                            rival: (rival_score >= threshold)
-                                .then_some((second_class as u16, rival_score)),
+                            rival: (rival_score >= threshold).then_some((second_class as u16, rival_score)),
                         });
                     }
                 }
@@ -215,12 +181,7 @@ impl ClassMap {
     pub fn new(names: Vec<String>, overrides: &BTreeMap<String, SignalMeaning>) -> Self {
         let meanings = names
             .iter()
-            .map(|n| {
-                overrides
-                    .get(n)
-                    .copied()
-                    .unwrap_or_else(|| SignalMeaning::from_class_name(n))
-            })
+            .map(|n| overrides.get(n).copied().unwrap_or_else(|| SignalMeaning::from_class_name(n)))
             .collect();
         Self { names, meanings }
     }
@@ -228,10 +189,7 @@ impl ClassMap {
     /// Placeholder names `class0..` for a model without names; every meaning is
     /// `Other`, so such a model can show boxes but never drives a decision.
     pub fn unnamed(count: usize) -> Self {
-        Self::new(
-            (0..count).map(|i| format!("class{i}")).collect(),
-            &BTreeMap::new(),
-        )
+        Self::new((0..count).map(|i| format!("class{i}")).collect(), &BTreeMap::new())
     }
 
     /// Number of classes.
@@ -251,18 +209,12 @@ impl ClassMap {
 
     /// Meaning of class `id`; `Other` for an out-of-range id.
     pub fn meaning(&self, id: u16) -> SignalMeaning {
-        self.meanings
-            .get(id as usize)
-            .copied()
-            .unwrap_or(SignalMeaning::Other)
+        self.meanings.get(id as usize).copied().unwrap_or(SignalMeaning::Other)
     }
 
     /// `(name, meaning)` pairs in class order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, SignalMeaning)> {
-        self.names
-            .iter()
-            .map(String::as_str)
-            .zip(self.meanings.iter().copied())
+        self.names.iter().map(String::as_str).zip(self.meanings.iter().copied())
     }
 }
 
@@ -289,50 +241,31 @@ mod tests {
     fn layouts_from_shapes() {
         assert_eq!(
             OutputLayout::detect(&[1, 10, 3549], Some(6), false),
-            Ok(OutputLayout::YoloV8 {
-                classes: 6,
-                anchors: 3549
-            })
+            Ok(OutputLayout::YoloV8 { classes: 6, anchors: 3549 })
         );
         assert_eq!(
             OutputLayout::detect(&[1, 25200, 8], Some(3), false),
-            Ok(OutputLayout::YoloV5 {
-                classes: 3,
-                anchors: 25200
-            })
+            Ok(OutputLayout::YoloV5 { classes: 3, anchors: 25200 })
         );
         assert_eq!(
             OutputLayout::detect(&[1, 300, 6], Some(4), false),
-            Ok(OutputLayout::EndToEnd {
-                max_detections: 300
-            })
+            Ok(OutputLayout::EndToEnd { max_detections: 300 })
         );
         assert_eq!(
             OutputLayout::detect(&[1, 300, 6], Some(1), true),
-            Ok(OutputLayout::EndToEnd {
-                max_detections: 300
-            })
+            Ok(OutputLayout::EndToEnd { max_detections: 300 })
         );
         assert_eq!(
             OutputLayout::detect(&[1, 300, 6], Some(1), false),
-            Ok(OutputLayout::YoloV5 {
-                classes: 1,
-                anchors: 300
-            })
+            Ok(OutputLayout::YoloV5 { classes: 1, anchors: 300 })
         );
         assert_eq!(
             OutputLayout::detect(&[1, 84, 8400], None, false),
-            Ok(OutputLayout::YoloV8 {
-                classes: 80,
-                anchors: 8400
-            })
+            Ok(OutputLayout::YoloV8 { classes: 80, anchors: 8400 })
         );
         assert_eq!(
             OutputLayout::detect(&[1, 10, 3549], Some(3), false),
-            Err(LayoutError::ClassCountMismatch {
-                output_classes: 6,
-                names: 3
-            })
+            Err(LayoutError::ClassCountMismatch { output_classes: 6, names: 3 })
         );
         assert!(OutputLayout::detect(&[1, 3, 4], None, false).is_err());
         assert!(OutputLayout::detect(&[2, 10, 3549], None, false).is_err());
@@ -344,38 +277,20 @@ mod tests {
         let anchors = 2;
         let mut out = vec![0.0f32; 6 * anchors];
         let set = |o: &mut Vec<f32>, row: usize, a: usize, v: f32| o[row * anchors + a] = v;
-        for (row, v) in [
-            (0, 50.0),
-            (1, 60.0),
-            (2, 10.0),
-            (3, 20.0),
-            (4, 0.1),
-            (5, 0.9),
-        ] {
+        for (row, v) in [(0, 50.0), (1, 60.0), (2, 10.0), (3, 20.0), (4, 0.1), (5, 0.9)] {
             set(&mut out, row, 1, v);
         }
         let mut cands = Vec::new();
-        OutputLayout::YoloV8 {
-            classes: 2,
-            anchors,
-        }
-        .collect(&out, 0.25, &mut cands);
+        OutputLayout::YoloV8 { classes: 2, anchors }.collect(&out, 0.25, &mut cands);
         assert_eq!(cands.len(), 1);
         assert_eq!(cands[0].class_id, 1);
         assert_eq!(cands[0].bbox, BBox::new(45.0, 50.0, 55.0, 70.0));
-        assert_eq!(
-            cands[0].rival, None,
-            "class 0 at 0.1 is below the threshold"
-        );
+        assert_eq!(cands[0].rival, None, "class 0 at 0.1 is below the threshold");
 
         // The same anchor also reads class 0 at 0.4: that second reading is its rival.
         set(&mut out, 4, 1, 0.4);
         cands.clear();
-        OutputLayout::YoloV8 {
-            classes: 2,
-            anchors,
-        }
-        .collect(&out, 0.25, &mut cands);
+        OutputLayout::YoloV8 { classes: 2, anchors }.collect(&out, 0.25, &mut cands);
         assert_eq!(cands.len(), 1);
         assert_eq!((cands[0].class_id, cands[0].rival), (1, Some((0, 0.4))));
     }

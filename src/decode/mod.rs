@@ -37,12 +37,7 @@ pub struct DecodeConfig {
 
 impl Default for DecodeConfig {
     fn default() -> Self {
-        Self {
-            conf_threshold: 0.25,
-            nms_iou: 0.45,
-            class_agnostic_nms: true,
-            max_detections: 100,
-        }
+        Self { conf_threshold: 0.25, nms_iou: 0.45, class_agnostic_nms: true, max_detections: 100 }
     }
 }
 
@@ -72,18 +67,10 @@ impl DecodeConfig {
     /// [`DecodeError::Config`] naming the bad field.
     pub fn validate(&self) -> Result<(), DecodeError> {
         if !(0.0..=1.0).contains(&self.conf_threshold) {
-            return Err(DecodeError::Config {
-                field: "conf_threshold",
-                value: self.conf_threshold,
-                range: "[0, 1]",
-            });
+            return Err(DecodeError::Config { field: "conf_threshold", value: self.conf_threshold, range: "[0, 1]" });
         }
         if !(0.0..=1.0).contains(&self.nms_iou) {
-            return Err(DecodeError::Config {
-                field: "nms_iou",
-                value: self.nms_iou,
-                range: "[0, 1]",
-            });
+            return Err(DecodeError::Config { field: "nms_iou", value: self.nms_iou, range: "[0, 1]" });
         }
         Ok(())
     }
@@ -115,28 +102,14 @@ impl Decoder {
     /// # Errors
     /// [`DecodeError`] when the config is out of range or the class map does not match
     /// the layout's class count.
-    pub fn new(
-        layout: OutputLayout,
-        classes: ClassMap,
-        config: DecodeConfig,
-    ) -> Result<Self, DecodeError> {
+    pub fn new(layout: OutputLayout, classes: ClassMap, config: DecodeConfig) -> Result<Self, DecodeError> {
         config.validate()?;
         if let Some(nc) = layout.class_count() {
             if nc != classes.len() {
-                return Err(LayoutError::ClassCountMismatch {
-                    output_classes: nc,
-                    names: classes.len(),
-                }
-                .into());
+                return Err(LayoutError::ClassCountMismatch { output_classes: nc, names: classes.len() }.into());
             }
         }
-        Ok(Self {
-            layout,
-            classes,
-            config,
-            candidates: Vec::new(),
-            kept: Vec::new(),
-        })
+        Ok(Self { layout, classes, config, candidates: Vec::new(), kept: Vec::new() })
     }
 
     /// The layout in use.
@@ -159,8 +132,7 @@ impl Decoder {
     /// detections, highest score first.
     pub fn decode(&mut self, output: &[f32], letterbox: &Letterbox, out: &mut Vec<Detection>) {
         self.candidates.clear();
-        self.layout
-            .collect(output, self.config.conf_threshold, &mut self.candidates);
+        self.layout.collect(output, self.config.conf_threshold, &mut self.candidates);
         nms::suppress(
             &mut self.candidates,
             &mut self.kept,
@@ -174,11 +146,8 @@ impl Decoder {
             if bbox.area() <= 0.0 {
                 continue;
             }
-            let rival = c.rival.map(|(class_id, score)| Rival {
-                class_id,
-                meaning: self.classes.meaning(class_id),
-                score,
-            });
+            let rival =
+                c.rival.map(|(class_id, score)| Rival { class_id, meaning: self.classes.meaning(class_id), score });
             out.push(Detection {
                 class_id: c.class_id,
                 meaning: self.classes.meaning(c.class_id),

@@ -4,13 +4,7 @@ use super::Candidate;
 
 /// Sorts `candidates` by score (highest first) and writes the survivors to `kept`.
 /// Both buffers keep their capacity between frames.
-pub(super) fn suppress(
-    candidates: &mut [Candidate],
-    kept: &mut Vec<Candidate>,
-    iou: f32,
-    agnostic: bool,
-    max: usize,
-) {
+pub(super) fn suppress(candidates: &mut [Candidate], kept: &mut Vec<Candidate>, iou: f32, agnostic: bool, max: usize) {
     // total_cmp keeps the order defined even if a broken model emits NaN scores.
     candidates.sort_unstable_by(|a, b| b.score.total_cmp(&a.score));
     kept.clear();
@@ -18,9 +12,7 @@ pub(super) fn suppress(
         if kept.len() >= max {
             break;
         }
-        let suppressor = kept
-            .iter_mut()
-            .find(|k| (agnostic || k.class_id == c.class_id) && k.bbox.iou(&c.bbox) > iou);
+        let suppressor = kept.iter_mut().find(|k| (agnostic || k.class_id == c.class_id) && k.bbox.iou(&c.bbox) > iou);
         match suppressor {
             // Across classes, the strongest other reading of the same box is kept as the
             // box's rival, so the selector can still see that one head was read two ways.
@@ -42,32 +34,19 @@ mod tests {
     use proptest::prelude::*;
 
     fn cand(class_id: u16, score: f32, x: f32, y: f32, s: f32) -> Candidate {
-        Candidate {
-            class_id,
-            score,
-            bbox: BBox::new(x, y, x + s, y + s),
-            rival: None,
-        }
+        Candidate { class_id, score, bbox: BBox::new(x, y, x + s, y + s), rival: None }
     }
 
     #[test]
     fn suppresses_same_class_overlaps_only() {
-        let mut c = vec![
-            cand(0, 0.9, 0.0, 0.0, 10.0),
-            cand(0, 0.8, 1.0, 1.0, 10.0),
-            cand(1, 0.7, 1.0, 1.0, 10.0),
-        ];
+        let mut c = vec![cand(0, 0.9, 0.0, 0.0, 10.0), cand(0, 0.8, 1.0, 1.0, 10.0), cand(1, 0.7, 1.0, 1.0, 10.0)];
         let mut kept = Vec::new();
         suppress(&mut c, &mut kept, 0.45, false, 100);
         assert_eq!(kept.len(), 2);
         assert_eq!((kept[0].class_id, kept[1].class_id), (0, 1));
         suppress(&mut c, &mut kept, 0.45, true, 100);
         assert_eq!(kept.len(), 1);
-        assert_eq!(
-            kept[0].rival,
-            Some((1, 0.7)),
-            "the other class's reading is kept as the rival"
-        );
+        assert_eq!(kept[0].rival, Some((1, 0.7)), "the other class's reading is kept as the rival");
     }
 
     #[test]
@@ -85,17 +64,9 @@ mod tests {
         assert_eq!(kept[0].rival, Some((1, 0.6)));
         assert_eq!(kept[1].rival, None, "a box far away has no rival");
         suppress(&mut c, &mut kept, 0.45, false, 100);
-        assert!(
-            kept.iter().all(|k| k.rival.is_none()),
-            "per-class NMS keeps every reading as its own box"
-        );
-        let mut own = vec![
-            Candidate {
-                rival: Some((3, 0.3)),
-                ..cand(0, 0.9, 0.0, 0.0, 10.0)
-            },
-            cand(1, 0.2, 0.0, 0.0, 10.0),
-        ];
+        assert!(kept.iter().all(|k| k.rival.is_none()), "per-class NMS keeps every reading as its own box");
+        let mut own =
+            vec![Candidate { rival: Some((3, 0.3)), ..cand(0, 0.9, 0.0, 0.0, 10.0) }, cand(1, 0.2, 0.0, 0.0, 10.0)];
         suppress(&mut own, &mut kept, 0.45, true, 100);
         assert_eq!(
             kept[0].rival,

@@ -83,14 +83,11 @@ impl Dataset {
     pub fn load(dir: &Path) -> Result<Self, EvalError> {
         let images_dir = dir.join("images");
         if !images_dir.is_dir() {
-            return Err(EvalError::NotADataset {
-                path: dir.to_path_buf(),
-                message: "it has no images/ folder".into(),
-            });
+            return Err(EvalError::NotADataset { path: dir.to_path_buf(), message: "it has no images/ folder".into() });
         }
         let yaml_path = find_data_yaml(dir)?;
-        let yaml = std::fs::read_to_string(&yaml_path)
-            .map_err(|source| EvalError::Io { path: yaml_path.clone(), source })?;
+        let yaml =
+            std::fs::read_to_string(&yaml_path).map_err(|source| EvalError::Io { path: yaml_path.clone(), source })?;
         let class_names = parse_names(&yaml).map_err(|(line, message)| EvalError::DataYaml {
             path: yaml_path.clone(),
             line,
@@ -165,7 +162,9 @@ impl Dataset {
         self.images
             .iter()
             .filter(|i| i.label_path.is_none())
-            .map(|i| i.path.file_name().map_or_else(|| i.path.display().to_string(), |n| n.to_string_lossy().into_owned()))
+            .map(|i| {
+                i.path.file_name().map_or_else(|| i.path.display().to_string(), |n| n.to_string_lossy().into_owned())
+            })
             .collect()
     }
 
@@ -225,10 +224,8 @@ pub fn parse_names(yaml: &str) -> Result<Vec<String>, (usize, String)> {
         if let Some(name) = item.strip_prefix('-') {
             listed.push(unquote(name));
         } else if let Some((id, name)) = item.split_once(':') {
-            let id: usize = id
-                .trim()
-                .parse()
-                .map_err(|_| (i + 1, format!("class id `{}` is not a whole number", id.trim())))?;
+            let id: usize =
+                id.trim().parse().map_err(|_| (i + 1, format!("class id `{}` is not a whole number", id.trim())))?;
             mapped.push((id, unquote(name), i + 1));
         } else {
             return Err((i + 1, format!("expected `- name` or `id: name` under `names:`, got `{item}`")));
@@ -239,7 +236,10 @@ pub fn parse_names(yaml: &str) -> Result<Vec<String>, (usize, String)> {
         let mut names = Vec::with_capacity(mapped.len());
         for (expect, (id, name, line)) in mapped.into_iter().enumerate() {
             if id != expect {
-                return Err((line, format!("class ids must run 0, 1, 2, ... without gaps; expected {expect}, got {id}")));
+                return Err((
+                    line,
+                    format!("class ids must run 0, 1, 2, ... without gaps; expected {expect}, got {id}"),
+                ));
             }
             names.push(name);
         }
@@ -299,7 +299,11 @@ fn parse_labels(
         let class_id: u32 =
             fields[0].parse().map_err(|_| err(format!("field 1 (class id) `{}` is not a whole number", fields[0])))?;
         let meaning = *meanings.get(class_id as usize).ok_or_else(|| {
-            err(format!("class id {class_id} has no name; data.yaml names {} classes (0..={})", meanings.len(), meanings.len().saturating_sub(1)))
+            err(format!(
+                "class id {class_id} has no name; data.yaml names {} classes (0..={})",
+                meanings.len(),
+                meanings.len().saturating_sub(1)
+            ))
         })?;
         let mut v = Vec::with_capacity(n - 1);
         for (k, f) in fields[1..].iter().enumerate() {

@@ -288,10 +288,7 @@ impl DecisionEvaluator {
         timeline.validate(timeline_path)?;
         timeline.check_covers(timeline_path, run.duration_s)?;
         let samples = &run.samples;
-        let bad = |message: String| EvalError::Samples {
-            clip: run.name.clone(),
-            message,
-        };
+        let bad = |message: String| EvalError::Samples { clip: run.name.clone(), message };
         for (i, s) in samples.iter().enumerate() {
             if !s.t_s.is_finite() {
                 return Err(bad(format!("sample {i} has time {}", s.t_s)));
@@ -309,11 +306,8 @@ impl DecisionEvaluator {
 
         let truth = truth_bands(timeline);
         let decision = decision_bands(samples, end);
-        let announcements: Vec<(f64, SignalState)> = samples
-            .iter()
-            .filter(|s| s.announced && s.t_s < end)
-            .map(|s| (s.t_s, s.state))
-            .collect();
+        let announcements: Vec<(f64, SignalState)> =
+            samples.iter().filter(|s| s.announced && s.t_s < end).map(|s| (s.t_s, s.state)).collect();
 
         // Sweep the two band lists together; accumulate seconds per (truth, decision).
         let mut secs = [[0.0f64; 4]; 4];
@@ -341,21 +335,14 @@ impl DecisionEvaluator {
         let mut missed_changes = 0;
         let mut first_match_s = None;
         for (k, &(ta, tb, ts)) in truth.iter().enumerate() {
-            let hit = decision
-                .iter()
-                .enumerate()
-                .find(|&(_, &(da, db, ds))| db > ta && da < tb && matches(ts, ds));
+            let hit = decision.iter().enumerate().find(|&(_, &(da, db, ds))| db > ta && da < tb && matches(ts, ds));
             match hit {
                 Some((jj, &(da, _, _))) => {
                     let delay = (da - ta).max(0.0);
                     if da >= ta && jj > 0 {
                         explained[jj] = true;
                     }
-                    if k == 0 {
-                        first_match_s = Some(delay)
-                    } else {
-                        latencies.push(delay)
-                    }
+                    if k == 0 { first_match_s = Some(delay) } else { latencies.push(delay) }
                 }
                 None if k > 0 => missed_changes += 1,
                 None => {}
@@ -396,12 +383,7 @@ impl DecisionEvaluator {
         self.clips.push(ClipReport {
             clip: run.name.clone(),
             figures,
-            bands: ClipBands {
-                truth,
-                decision,
-                announcements,
-                false_go,
-            },
+            bands: ClipBands { truth, decision, announcements, false_go },
             latencies_s: latencies,
             first_match_s,
         });
@@ -441,15 +423,8 @@ impl DecisionEvaluator {
         o.missed_walk_fraction = (o.walk_s > 0.0).then(|| o.missed_walk_s / o.walk_s);
         o.announce_latency = Stats::of(&latencies);
         o.first_match = Stats::of(&firsts);
-        o.flaps_per_min = if o.duration_s > 0.0 {
-            o.flaps as f64 / (o.duration_s / 60.0)
-        } else {
-            0.0
-        };
-        DecisionReport {
-            overall: o,
-            clips: self.clips,
-        }
+        o.flaps_per_min = if o.duration_s > 0.0 { o.flaps as f64 / (o.duration_s / 60.0) } else { 0.0 };
+        DecisionReport { overall: o, clips: self.clips }
     }
 }
 
@@ -468,15 +443,8 @@ fn truth_bands(timeline: &Timeline) -> Vec<(f64, f64, TruthSignal)> {
     let end = timeline.duration_s;
     let mut bands: Vec<(f64, f64, TruthSignal)> = Vec::with_capacity(timeline.segments.len());
     for (k, seg) in timeline.segments.iter().enumerate() {
-        let a = if k == 0 {
-            0.0
-        } else {
-            seg.start_s.clamp(0.0, end)
-        };
-        let b = timeline
-            .segments
-            .get(k + 1)
-            .map_or(end, |n| n.start_s.clamp(0.0, end));
+        let a = if k == 0 { 0.0 } else { seg.start_s.clamp(0.0, end) };
+        let b = timeline.segments.get(k + 1).map_or(end, |n| n.start_s.clamp(0.0, end));
         if b <= a {
             continue;
         }
@@ -531,17 +499,8 @@ mod tests {
             version: 1,
             fps: 10.0,
             duration_s: segs.last().map_or(0.0, |s| s.1),
-            source: ClipSource::Recorded {
-                description: String::new(),
-            },
-            segments: segs
-                .iter()
-                .map(|&(start_s, end_s, signal)| Segment {
-                    start_s,
-                    end_s,
-                    signal,
-                })
-                .collect(),
+            source: ClipSource::Recorded { description: String::new() },
+            segments: segs.iter().map(|&(start_s, end_s, signal)| Segment { start_s, end_s, signal }).collect(),
             boxes: Vec::new(),
         }
     }
@@ -557,11 +516,7 @@ mod tests {
                 if t >= until - 1e-9 {
                     break;
                 }
-                out.push(DecisionSample {
-                    t_s: t,
-                    state,
-                    announced: state != prev,
-                });
+                out.push(DecisionSample { t_s: t, state, announced: state != prev });
                 prev = state;
                 k += 1;
             }
@@ -593,22 +548,11 @@ mod tests {
         ]);
         let s = samples(&[(0.5, U), (4.5, D), (8.5, W), (10.0, C)], 0.1);
         let mut ev = DecisionEvaluator::new();
-        let f = ev
-            .add_clip(&tl, "t.json", &run(s, 10.0))
-            .unwrap()
-            .figures
-            .clone();
+        let f = ev.add_clip(&tl, "t.json", &run(s, 10.0)).unwrap().figures.clone();
         assert_eq!(f.false_go_s, 0.0);
-        assert!(
-            close(f.go_during_changing_s, 0.5),
-            "{}",
-            f.go_during_changing_s
-        );
+        assert!(close(f.go_during_changing_s, 0.5), "{}", f.go_during_changing_s);
         assert!(close(f.missed_walk_s, 0.5));
-        assert_eq!(
-            f.missed_walk_fraction.map(|x| (x * 1000.0).round()),
-            Some(125.0)
-        );
+        assert_eq!(f.missed_walk_fraction.map(|x| (x * 1000.0).round()), Some(125.0));
         assert_eq!(f.announce_latency.count, 2);
         assert!(close(f.announce_latency.max_s.unwrap(), 0.5));
         assert!(close(f.first_match.mean_s.unwrap(), 0.5));
@@ -623,11 +567,7 @@ mod tests {
         let tl = timeline(&[(0.0, 10.0, TruthSignal::DontWalk)]);
         let s = samples(&[(1.0, D), (2.0, W), (3.0, D), (3.5, W), (10.0, D)], 0.1);
         let mut ev = DecisionEvaluator::new();
-        let f = ev
-            .add_clip(&tl, "t.json", &run(s, 10.0))
-            .unwrap()
-            .figures
-            .clone();
+        let f = ev.add_clip(&tl, "t.json", &run(s, 10.0)).unwrap().figures.clone();
         assert!(close(f.false_go_s, 1.5), "{}", f.false_go_s);
         assert_eq!(f.false_go_events, 2);
         assert_eq!(f.flaps, 4);
@@ -640,33 +580,14 @@ mod tests {
     fn dropped_frames_hold_the_last_decision() {
         // Truth turns dont_walk at 5 s; only frames at 0, 3 and 6 s are processed, so the
         // walk decided at 3 s holds until 6 s: 1 s of false go, latency 1 s.
-        let tl = timeline(&[
-            (0.0, 5.0, TruthSignal::Walk),
-            (5.0, 10.0, TruthSignal::DontWalk),
-        ]);
+        let tl = timeline(&[(0.0, 5.0, TruthSignal::Walk), (5.0, 10.0, TruthSignal::DontWalk)]);
         let s = vec![
-            DecisionSample {
-                t_s: 0.0,
-                state: U,
-                announced: false,
-            },
-            DecisionSample {
-                t_s: 3.0,
-                state: W,
-                announced: true,
-            },
-            DecisionSample {
-                t_s: 6.0,
-                state: D,
-                announced: true,
-            },
+            DecisionSample { t_s: 0.0, state: U, announced: false },
+            DecisionSample { t_s: 3.0, state: W, announced: true },
+            DecisionSample { t_s: 6.0, state: D, announced: true },
         ];
         let mut ev = DecisionEvaluator::new();
-        let f = ev
-            .add_clip(&tl, "t.json", &run(s, 10.0))
-            .unwrap()
-            .figures
-            .clone();
+        let f = ev.add_clip(&tl, "t.json", &run(s, 10.0)).unwrap().figures.clone();
         assert!(close(f.false_go_s, 1.0));
         assert_eq!(f.announce_latency.max_s, Some(1.0));
         assert!(close(f.missed_walk_s, 3.0));
@@ -682,11 +603,7 @@ mod tests {
         ]);
         let s = samples(&[(10.0, D)], 0.1);
         let mut ev = DecisionEvaluator::new();
-        let f = ev
-            .add_clip(&tl, "t.json", &run(s, 10.0))
-            .unwrap()
-            .figures
-            .clone();
+        let f = ev.add_clip(&tl, "t.json", &run(s, 10.0)).unwrap().figures.clone();
         assert_eq!(f.true_changes, 2);
         assert_eq!(f.missed_changes, 1);
         assert_eq!(f.announce_latency.count, 1);
@@ -697,46 +614,27 @@ mod tests {
     #[test]
     fn a_timeline_shorter_than_the_clip_is_rejected_naming_the_field() {
         let tl = timeline(&[(0.0, 8.0, TruthSignal::DontWalk)]);
-        let err = DecisionEvaluator::new()
-            .add_clip(&tl, "short.json", &run(samples(&[(10.0, D)], 0.1), 10.0))
-            .unwrap_err();
+        let err =
+            DecisionEvaluator::new().add_clip(&tl, "short.json", &run(samples(&[(10.0, D)], 0.1), 10.0)).unwrap_err();
         let msg = err.to_string();
-        assert!(
-            msg.contains("short.json") && msg.contains("duration_s"),
-            "{msg}"
-        );
+        assert!(msg.contains("short.json") && msg.contains("duration_s"), "{msg}");
     }
 
     #[test]
     fn samples_out_of_order_are_rejected() {
         let tl = timeline(&[(0.0, 10.0, TruthSignal::DontWalk)]);
         let s = vec![
-            DecisionSample {
-                t_s: 2.0,
-                state: D,
-                announced: false,
-            },
-            DecisionSample {
-                t_s: 1.0,
-                state: D,
-                announced: false,
-            },
+            DecisionSample { t_s: 2.0, state: D, announced: false },
+            DecisionSample { t_s: 1.0, state: D, announced: false },
         ];
-        assert!(
-            DecisionEvaluator::new()
-                .add_clip(&tl, "t.json", &run(s, 10.0))
-                .is_err()
-        );
+        assert!(DecisionEvaluator::new().add_clip(&tl, "t.json", &run(s, 10.0)).is_err());
     }
 
     #[test]
     fn head_counts_tell_found_from_right() {
         use crate::geom::BBox;
-        let head = |class: &str, relevant| TruthBox {
-            class: class.into(),
-            bbox: [100.0, 100.0, 110.0, 120.0],
-            relevant,
-        };
+        let head =
+            |class: &str, relevant| TruthBox { class: class.into(), bbox: [100.0, 100.0, 110.0, 120.0], relevant };
         let det = |meaning, x: f32| Detection {
             class_id: 0,
             meaning,
@@ -748,34 +646,15 @@ mod tests {
         // Right state; a vehicle light on the same spot does not count as the head.
         c.add_frame(
             &[head("ped_walk", true)],
-            &[
-                det(SignalMeaning::VehicleRed, 100.0),
-                det(SignalMeaning::PedWalk, 101.0),
-            ],
+            &[det(SignalMeaning::VehicleRed, 100.0), det(SignalMeaning::PedWalk, 101.0)],
         );
         // Found with the wrong state.
-        c.add_frame(
-            &[head("ped_stop", true)],
-            &[det(SignalMeaning::PedWalk, 100.0)],
-        );
+        c.add_frame(&[head("ped_stop", true)], &[det(SignalMeaning::PedWalk, 100.0)]);
         // Missed: the only detection is elsewhere.
-        c.add_frame(
-            &[head("ped_stop", true)],
-            &[det(SignalMeaning::PedStop, 300.0)],
-        );
+        c.add_frame(&[head("ped_stop", true)], &[det(SignalMeaning::PedStop, 300.0)]);
         // Not counted: not the relevant head, or not lit.
-        c.add_frame(
-            &[head("ped_walk", false), head("off", true)],
-            &[det(SignalMeaning::PedWalk, 100.0)],
-        );
-        assert_eq!(
-            c,
-            HeadCounts {
-                visible_frames: 3,
-                detected_frames: 2,
-                right_state_frames: 1
-            }
-        );
+        c.add_frame(&[head("ped_walk", false), head("off", true)], &[det(SignalMeaning::PedWalk, 100.0)]);
+        assert_eq!(c, HeadCounts { visible_frames: 3, detected_frames: 2, right_state_frames: 1 });
         let f = HeadFigures::from(c);
         assert_eq!(f.told_apart, Some(1.0 / 3.0));
         assert_eq!(f.state_accuracy, Some(0.5));

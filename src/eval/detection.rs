@@ -214,10 +214,7 @@ pub struct DetectionEvaluator {
 impl DetectionEvaluator {
     /// An evaluator with no images yet.
     pub fn new(config: DetectionEvalConfig) -> Self {
-        Self {
-            config,
-            images: Vec::new(),
-        }
+        Self { config, images: Vec::new() }
     }
 
     /// The config in use.
@@ -228,16 +225,9 @@ impl DetectionEvaluator {
     /// Adds one image: its labels (source px) and all its detections (source px, down to
     /// a low confidence). Non-finite scores are dropped. Returns the image's index.
     pub fn add_image(&mut self, labels: &[GtBox], detections: &[Detection]) -> usize {
-        let mut detections: Vec<Detection> = detections
-            .iter()
-            .copied()
-            .filter(|d| d.score.is_finite())
-            .collect();
+        let mut detections: Vec<Detection> = detections.iter().copied().filter(|d| d.score.is_finite()).collect();
         detections.sort_by(|a, b| b.score.total_cmp(&a.score));
-        self.images.push(ImageRecord {
-            labels: labels.to_vec(),
-            detections,
-        });
+        self.images.push(ImageRecord { labels: labels.to_vec(), detections });
         self.images.len() - 1
     }
 
@@ -277,20 +267,13 @@ impl DetectionEvaluator {
         let conf = cfg.conf_threshold;
         let classes_present: Vec<SignalMeaning> = SignalMeaning::ALL
             .into_iter()
-            .filter(|m| {
-                self.images
-                    .iter()
-                    .any(|im| im.labels.iter().any(|g| g.meaning == *m))
-            })
+            .filter(|m| self.images.iter().any(|im| im.labels.iter().any(|g| g.meaning == *m)))
             .collect();
 
         // Class-aware matching at IoU 0.5, per image: score of the detection matched to
         // each label (for recall and misses at the operating point).
-        let mut label_match_score: Vec<Vec<Option<f32>>> = self
-            .images
-            .iter()
-            .map(|im| vec![None; im.labels.len()])
-            .collect();
+        let mut label_match_score: Vec<Vec<Option<f32>>> =
+            self.images.iter().map(|im| vec![None; im.labels.len()]).collect();
         let mut classes = Vec::with_capacity(classes_present.len());
         let mut pr_curves = Vec::with_capacity(classes_present.len());
         for &meaning in &classes_present {
@@ -303,9 +286,8 @@ impl DetectionEvaluator {
                 let mut scored: Vec<(f32, bool)> = Vec::new();
                 labels = 0;
                 for (i, im) in self.images.iter().enumerate() {
-                    let gt_idx: Vec<usize> = (0..im.labels.len())
-                        .filter(|&g| im.labels[g].meaning == meaning)
-                        .collect();
+                    let gt_idx: Vec<usize> =
+                        (0..im.labels.len()).filter(|&g| im.labels[g].meaning == meaning).collect();
                     let gts: Vec<BBox> = gt_idx.iter().map(|&g| im.labels[g].bbox).collect();
                     let dets: Vec<&Detection> = im
                         .detections
@@ -333,11 +315,7 @@ impl DetectionEvaluator {
                     curve50 = curve;
                 }
             }
-            let precision = if det_at_conf > 0 {
-                tp_at_conf as f64 / det_at_conf as f64
-            } else {
-                0.0
-            };
+            let precision = if det_at_conf > 0 { tp_at_conf as f64 / det_at_conf as f64 } else { 0.0 };
             let recall = tp_at_conf as f64 / labels.max(1) as f64;
             classes.push(ClassMetrics {
                 meaning,
@@ -349,18 +327,10 @@ impl DetectionEvaluator {
                 ap50: aps[0],
                 ap50_95: aps.iter().sum::<f64>() / aps.len() as f64,
             });
-            pr_curves.push(PrCurve {
-                meaning,
-                precision: curve50,
-                operating_point: (recall, precision),
-            });
+            pr_curves.push(PrCurve { meaning, precision: curve50, operating_point: (recall, precision) });
         }
         let mean = |f: fn(&ClassMetrics) -> f64| {
-            if classes.is_empty() {
-                0.0
-            } else {
-                classes.iter().map(f).sum::<f64>() / classes.len() as f64
-            }
+            if classes.is_empty() { 0.0 } else { classes.iter().map(f).sum::<f64>() / classes.len() as f64 }
         };
 
         // Class-agnostic figures at the operating point.
@@ -428,20 +398,13 @@ impl DetectionEvaluator {
                     .filter(|(_, iou)| *iou >= cfg.any_iou)
                     .max_by(|a, b| a.1.total_cmp(&b.1))
                     .map(|(d, _)| (d.meaning, d.score));
-                misses.push(Miss {
-                    image: i,
-                    label: *label,
-                    seen_as,
-                });
+                misses.push(Miss { image: i, label: *label, seen_as });
             }
         }
         misses.sort_by(|a, b| b.label.bbox.width().total_cmp(&a.label.bbox.width()));
 
         let total_labels: usize = self.images.iter().map(|im| im.labels.len()).sum();
-        let found_total: usize = found_any
-            .iter()
-            .map(|f| f.iter().filter(|x| **x).count())
-            .sum();
+        let found_total: usize = found_any.iter().map(|f| f.iter().filter(|x| **x).count()).sum();
         let ratio = |num: usize, den: usize| (den > 0).then(|| num as f64 / den as f64);
 
         let buckets: [(&'static str, f32, Option<f32>); 3] = [
@@ -505,9 +468,7 @@ fn iou_f64(a: &BBox, b: &BBox) -> f64 {
     let iw = (ax2.min(bx2) - ax1.max(bx1)).max(0.0);
     let ih = (ay2.min(by2) - ay1.max(by1)).max(0.0);
     let inter = iw * ih;
-    let union = (ax2 - ax1).max(0.0) * (ay2 - ay1).max(0.0)
-        + (bx2 - bx1).max(0.0) * (by2 - by1).max(0.0)
-        - inter;
+    let union = (ax2 - ax1).max(0.0) * (ay2 - ay1).max(0.0) + (bx2 - bx1).max(0.0) * (by2 - by1).max(0.0) - inter;
     if union <= 0.0 { 0.0 } else { inter / union }
 }
 
@@ -580,10 +541,7 @@ fn confusion_matrix(pairs: &[(Option<SignalMeaning>, Option<SignalMeaning>)]) ->
         .filter(|m| pairs.iter().any(|(t, p)| *t == Some(*m) || *p == Some(*m)))
         .collect();
     let n = present.len() + 1;
-    let index = |m: Option<SignalMeaning>| {
-        m.and_then(|m| present.iter().position(|p| *p == m))
-            .unwrap_or(n - 1)
-    };
+    let index = |m: Option<SignalMeaning>| m.and_then(|m| present.iter().position(|p| *p == m)).unwrap_or(n - 1);
     let mut counts = vec![vec![0; n]; n];
     for &(t, p) in pairs {
         counts[index(t)][index(p)] += 1;
@@ -599,21 +557,11 @@ mod tests {
     use super::*;
 
     fn gt(m: SignalMeaning, b: [f32; 4]) -> GtBox {
-        GtBox {
-            class_id: 0,
-            meaning: m,
-            bbox: BBox::new(b[0], b[1], b[2], b[3]),
-        }
+        GtBox { class_id: 0, meaning: m, bbox: BBox::new(b[0], b[1], b[2], b[3]) }
     }
 
     fn det(m: SignalMeaning, score: f32, b: [f32; 4]) -> Detection {
-        Detection {
-            class_id: 0,
-            meaning: m,
-            score,
-            bbox: BBox::new(b[0], b[1], b[2], b[3]),
-            rival: None,
-        }
+        Detection { class_id: 0, meaning: m, score, bbox: BBox::new(b[0], b[1], b[2], b[3]), rival: None }
     }
 
     use SignalMeaning::{VehicleGreen as G, VehicleRed as R};
@@ -622,14 +570,8 @@ mod tests {
     fn perfect_detections_score_one() {
         let mut ev = DetectionEvaluator::new(DetectionEvalConfig::default());
         ev.add_image(
-            &[
-                gt(R, [10.0, 10.0, 20.0, 40.0]),
-                gt(G, [50.0, 10.0, 70.0, 60.0]),
-            ],
-            &[
-                det(R, 0.9, [10.0, 10.0, 20.0, 40.0]),
-                det(G, 0.8, [50.0, 10.0, 70.0, 60.0]),
-            ],
+            &[gt(R, [10.0, 10.0, 20.0, 40.0]), gt(G, [50.0, 10.0, 70.0, 60.0])],
+            &[det(R, 0.9, [10.0, 10.0, 20.0, 40.0]), det(G, 0.8, [50.0, 10.0, 70.0, 60.0])],
         );
         let r = ev.finish();
         assert_eq!(r.map50, 1.0);
@@ -638,14 +580,8 @@ mod tests {
         assert_eq!(r.recall_any, Some(1.0));
         assert_eq!(r.state_accuracy, Some(1.0));
         assert_eq!(r.missed, 0);
-        assert_eq!(
-            r.confusion.labels,
-            ["vehicle_red", "vehicle_green", "background"]
-        );
-        assert_eq!(
-            r.confusion.counts,
-            vec![vec![1, 0, 0], vec![0, 1, 0], vec![0, 0, 0]]
-        );
+        assert_eq!(r.confusion.labels, ["vehicle_red", "vehicle_green", "background"]);
+        assert_eq!(r.confusion.counts, vec![vec![1, 0, 0], vec![0, 1, 0], vec![0, 0, 0]]);
         assert_eq!(r.by_size[0].labels, 1); // 10 px wide
         assert_eq!(r.by_size[1].labels, 1); // 20 px wide
     }
@@ -653,10 +589,7 @@ mod tests {
     #[test]
     fn a_wrong_colour_counts_against_state_accuracy_but_not_recall_any() {
         let mut ev = DetectionEvaluator::new(DetectionEvalConfig::default());
-        ev.add_image(
-            &[gt(R, [10.0, 10.0, 20.0, 40.0])],
-            &[det(G, 0.9, [10.0, 10.0, 20.0, 40.0])],
-        );
+        ev.add_image(&[gt(R, [10.0, 10.0, 20.0, 40.0])], &[det(G, 0.9, [10.0, 10.0, 20.0, 40.0])]);
         let r = ev.finish();
         assert_eq!(r.map50, 0.0);
         assert_eq!(r.recall_any, Some(1.0));
@@ -669,15 +602,9 @@ mod tests {
     fn ap_follows_the_coco_101_point_rule() {
         // Two labels; detections: TP (0.9), FP (0.8), TP (0.7): precision 1, 0.5, 0.67.
         // Envelope: 1 up to recall 0.5, 0.67 up to 1. AP = (51*1 + 50*2/3) / 101.
-        let mut ev = DetectionEvaluator::new(DetectionEvalConfig {
-            conf_threshold: 0.75,
-            ..Default::default()
-        });
+        let mut ev = DetectionEvaluator::new(DetectionEvalConfig { conf_threshold: 0.75, ..Default::default() });
         ev.add_image(
-            &[
-                gt(R, [0.0, 0.0, 10.0, 10.0]),
-                gt(R, [100.0, 0.0, 110.0, 10.0]),
-            ],
+            &[gt(R, [0.0, 0.0, 10.0, 10.0]), gt(R, [100.0, 0.0, 110.0, 10.0])],
             &[
                 det(R, 0.9, [0.0, 0.0, 10.0, 10.0]),
                 det(R, 0.8, [50.0, 0.0, 60.0, 10.0]),
@@ -696,10 +623,7 @@ mod tests {
     fn loose_boxes_lose_ap_at_high_iou_only() {
         let mut ev = DetectionEvaluator::new(DetectionEvalConfig::default());
         // IoU 0.77: matched at thresholds 0.50..0.75 (6 of 10).
-        ev.add_image(
-            &[gt(R, [0.0, 0.0, 10.0, 10.0])],
-            &[det(R, 0.9, [0.0, 0.0, 10.0, 7.7])],
-        );
+        ev.add_image(&[gt(R, [0.0, 0.0, 10.0, 10.0])], &[det(R, 0.9, [0.0, 0.0, 10.0, 7.7])]);
         let r = ev.finish();
         assert_eq!(r.map50, 1.0);
         assert!((r.map50_95 - 0.6).abs() < 1e-12, "{}", r.map50_95);

@@ -37,7 +37,9 @@ pub mod detection;
 pub mod report;
 
 pub use dataset::{Dataset, DatasetImage, GtBox};
-pub use decision::{ClipDecisions, ClipReport, DecisionEvaluator, DecisionReport, DecisionSample, HeadCounts, HeadFigures};
+pub use decision::{
+    ClipDecisions, ClipReport, DecisionEvaluator, DecisionReport, DecisionSample, HeadCounts, HeadFigures,
+};
 pub use detection::{DetectionEvalConfig, DetectionEvaluator, DetectionReport};
 
 use std::path::PathBuf;

@@ -127,7 +127,11 @@ pub fn detection_table(r: &DetectionReport) -> String {
         fmt_opt(r.state_accuracy, 3),
         r.state_accuracy_detections
     );
-    let _ = writeln!(s, "\n  {:<16}{:>8}{:>8}{:>8}{:>8}{:>8}{:>9}", "meaning", "labels", "dets", "P", "R", "AP50", "AP50-95");
+    let _ = writeln!(
+        s,
+        "\n  {:<16}{:>8}{:>8}{:>8}{:>8}{:>8}{:>9}",
+        "meaning", "labels", "dets", "P", "R", "AP50", "AP50-95"
+    );
     for c in &r.classes {
         let _ = writeln!(
             s,
@@ -201,7 +205,18 @@ pub fn decision_table(r: &DecisionReport) -> String {
     let _ = writeln!(
         s,
         "{:<24}{:>7}{:>12}{:>8}{:>10}{:>15}{:>6}{:>22}{:>12}{:>11}{:>11}{:>11}",
-        "clip", "dur_s", "false_go_s", "events", "go_chg_s", "missed_walk_s", "%", "latency mean/p95/max", "missed_chg", "flaps/min", "unknown_s", "frames"
+        "clip",
+        "dur_s",
+        "false_go_s",
+        "events",
+        "go_chg_s",
+        "missed_walk_s",
+        "%",
+        "latency mean/p95/max",
+        "missed_chg",
+        "flaps/min",
+        "unknown_s",
+        "frames"
     );
     for c in &r.clips {
         let name: String = c.clip.chars().take(23).collect();
@@ -267,18 +282,30 @@ fn draw_timeline<DB: DrawingBackend>(
     }
     let magenta = RGBColor(230, 0, 200);
     for &(a, b) in &clip.bands.false_go {
-        root.draw(&Rectangle::new([(x(a), dec_y + band_h + 4), (x(b).max(x(a) + 2), dec_y + band_h + 14)], magenta.filled()))?;
+        root.draw(&Rectangle::new(
+            [(x(a), dec_y + band_h + 4), (x(b).max(x(a) + 2), dec_y + band_h + 14)],
+            magenta.filled(),
+        ))?;
     }
     for &(t, s) in &clip.bands.announcements {
         let xt = x(t);
         root.draw(&PathElement::new(vec![(xt, truth_y), (xt, dec_y + band_h)], BLACK.stroke_width(1)))?;
-        root.draw(&Polygon::new(vec![(xt - 5, dec_y - 10), (xt + 5, dec_y - 10), (xt, dec_y - 1)], rgb(state_colour(s)).filled()))?;
-        root.draw(&PathElement::new(vec![(xt - 5, dec_y - 10), (xt + 5, dec_y - 10), (xt, dec_y - 1), (xt - 5, dec_y - 10)], BLACK))?;
+        root.draw(&Polygon::new(
+            vec![(xt - 5, dec_y - 10), (xt + 5, dec_y - 10), (xt, dec_y - 1)],
+            rgb(state_colour(s)).filled(),
+        ))?;
+        root.draw(&PathElement::new(
+            vec![(xt - 5, dec_y - 10), (xt + 5, dec_y - 10), (xt, dec_y - 1), (xt - 5, dec_y - 10)],
+            BLACK,
+        ))?;
     }
     // Time axis: a tick per "nice" step so there are about ten.
     let axis_y = dec_y + band_h + 20;
     root.draw(&PathElement::new(vec![(left, axis_y), (right, axis_y)], BLACK))?;
-    let step = [0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0].into_iter().find(|s| end / s <= 12.0).unwrap_or(600.0);
+    let step = [0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0]
+        .into_iter()
+        .find(|s| end / s <= 12.0)
+        .unwrap_or(600.0);
     let mut t = 0.0;
     while t <= end + 1e-9 {
         root.draw(&PathElement::new(vec![(x(t), axis_y), (x(t), axis_y + 5)], BLACK))?;
@@ -344,7 +371,10 @@ fn draw_pr<DB: DrawingBackend>(
     builder.margin(15);
     if text {
         builder
-            .caption(format!("Precision-recall at IoU 0.5 (mAP50 {:.3}, mAP50-95 {:.3})", r.map50, r.map50_95), (FAMILY, 18))
+            .caption(
+                format!("Precision-recall at IoU 0.5 (mAP50 {:.3}, mAP50-95 {:.3})", r.map50, r.map50_95),
+                (FAMILY, 18),
+            )
             .x_label_area_size(40)
             .y_label_area_size(50);
     }
@@ -421,8 +451,10 @@ pub fn write_miss_grid(path: &Path, r: &DetectionReport, images: &[PathBuf], max
         }
         let crop = image::imageops::crop_imm(img, x0, y0, x1 - x0, y1 - y0).to_image();
         let scale = (f64::from(TILE - 8) / f64::from(crop.width().max(crop.height()))).min(8.0);
-        let (cw, ch) = (((f64::from(crop.width()) * scale) as u32).max(1), ((f64::from(crop.height()) * scale) as u32).max(1));
-        let filter = if scale > 1.0 { image::imageops::FilterType::Nearest } else { image::imageops::FilterType::Triangle };
+        let (cw, ch) =
+            (((f64::from(crop.width()) * scale) as u32).max(1), ((f64::from(crop.height()) * scale) as u32).max(1));
+        let filter =
+            if scale > 1.0 { image::imageops::FilterType::Nearest } else { image::imageops::FilterType::Triangle };
         let tile = image::imageops::resize(&crop, cw, ch, filter);
         let (tx, ty) = ((k as u32 % COLS) * TILE, (k as u32 / COLS) * (TILE + CAPTION));
         let truth = meaning_colour(m.label.meaning);
@@ -439,7 +471,9 @@ pub fn write_miss_grid(path: &Path, r: &DetectionReport, images: &[PathBuf], max
             let root = BitMapBackend::with_buffer(&mut buf, (gw, gh)).into_drawing_area();
             for (k, m) in misses.iter().enumerate() {
                 let (tx, ty) = ((k as u32 % COLS) * TILE, (k as u32 / COLS) * (TILE + CAPTION) + TILE);
-                let seen = m.seen_as.map_or_else(|| "not found".to_string(), |(s, score)| format!("as {} {score:.2}", short(s)));
+                let seen = m
+                    .seen_as
+                    .map_or_else(|| "not found".to_string(), |(s, score)| format!("as {} {score:.2}", short(s)));
                 let caption = format!("{} {:.0} px, {}", short(m.label.meaning), m.label.bbox.width(), seen);
                 root.draw(&Text::new(caption, (tx as i32 + 2, ty as i32 + 2), (FAMILY, 11).into_font()))
                     .map_err(|e| EvalError::Plot { path: path.to_path_buf(), message: e.to_string() })?;
@@ -482,7 +516,8 @@ pub fn write_decision_report(dir: &Path, r: &DecisionReport) -> Result<Vec<PathB
     std::fs::create_dir_all(dir).map_err(|source| EvalError::Io { path: dir.to_path_buf(), source })?;
     let mut files = Vec::with_capacity(r.clips.len());
     for c in &r.clips {
-        let safe: String = c.clip.chars().map(|ch| if ch.is_ascii_alphanumeric() || "-_.".contains(ch) { ch } else { '_' }).collect();
+        let safe: String =
+            c.clip.chars().map(|ch| if ch.is_ascii_alphanumeric() || "-_.".contains(ch) { ch } else { '_' }).collect();
         let path = dir.join(format!("timeline-{safe}.png"));
         write_clip_timeline(&path, c)?;
         files.push(path);
@@ -534,7 +569,8 @@ mod tests {
                 DecisionSample { t_s: t, state, announced: k == 0 || k == 60 }
             })
             .collect();
-        let run = ClipDecisions { name: "a b/c".into(), duration_s: 10.0, frames: 100, samples, heads: Default::default() };
+        let run =
+            ClipDecisions { name: "a b/c".into(), duration_s: 10.0, frames: 100, samples, heads: Default::default() };
         let mut ev = DecisionEvaluator::new();
         ev.add_clip(&timeline, "t.json", &run).unwrap();
         let report = ev.finish();

@@ -66,7 +66,12 @@ pub struct InferConfig {
 
 impl Default for InferConfig {
     fn default() -> Self {
-        Self { backend: BackendChoice::Auto, ort_lib: None, intra_threads: 2, execution_provider: ExecutionProvider::Cpu }
+        Self {
+            backend: BackendChoice::Auto,
+            ort_lib: None,
+            intra_threads: 2,
+            execution_provider: ExecutionProvider::Cpu,
+        }
     }
 }
 
@@ -137,7 +142,9 @@ pub enum InferError {
         reason: String,
     },
     /// `--backend ort` and no usable ONNX Runtime library was found.
-    #[error("ONNX Runtime not found; looked in: {looked}. Install it (pip install onnxruntime) and pass --ort-lib <path to libonnxruntime.so> or set ORT_DYLIB_PATH, or use --backend tract")]
+    #[error(
+        "ONNX Runtime not found; looked in: {looked}. Install it (pip install onnxruntime) and pass --ort-lib <path to libonnxruntime.so> or set ORT_DYLIB_PATH, or use --backend tract"
+    )]
     OrtNotFound {
         /// Every place that was tried, with why it failed.
         looked: String,
@@ -226,14 +233,10 @@ impl Engine {
             .map_err(|source| InferError::ReadModel { path: model_path.to_path_buf(), source })?;
         let io = read_model_io(model_path, &bytes)?;
         let backend = activate_backend(config)?.clone();
-        let engine_err = |message: String| InferError::Engine {
-            backend: backend.name(),
-            path: model_path.to_path_buf(),
-            message,
-        };
+        let engine_err =
+            |message: String| InferError::Engine { backend: backend.name(), path: model_path.to_path_buf(), message };
         let environment = shared_environment().map_err(engine_err)?;
-        let mut builder =
-            ort::session::Session::builder(environment).map_err(|e| engine_err(e.to_string()))?;
+        let mut builder = ort::session::Session::builder(environment).map_err(|e| engine_err(e.to_string()))?;
         if matches!(backend, Backend::OnnxRuntime { .. }) {
             let threads = config.intra_threads.max(1);
             builder = match config.execution_provider {
@@ -249,7 +252,9 @@ impl Engine {
                     // XNNPACK brings its own thread pool; ONNX Runtime's would only compete
                     // with it for the same cores.
                     let xnnpack = ort::ep::XNNPACK::default()
-                        .with_intra_op_num_threads(std::num::NonZeroUsize::new(threads).unwrap_or(std::num::NonZeroUsize::MIN))
+                        .with_intra_op_num_threads(
+                            std::num::NonZeroUsize::new(threads).unwrap_or(std::num::NonZeroUsize::MIN),
+                        )
                         .build()
                         .error_on_failure();
                     builder
@@ -313,8 +318,7 @@ impl Engine {
 }
 
 fn read_model_io(path: &Path, bytes: &[u8]) -> Result<ModelIo, InferError> {
-    let summary = onnx_meta::parse(bytes)
-        .map_err(|e| InferError::NotOnnx { path: path.to_path_buf(), reason: e.0 })?;
+    let summary = onnx_meta::parse(bytes).map_err(|e| InferError::NotOnnx { path: path.to_path_buf(), reason: e.0 })?;
     let not_detector = |reason: String| InferError::NotADetector { path: path.to_path_buf(), reason };
     let [input] = summary.inputs.as_slice() else {
         return Err(not_detector(format!("it has {} inputs, a detector has one image input", summary.inputs.len())));
@@ -329,7 +333,12 @@ fn read_model_io(path: &Path, bytes: &[u8]) -> Result<ModelIo, InferError> {
         [_, Some(3), Some(h), Some(w)] if *h > 0 && *w > 0 => (*h as u32, *w as u32),
         [_, Some(3), _, _] => {
             let imgsz = summary.metadata.get("imgsz").and_then(|s| parse_imgsz(s));
-            imgsz.ok_or_else(|| not_detector(format!("input `{}` has a dynamic size and no `imgsz` metadata; export it with a fixed input size", input.name)))?
+            imgsz.ok_or_else(|| {
+                not_detector(format!(
+                    "input `{}` has a dynamic size and no `imgsz` metadata; export it with a fixed input size",
+                    input.name
+                ))
+            })?
         }
         _ => {
             return Err(not_detector(format!(
@@ -344,11 +353,23 @@ fn read_model_io(path: &Path, bytes: &[u8]) -> Result<ModelIo, InferError> {
     }
     // Any static shape loads (benchmarks run peers with other heads); whether it can be
     // decoded as detections is the decoder's check.
-    let output_shape: Option<Vec<usize>> =
-        output.dims.iter().enumerate().map(|(i, d)| match d { Some(v) if *v > 0 => Some(*v as usize), None if i == 0 => Some(1), _ => None }).collect();
-    let output_shape = output_shape
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| not_detector(format!("output `{}` has shape {}, expected a static detection tensor such as [1, rows, columns]", output.name, show_dims(&output.dims))))?;
+    let output_shape: Option<Vec<usize>> = output
+        .dims
+        .iter()
+        .enumerate()
+        .map(|(i, d)| match d {
+            Some(v) if *v > 0 => Some(*v as usize),
+            None if i == 0 => Some(1),
+            _ => None,
+        })
+        .collect();
+    let output_shape = output_shape.filter(|s| !s.is_empty()).ok_or_else(|| {
+        not_detector(format!(
+            "output `{}` has shape {}, expected a static detection tensor such as [1, rows, columns]",
+            output.name,
+            show_dims(&output.dims)
+        ))
+    })?;
     Ok(ModelIo {
         input_name: input.name.clone(),
         input_width: w,
@@ -360,11 +381,8 @@ fn read_model_io(path: &Path, bytes: &[u8]) -> Result<ModelIo, InferError> {
 }
 
 fn parse_imgsz(text: &str) -> Option<(u32, u32)> {
-    let nums: Vec<u32> = text
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|s| !s.is_empty())
-        .filter_map(|s| s.parse().ok())
-        .collect();
+    let nums: Vec<u32> =
+        text.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).filter_map(|s| s.parse().ok()).collect();
     match nums.as_slice() {
         [s] => Some((*s, *s)),
         [h, w] => Some((*h, *w)),
@@ -434,7 +452,13 @@ pub fn ort_library_candidates(config: &InferConfig) -> Vec<PathBuf> {
         dirs.push(exe_dir.join("lib"));
         dirs.push(exe_dir);
     }
-    for d in ["/usr/local/lib", "/usr/lib", "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/opt/onnxruntime/lib"] {
+    for d in [
+        "/usr/local/lib",
+        "/usr/lib",
+        "/usr/lib/x86_64-linux-gnu",
+        "/usr/lib/aarch64-linux-gnu",
+        "/opt/onnxruntime/lib",
+    ] {
         dirs.push(PathBuf::from(d));
     }
     for dir in dirs {

@@ -109,9 +109,17 @@ impl Preprocessor {
     pub fn run(&mut self, frame: &Frame, tensor: &mut InputTensor) -> Result<Letterbox, PreprocessError> {
         let expected = frame.width as usize * frame.height as usize * 3;
         if frame.rgb.len() != expected || frame.width == 0 || frame.height == 0 {
-            return Err(PreprocessError::BadFrame { width: frame.width, height: frame.height, expected, actual: frame.rgb.len() });
+            return Err(PreprocessError::BadFrame {
+                width: frame.width,
+                height: frame.height,
+                expected,
+                actual: frame.rgb.len(),
+            });
         }
-        if tensor.width != self.input_w || tensor.height != self.input_h || tensor.data.len() != 3 * self.input_w as usize * self.input_h as usize {
+        if tensor.width != self.input_w
+            || tensor.height != self.input_h
+            || tensor.data.len() != 3 * self.input_w as usize * self.input_h as usize
+        {
             *tensor = self.new_tensor();
             self.letterbox = None;
         }
@@ -205,7 +213,9 @@ mod tests {
     #[test]
     fn a_small_lamp_survives_downscaling() {
         // A 6-px green lamp in 1920x1080 becomes about 1 px at 320: it must stay visible.
-        let frame = frame_with(1920, 1080, |x, y| if (900..906).contains(&x) && (500..506).contains(&y) { [0, 255, 0] } else { [20, 20, 20] });
+        let frame = frame_with(1920, 1080, |x, y| {
+            if (900..906).contains(&x) && (500..506).contains(&y) { [0, 255, 0] } else { [20, 20, 20] }
+        });
         let mut pre = Preprocessor::new(320, 320, Kernels::Best);
         let mut t = pre.new_tensor();
         let lb = pre.run(&frame, &mut t).unwrap();
@@ -224,7 +234,11 @@ mod tests {
             let base = (40 + y * 150 / height) as u8;
             let stripe = if (x / 7 + y / 11) % 5 == 0 { 90 } else { 0 };
             let n = (state & 31) as u8;
-            [base.saturating_add(n).saturating_add(stripe), base.saturating_add(n / 2), base.wrapping_add(stripe / 2).wrapping_sub(n)]
+            [
+                base.saturating_add(n).saturating_add(stripe),
+                base.saturating_add(n / 2),
+                base.wrapping_add(stripe / 2).wrapping_sub(n),
+            ]
         })
     }
 
@@ -255,7 +269,11 @@ mod tests {
                 // when it falls between four of them; zero would mean it was skipped.
                 assert!(brightest >= 2.0 / 255.0, "{kernels:?}: dot at {px},{py} faded to {} LSB", brightest * 255.0);
                 let total: f32 = t.data[..416 * 416].iter().filter(|&&v| v != PAD_VALUE).sum();
-                assert!((total * 255.0 - 255.0 * lb.scale * lb.scale).abs() < 3.0, "{kernels:?}: dot energy {}", total * 255.0);
+                assert!(
+                    (total * 255.0 - 255.0 * lb.scale * lb.scale).abs() < 3.0,
+                    "{kernels:?}: dot energy {}",
+                    total * 255.0
+                );
             }
         }
     }
@@ -276,7 +294,11 @@ mod tests {
                     for y in 0..sh {
                         for x in 0..sw {
                             let i = (y + lb.pad_y as u32) as usize * size as usize + (x + lb.pad_x as u32) as usize;
-                            assert_eq!(t.data[c * plane + i], want, "{kernels:?} {w}x{h}->{size} at {x},{y} channel {c}");
+                            assert_eq!(
+                                t.data[c * plane + i],
+                                want,
+                                "{kernels:?} {w}x{h}->{size} at {x},{y} channel {c}"
+                            );
                         }
                     }
                 }
@@ -296,7 +318,8 @@ mod tests {
                 let lb = pre.run(&frame, &mut t).unwrap();
                 let (sw, sh) = lb.scaled_size();
                 let (px, py) = (lb.pad_x as usize, lb.pad_y as usize);
-                let inside = |x: usize, y: usize| (px..px + sw as usize).contains(&x) && (py..py + sh as usize).contains(&y);
+                let inside =
+                    |x: usize, y: usize| (px..px + sw as usize).contains(&x) && (py..py + sh as usize).contains(&y);
                 for (i, v) in t.data.iter().enumerate() {
                     let (x, y) = (i % 416, i / 416 % 416);
                     if !inside(x, y) {
@@ -406,12 +429,24 @@ mod tests {
         // The plain loops, the same loops compiled for SSE4.1, and the AVX2 intrinsics
         // compute the same integers; sizes cover full and partial SIMD chunks and blocks,
         // odd and even tap counts, windows of 8, 16, 32 and 48 taps and wider.
-        for (w, h, size) in [(1920, 1080, 416), (1280, 720, 320), (1283, 719, 417), (4000, 3000, 160), (8000, 900, 100), (37, 23, 416), (1, 1, 8)] {
+        for (w, h, size) in [
+            (1920, 1080, 416),
+            (1280, 720, 320),
+            (1283, 719, 417),
+            (4000, 3000, 160),
+            (8000, 900, 100),
+            (37, 23, 416),
+            (1, 1, 8),
+        ] {
             let frame = busy_frame(w, h, u64::from(w * h));
             let results = run_each_fixed_kernel(&frame, size);
             let (first, want) = &results[0];
             for (kernel, got) in &results[1..] {
-                assert!(got == want, "{w}x{h}->{size}: {kernel:?} differs from {first:?} by up to {} LSB", max_diff(got, want) * 255.0);
+                assert!(
+                    got == want,
+                    "{w}x{h}->{size}: {kernel:?} differs from {first:?} by up to {} LSB",
+                    max_diff(got, want) * 255.0
+                );
             }
         }
     }

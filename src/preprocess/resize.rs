@@ -166,7 +166,9 @@ impl Axis {
         let one = f64::from(1u32 << WEIGHT_BITS);
         out.clear();
         out.resize(self.float.len(), 0);
-        for ((fixed, float), &len) in out.chunks_exact_mut(self.stride).zip(self.float.chunks_exact(self.stride)).zip(&self.lens) {
+        for ((fixed, float), &len) in
+            out.chunks_exact_mut(self.stride).zip(self.float.chunks_exact(self.stride)).zip(&self.lens)
+        {
             let (mut running, mut before) = (0.0f64, 0.0f64);
             for (k, (q, &w)) in fixed[..len].iter_mut().zip(float).enumerate() {
                 running += f64::from(w);
@@ -337,7 +339,9 @@ impl Resizer {
             let weights = &self.row_weights[y * self.rows.stride..][..len];
             let done = vertical_avx2::<AVX2>(rows, row_len, weights, &mut self.mid_rgb);
             vertical(rows, row_len, weights, done, &mut self.mid_rgb);
-            for (((px, r), g), b) in self.mid_rgb.chunks_exact(3).zip(mid_r.iter_mut()).zip(mid_g.iter_mut()).zip(mid_b.iter_mut()) {
+            for (((px, r), g), b) in
+                self.mid_rgb.chunks_exact(3).zip(mid_r.iter_mut()).zip(mid_g.iter_mut()).zip(mid_b.iter_mut())
+            {
                 *r = px[0];
                 *g = px[1];
                 *b = px[2];
@@ -509,9 +513,8 @@ mod avx2 {
     fn accumulate(top: &[u8], bottom: &[u8], w: __m256i, zero: __m256i, acc: &mut [__m256i; 8]) {
         for (half, (top, bottom)) in top.chunks_exact(32).zip(bottom.chunks_exact(32)).enumerate() {
             // SAFETY: each chunk is exactly 32 bytes, and unaligned loads are allowed.
-            let (t, b) = unsafe {
-                (_mm256_loadu_si256(top.as_ptr().cast()), _mm256_loadu_si256(bottom.as_ptr().cast()))
-            };
+            let (t, b) =
+                unsafe { (_mm256_loadu_si256(top.as_ptr().cast()), _mm256_loadu_si256(bottom.as_ptr().cast())) };
             let lo = _mm256_unpacklo_epi8(t, b);
             let hi = _mm256_unpackhi_epi8(t, b);
             let acc = &mut acc[half * 4..half * 4 + 4];
@@ -546,7 +549,14 @@ mod avx2 {
     /// together with `phaddd`.
     #[inline]
     #[target_feature(enable = "avx2")]
-    pub(super) fn horizontal(mid: &[i16], starts: &[usize], last_start: usize, weights: &[i16], n: usize, out: &mut [f32]) {
+    pub(super) fn horizontal(
+        mid: &[i16],
+        starts: &[usize],
+        last_start: usize,
+        weights: &[i16],
+        n: usize,
+        out: &mut [f32],
+    ) {
         match n {
             8 => horizontal_n::<8>(mid, starts, last_start, weights, out),
             16 => horizontal_n::<16>(mid, starts, last_start, weights, out),
@@ -560,7 +570,13 @@ mod avx2 {
     /// `last_start` is the largest of `starts`.
     #[inline]
     #[target_feature(enable = "avx2")]
-    fn horizontal_n<const N: usize>(mid: &[i16], starts: &[usize], last_start: usize, weights: &[i16], out: &mut [f32]) {
+    fn horizontal_n<const N: usize>(
+        mid: &[i16],
+        starts: &[usize],
+        last_start: usize,
+        weights: &[i16],
+        out: &mut [f32],
+    ) {
         let n = if N == 0 { weights.len() / starts.len().max(1) } else { N };
         // `Resizer::prepare` keeps every window inside `mid`. Checked once here, that
         // lets the loop load windows without a check each, a third of its work otherwise.
@@ -615,7 +631,8 @@ mod avx2 {
         }
         if weights.len() - at == 8 {
             // SAFETY: exactly 8 elements remain in both.
-            let (p, w) = unsafe { (_mm_loadu_si128(window.add(at).cast()), _mm_loadu_si128(weights[at..].as_ptr().cast())) };
+            let (p, w) =
+                unsafe { (_mm_loadu_si128(window.add(at).cast()), _mm_loadu_si128(weights[at..].as_ptr().cast())) };
             sum = _mm256_add_epi32(sum, _mm256_zextsi128_si256(_mm_madd_epi16(p, w)));
         }
         sum
@@ -629,7 +646,19 @@ mod tests {
 
     #[test]
     fn weights_cover_the_source_and_sum_to_one() {
-        let sizes = [(1920, 416), (1080, 234), (1280, 416), (720, 320), (416, 416), (100, 416), (1, 7), (7, 1), (3, 2), (8000, 1), (1000, 999)];
+        let sizes = [
+            (1920, 416),
+            (1080, 234),
+            (1280, 416),
+            (720, 320),
+            (416, 416),
+            (100, 416),
+            (1, 7),
+            (7, 1),
+            (3, 2),
+            (8000, 1),
+            (1000, 999),
+        ];
         for (in_size, out_size) in sizes {
             let mut axis = Axis::default();
             axis.compute(in_size, out_size);
@@ -648,10 +677,17 @@ mod tests {
                     assert!(len == 0 && fixed.iter().all(|&w| w == 0), "{in_size}->{out_size}: padding {out}");
                     continue;
                 }
-                assert!(len >= 1 && len <= n && start + len <= in_size, "{in_size}->{out_size}: output {out} window {start}+{len}");
+                assert!(
+                    len >= 1 && len <= n && start + len <= in_size,
+                    "{in_size}->{out_size}: output {out} window {start}+{len}"
+                );
                 assert!(float[len..].iter().all(|&w| w == 0.0) && fixed[len..].iter().all(|&w| w == 0));
                 assert!((float.iter().sum::<f32>() - 1.0).abs() < 1e-5);
-                assert_eq!(fixed.iter().map(|&w| i32::from(w)).sum::<i32>(), 1 << WEIGHT_BITS, "{in_size}->{out_size}: output {out}");
+                assert_eq!(
+                    fixed.iter().map(|&w| i32::from(w)).sum::<i32>(),
+                    1 << WEIGHT_BITS,
+                    "{in_size}->{out_size}: output {out}"
+                );
                 assert!(fixed.iter().all(|&w| w >= 0));
                 // Trimmed: no zero weight at either end of a window.
                 assert!(float[0] > 0.0 && float[len - 1] > 0.0);

@@ -3,9 +3,9 @@
 //! Frames are stamped with the time since the stream opened. A camera delivers frames
 //! at its own pace, so a slow pipeline simply reads fewer of them: nothing queues.
 
-use super::{SourceConfig, SourceError};
 #[cfg(feature = "camera")]
 use super::{FrameSource, SourceInfo};
+use super::{SourceConfig, SourceError};
 #[cfg(feature = "camera")]
 use crate::frame::Frame;
 
@@ -15,7 +15,9 @@ use crate::frame::Frame;
 /// # Errors
 /// Always [`SourceError::Camera`], saying how to build with it.
 pub fn open(_index: u32, _config: &SourceConfig) -> Result<Box<dyn super::FrameSource>, SourceError> {
-    Err(SourceError::Camera("this build has no camera support; rebuild with `--features camera` (needs libclang-dev)".into()))
+    Err(SourceError::Camera(
+        "this build has no camera support; rebuild with `--features camera` (needs libclang-dev)".into(),
+    ))
 }
 
 /// Lists the cameras the system reports, as `index: name` strings.
@@ -24,7 +26,8 @@ pub fn open(_index: u32, _config: &SourceConfig) -> Result<Box<dyn super::FrameS
 /// [`SourceError::Camera`] when the camera API cannot be queried.
 #[cfg(feature = "camera")]
 pub fn list() -> Result<Vec<String>, SourceError> {
-    let cameras = nokhwa::query(nokhwa::utils::ApiBackend::Auto).map_err(|e| SourceError::Camera(format!("cannot list cameras: {e}")))?;
+    let cameras = nokhwa::query(nokhwa::utils::ApiBackend::Auto)
+        .map_err(|e| SourceError::Camera(format!("cannot list cameras: {e}")))?;
     Ok(cameras.iter().map(|c| format!("{}: {}", c.index(), c.human_name())).collect())
 }
 
@@ -38,16 +41,28 @@ pub fn open(index: u32, config: &SourceConfig) -> Result<Box<dyn FrameSource>, S
     use nokhwa::pixel_format::RgbFormat;
     use nokhwa::utils::{CameraFormat, CameraIndex, FrameFormat, RequestedFormat, RequestedFormatType, Resolution};
     let found = list().unwrap_or_default();
-    let found_text = if found.is_empty() { "no cameras were found".to_string() } else { format!("cameras found: {}", found.join("; ")) };
+    let found_text = if found.is_empty() {
+        "no cameras were found".to_string()
+    } else {
+        format!("cameras found: {}", found.join("; "))
+    };
     let (w, h) = config.camera_resolution;
     let wanted = CameraFormat::new(Resolution::new(w, h), FrameFormat::YUYV, config.camera_fps);
     let format = RequestedFormat::new::<RgbFormat>(RequestedFormatType::Closest(wanted));
     let mut camera = nokhwa::Camera::new(CameraIndex::Index(index), format)
         .map_err(|e| SourceError::Camera(format!("cannot open camera {index} ({e}); {found_text}")))?;
-    camera.open_stream().map_err(|e| SourceError::Camera(format!("cannot start camera {index} ({e}); {found_text}")))?;
+    camera
+        .open_stream()
+        .map_err(|e| SourceError::Camera(format!("cannot start camera {index} ({e}); {found_text}")))?;
     let actual = camera.camera_format();
     let info = SourceInfo {
-        description: format!("camera {index} ({}, {}x{} at {} fps)", camera.info().human_name(), actual.width(), actual.height(), actual.frame_rate()),
+        description: format!(
+            "camera {index} ({}, {}x{} at {} fps)",
+            camera.info().human_name(),
+            actual.width(),
+            actual.height(),
+            actual.frame_rate()
+        ),
         width: actual.width(),
         height: actual.height(),
         fps: f64::from(actual.frame_rate()),
@@ -80,10 +95,9 @@ impl FrameSource for CameraSource {
 
     fn next_frame(&mut self, frame: &mut Frame) -> Result<bool, SourceError> {
         use nokhwa::pixel_format::RgbFormat;
-        let buffer = self
-            .camera
-            .frame()
-            .map_err(|e| SourceError::Camera(format!("camera {} stopped delivering frames ({e}); is it unplugged?", self.index)))?;
+        let buffer = self.camera.frame().map_err(|e| {
+            SourceError::Camera(format!("camera {} stopped delivering frames ({e}); is it unplugged?", self.index))
+        })?;
         let res = buffer.resolution();
         frame.reshape(res.width(), res.height());
         if buffer.source_frame_format() == nokhwa::utils::FrameFormat::MJPEG {

@@ -14,7 +14,12 @@ use std::time::Duration;
 /// Whether `ffmpeg` and `ffprobe` can be run.
 pub fn available() -> bool {
     ["ffmpeg", "ffprobe"].iter().all(|tool| {
-        Command::new(tool).arg("-version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+        Command::new(tool)
+            .arg("-version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
     })
 }
 
@@ -30,12 +35,10 @@ pub struct FfmpegSource {
 }
 
 fn probe(path: &Path, args: &[&str]) -> Result<String, SourceError> {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error"])
-        .args(args)
-        .arg(path)
-        .output()
-        .map_err(|e| SourceError::Ffmpeg { path: path.to_path_buf(), detail: format!("cannot run ffprobe: {e}") })?;
+    let out =
+        Command::new("ffprobe").args(["-v", "error"]).args(args).arg(path).output().map_err(|e| {
+            SourceError::Ffmpeg { path: path.to_path_buf(), detail: format!("cannot run ffprobe: {e}") }
+        })?;
     if !out.status.success() {
         let msg = String::from_utf8_lossy(&out.stderr);
         let first = msg.lines().last().unwrap_or("no details").trim().to_string();
@@ -50,14 +53,27 @@ impl FfmpegSource {
     /// # Errors
     /// [`SourceError::Unsupported`] when ffmpeg finds no video stream.
     pub fn open(path: &Path) -> Result<Self, SourceError> {
-        let stream = probe(path, &["-select_streams", "v:0", "-show_entries", "stream=width,height,avg_frame_rate,codec_name", "-of", "csv=p=0"])?;
+        let stream = probe(
+            path,
+            &[
+                "-select_streams",
+                "v:0",
+                "-show_entries",
+                "stream=width,height,avg_frame_rate,codec_name",
+                "-of",
+                "csv=p=0",
+            ],
+        )?;
         let fields: Vec<&str> = stream.lines().next().unwrap_or("").split(',').map(str::trim).collect();
         let (codec, width, height, rate) = match fields.as_slice() {
             [codec, w, h, rate, ..] => (*codec, w.parse::<u32>().ok(), h.parse::<u32>().ok(), *rate),
             _ => ("", None, None, ""),
         };
         let (Some(width), Some(height)) = (width, height) else {
-            return Err(SourceError::Unsupported { path: path.to_path_buf(), detail: "ffmpeg finds no video stream in it".into() });
+            return Err(SourceError::Unsupported {
+                path: path.to_path_buf(),
+                detail: "ffmpeg finds no video stream in it".into(),
+            });
         };
         let fps = match rate.split_once('/') {
             Some((n, d)) => n.parse::<f64>().unwrap_or(0.0) / d.parse::<f64>().unwrap_or(1.0).max(1e-9),
@@ -102,9 +118,15 @@ impl FrameSource for FfmpegSource {
         match self.stdout.read_exact(&mut frame.rgb) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                let status = self.child.wait().map_err(|e| SourceError::Ffmpeg { path: self.path.clone(), detail: e.to_string() })?;
+                let status = self
+                    .child
+                    .wait()
+                    .map_err(|e| SourceError::Ffmpeg { path: self.path.clone(), detail: e.to_string() })?;
                 if !status.success() && self.next == 0 {
-                    return Err(SourceError::Ffmpeg { path: self.path.clone(), detail: format!("ffmpeg exited with {status}") });
+                    return Err(SourceError::Ffmpeg {
+                        path: self.path.clone(),
+                        detail: format!("ffmpeg exited with {status}"),
+                    });
                 }
                 return Ok(false);
             }

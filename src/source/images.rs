@@ -68,7 +68,9 @@ impl ImageSource {
 fn image_error(path: &Path, e: image::ImageError) -> SourceError {
     match e {
         image::ImageError::IoError(source) => SourceError::Io { path: path.to_path_buf(), source },
-        image::ImageError::Unsupported(u) => SourceError::Unsupported { path: path.to_path_buf(), detail: u.to_string() },
+        image::ImageError::Unsupported(u) => {
+            SourceError::Unsupported { path: path.to_path_buf(), detail: u.to_string() }
+        }
         other => SourceError::Corrupt { path: path.to_path_buf(), detail: other.to_string() },
     }
 }

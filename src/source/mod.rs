@@ -210,7 +210,9 @@ enum Sniffed {
 /// Names the common containers from their magic bytes, so that "install ffmpeg"
 /// errors say what the file is.
 fn container_name(head: &[u8]) -> &'static str {
-    let at = |offset: usize, magic: &[u8]| head.len() >= offset + magic.len() && &head[offset..offset + magic.len()] == magic;
+    let at = |offset: usize, magic: &[u8]| {
+        head.len() >= offset + magic.len() && &head[offset..offset + magic.len()] == magic
+    };
     if at(0, &[0x1A, 0x45, 0xDF, 0xA3]) {
         // EBML: Matroska and WebM share the header; the doc type tells them apart.
         if head.windows(4).any(|w| w == b"webm") { "WebM video" } else { "Matroska (MKV) video" }
@@ -238,7 +240,8 @@ fn sniff(path: &Path) -> Result<Sniffed, SourceError> {
     // 189 bytes: an MPEG transport stream is recognised by its second sync byte.
     let mut head = Vec::with_capacity(189);
     let file = std::fs::File::open(path).map_err(|source| SourceError::Io { path: path.to_path_buf(), source })?;
-    let n = file.take(189).read_to_end(&mut head).map_err(|source| SourceError::Io { path: path.to_path_buf(), source })?;
+    let n =
+        file.take(189).read_to_end(&mut head).map_err(|source| SourceError::Io { path: path.to_path_buf(), source })?;
     let head = &head[..];
     if n >= 8 && &head[4..8] == b"ftyp" {
         return Ok(Sniffed::Mp4);

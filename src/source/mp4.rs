@@ -65,7 +65,8 @@ impl Mp4Source {
             let listed: Vec<String> = tracks
                 .iter()
                 .map(|t| {
-                    let kind = t.track_type().map(|k| k.to_string().to_lowercase()).unwrap_or_else(|_| "unknown".into());
+                    let kind =
+                        t.track_type().map(|k| k.to_string().to_lowercase()).unwrap_or_else(|_| "unknown".into());
                     let codec = t.box_type().map(|b| b.to_string()).unwrap_or_else(|_| "?".into());
                     format!("{kind}/{codec}")
                 })
@@ -144,7 +145,10 @@ impl Mp4Source {
             let len = rest[..self.nal_length_size].iter().fold(0usize, |acc, &b| acc << 8 | usize::from(b));
             rest = &rest[self.nal_length_size..];
             if len > rest.len() {
-                return Err(corrupt(&self.path, format!("sample {} has a NAL unit longer than the sample", self.next_sample)));
+                return Err(corrupt(
+                    &self.path,
+                    format!("sample {} has a NAL unit longer than the sample", self.next_sample),
+                ));
             }
             self.annexb.extend_from_slice(&START_CODE);
             self.annexb.extend_from_slice(&rest[..len]);

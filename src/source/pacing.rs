@@ -40,7 +40,15 @@ pub struct Paced<S> {
 impl<S: FrameSource> Paced<S> {
     /// Wraps a source.
     pub fn new(inner: S, clock: Clock) -> Self {
-        Self { inner, clock, started: None, sim_now: Duration::ZERO, last_return: None, dropped: 0, scratch: Frame::default() }
+        Self {
+            inner,
+            clock,
+            started: None,
+            sim_now: Duration::ZERO,
+            last_return: None,
+            dropped: 0,
+            scratch: Frame::default(),
+        }
     }
 
     /// Frames skipped so far because they were already stale.

@@ -18,10 +18,7 @@ use std::time::{Duration, Instant};
 
 /// What the reader thread hands over.
 enum Read {
-    Frame {
-        frame: Frame,
-        decode: Duration,
-    },
+    Frame { frame: Frame, decode: Duration },
     End,
     Failed(SourceError),
 }
@@ -89,7 +86,10 @@ impl FrameSource for Prefetch {
         if self.finished {
             return Ok(false);
         }
-        let read = self.filled.recv().unwrap_or_else(|_| Read::Failed(SourceError::Reader("the reader thread stopped".into())));
+        let read = self
+            .filled
+            .recv()
+            .unwrap_or_else(|_| Read::Failed(SourceError::Reader("the reader thread stopped".into())));
         match read {
             Read::Frame { frame: mut fresh, decode } => {
                 std::mem::swap(frame, &mut fresh);
@@ -128,7 +128,14 @@ mod tests {
 
     impl Counter {
         fn new(n: u64, fail_at_end: bool) -> Self {
-            let info = SourceInfo { description: "counter".into(), width: 8, height: 4, fps: 10.0, duration_s: None, live: false };
+            let info = SourceInfo {
+                description: "counter".into(),
+                width: 8,
+                height: 4,
+                fps: 10.0,
+                duration_s: None,
+                live: false,
+            };
             Self { info, next: 0, n, fail_at_end, dropped: Arc::default() }
         }
     }

@@ -13,15 +13,15 @@
 //! view, hidden by a passing bus, or too small to see is `none`. Runs of equal frames
 //! become segments whose edges fall on frame times.
 
+use super::SynthError;
 use super::canvas::{Canvas, Rgb};
 use super::cycle::Cycle;
 use super::head::{Aspect, Countdown, HeadLook, HeadStyle, Lighting, Placement, render_head};
 use super::rng::Rng;
 use super::scene::{SceneLight, paint_street_at};
 use super::sdf::round_box;
-use super::SynthError;
 use crate::geom::BBox;
-use crate::truth::{ClipSource, FrameBoxes, Segment, Timeline, TruthBox, TruthSignal, TIMELINE_FORMAT_VERSION};
+use crate::truth::{ClipSource, FrameBoxes, Segment, TIMELINE_FORMAT_VERSION, Timeline, TruthBox, TruthSignal};
 
 /// A named kind of scene.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,7 +119,11 @@ impl ClipConfig {
         if !(self.seconds.is_finite() && (0.2..=600.0).contains(&self.seconds)) {
             return bad("seconds", format!("must be 0.2-600, got {}", self.seconds));
         }
-        if !self.width.is_multiple_of(2) || !self.height.is_multiple_of(2) || !(32..=3840).contains(&self.width) || !(32..=2160).contains(&self.height) {
+        if !self.width.is_multiple_of(2)
+            || !self.height.is_multiple_of(2)
+            || !(32..=3840).contains(&self.width)
+            || !(32..=2160).contains(&self.height)
+        {
             return bad("size", format!("must be even, 32-3840 x 32-2160, got {}x{}", self.width, self.height));
         }
         if !(self.fps.is_finite() && (1.0..=60.0).contains(&self.fps)) {
@@ -210,10 +214,18 @@ fn pick_style(rng: &mut Rng) -> HeadStyle {
 fn base_look(rng: &mut Rng, style: HeadStyle) -> HeadLook {
     let housing = match style {
         HeadStyle::PedUs => {
-            if rng.chance(0.6) { [0.75, 0.62, 0.12] } else { [0.06, 0.06, 0.06] }
+            if rng.chance(0.6) {
+                [0.75, 0.62, 0.12]
+            } else {
+                [0.06, 0.06, 0.06]
+            }
         }
         HeadStyle::PedEu => {
-            if rng.chance(0.5) { [0.2, 0.2, 0.2] } else { [0.12, 0.22, 0.14] }
+            if rng.chance(0.5) {
+                [0.2, 0.2, 0.2]
+            } else {
+                [0.12, 0.22, 0.14]
+            }
         }
         _ => [rng.range(0.05, 0.2), rng.range(0.05, 0.2), rng.range(0.05, 0.2)],
     };
@@ -374,10 +386,10 @@ impl Scenario {
             (t0, t0 + rng.range(2.0, 4.0), if rng.chance(0.5) { 0.9 } else { -0.9 })
         });
         let rain = preset == Preset::Random && rng.chance(0.25);
-        let glare = (!night && (preset == Preset::Random && rng.chance(0.3) || preset == Preset::Eu)).then(|| {
-            (rng.range(0.1, 0.9), rng.range(-0.2, 0.15), rng.range(0.08, 0.2), rng.range(0.3, 0.6))
-        });
-        let flicker = (night || rng.chance(0.3)).then(|| (rng.range(0.05, 0.2), rng.range(0.3, 2.0), rng.range(0.2, 0.45)));
+        let glare = (!night && (preset == Preset::Random && rng.chance(0.3) || preset == Preset::Eu))
+            .then(|| (rng.range(0.1, 0.9), rng.range(-0.2, 0.15), rng.range(0.08, 0.2), rng.range(0.3, 0.6)));
+        let flicker =
+            (night || rng.chance(0.3)).then(|| (rng.range(0.05, 0.2), rng.range(0.3, 2.0), rng.range(0.2, 0.45)));
         Self {
             light,
             heads,
@@ -420,11 +432,7 @@ impl Scenario {
         }
         if let Some((t0, t1, amount)) = self.pan {
             let ramp = 0.6;
-            let k = if t < t0 || t > t1 {
-                0.0
-            } else {
-                ((t - t0) / ramp).min(1.0).min((t1 - t) / ramp).max(0.0)
-            };
+            let k = if t < t0 || t > t1 { 0.0 } else { ((t - t0) / ramp).min(1.0).min((t1 - t) / ramp).max(0.0) };
             let k = k * k * (3.0 - 2.0 * k);
             dx += amount * 960.0 * k;
         }
@@ -514,7 +522,9 @@ fn paint_bus(canvas: &mut Canvas, b: &BBox, color: Rgb, ambient: f32, night: boo
     let (cx, cy) = b.center();
     let (hx, hy) = (b.width() / 2.0, b.height() / 2.0);
     let r = (b.height() * 0.06).max(1.0);
-    canvas.fill_sdf([b.x1 - 1.0, b.y1 - 1.0, b.x2 + 1.0, b.y2 + 1.0], body, 1.0, |x, y| round_box(x, y, cx, cy, hx, hy, r));
+    canvas.fill_sdf([b.x1 - 1.0, b.y1 - 1.0, b.x2 + 1.0, b.y2 + 1.0], body, 1.0, |x, y| {
+        round_box(x, y, cx, cy, hx, hy, r)
+    });
     // Window band with pillars.
     let glass = if night { [0.25, 0.22, 0.15] } else { [0.12 * ambient, 0.15 * ambient, 0.2 * ambient] };
     let (wy1, wy2) = (b.y1 + b.height() * 0.12, b.y1 + b.height() * 0.45);
@@ -527,7 +537,14 @@ fn paint_bus(canvas: &mut Canvas, b: &BBox, color: Rgb, ambient: f32, night: boo
     let tyre = [0.03, 0.03, 0.03];
     for fx in [0.18, 0.82] {
         let x = b.x1 + b.width() * fx;
-        canvas.fill_rect(x - b.height() * 0.12, b.y2 - b.height() * 0.12, x + b.height() * 0.12, b.y2 + b.height() * 0.04, tyre, 1.0);
+        canvas.fill_rect(
+            x - b.height() * 0.12,
+            b.y2 - b.height() * 0.12,
+            x + b.height() * 0.12,
+            b.y2 + b.height() * 0.04,
+            tyre,
+            1.0,
+        );
     }
 }
 
@@ -549,7 +566,8 @@ pub fn render_clip(
     let f = wf / 2.0 / (65.0f32.to_radians() / 2.0).tan();
     let horizon = hf / 2.0 + f * scenario.pitch_rad.tan();
     // The backdrop is larger than the frame so that shake and pans stay inside it.
-    let (bw, bh) = ((wf * 1.4) as usize + 2 * (wf * 0.9) as usize * usize::from(scenario.pan.is_some()), (hf * 1.4) as usize);
+    let (bw, bh) =
+        ((wf * 1.4) as usize + 2 * (wf * 0.9) as usize * usize::from(scenario.pan.is_some()), (hf * 1.4) as usize);
     let mut backdrop = Canvas::new(bw, bh);
     paint_street_at(&mut backdrop, &mut rng, scenario.light, bh as f32 / 2.0 + (horizon - hf / 2.0));
     let mut frame = Canvas::new(w, h);
@@ -608,7 +626,14 @@ pub fn render_clip(
         let pole_grey = [0.22 * scenario.light.ambient, 0.23 * scenario.light.ambient, 0.22 * scenario.light.ambient];
         for (look, at, _, pole_w, ground, _) in &drawn {
             let b = look.bbox(at);
-            frame.fill_rect(at.cx - pole_w / 2.0, b.y2 - b.height() * 0.3, at.cx + pole_w / 2.0, *ground, pole_grey, 1.0);
+            frame.fill_rect(
+                at.cx - pole_w / 2.0,
+                b.y2 - b.height() * 0.3,
+                at.cx + pole_w / 2.0,
+                *ground,
+                pole_grey,
+                1.0,
+            );
         }
         for (look, at, light, _, _, role) in &drawn {
             let b = render_head(&mut frame, look, at, light);
@@ -692,8 +717,14 @@ pub fn write_clip(config: &ClipConfig, mp4_path: &std::path::Path) -> Result<Tim
         std::fs::create_dir_all(dir).map_err(|source| SynthError::Write { path: dir.to_path_buf(), source })?;
     }
     let gop = (config.keyframe_interval_s * config.fps).round().max(1.0) as u32;
-    let mut writer =
-        super::video::Mp4VideoWriter::create(mp4_path, config.width, config.height, config.fps, config.bitrate_bps, gop)?;
+    let mut writer = super::video::Mp4VideoWriter::create(
+        mp4_path,
+        config.width,
+        config.height,
+        config.fps,
+        config.bitrate_bps,
+        gop,
+    )?;
     let timeline = render_clip(config, |_, rgb| writer.write_frame(rgb))?;
     writer.finish()?;
     let json_path = mp4_path.with_extension("json");

@@ -104,9 +104,7 @@ impl Cycle {
                 PedPhase::DontWalk => (Aspect::PedStop, absent_or(Countdown::Blank)),
                 PedPhase::Walk => (Aspect::PedWalk, absent_or(Countdown::Blank)),
                 // Flashing hand; the countdown runs to the end of the flashing.
-                PedPhase::Changing => {
-                    (if flash_on { Aspect::PedStop } else { Aspect::Dark }, absent_or(secs(left)))
-                }
+                PedPhase::Changing => (if flash_on { Aspect::PedStop } else { Aspect::Dark }, absent_or(secs(left))),
             },
             _ => match phase {
                 PedPhase::DontWalk => (Aspect::PedStop, absent_or(secs(left))),
@@ -211,7 +209,10 @@ mod tests {
                 assert_eq!(c.vehicle_parallel(t), Aspect::VehGreen, "t={t}");
             }
             // Just before our walk, the leading head shows green while we must wait.
-            if phase == PedPhase::DontWalk && c.phase_at(t + 1.0).0 == PedPhase::DontWalk && c.phase_at(t + 2.0).0 == PedPhase::Walk {
+            if phase == PedPhase::DontWalk
+                && c.phase_at(t + 1.0).0 == PedPhase::DontWalk
+                && c.phase_at(t + 2.0).0 == PedPhase::Walk
+            {
                 assert_eq!(c.vehicle_leading(t), Aspect::VehGreen, "t={t}");
             }
             t += 0.1;

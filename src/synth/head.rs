@@ -193,10 +193,8 @@ impl HeadLook {
         match self.style {
             HeadStyle::PedCn | HeadStyle::PedEu => {
                 let green = if self.style == HeadStyle::PedCn { CN_GREEN } else { EU_GREEN };
-                let mut contents = vec![
-                    Content::Figure(Figure::Standing, RED, stop),
-                    Content::Figure(Figure::Walking, green, walk),
-                ];
+                let mut contents =
+                    vec![Content::Figure(Figure::Standing, RED, stop), Content::Figure(Figure::Walking, green, walk)];
                 if self.countdown != Countdown::Absent {
                     contents.push(Content::Digits(self.countdown, if walk { green } else { RED }));
                 }
@@ -333,7 +331,8 @@ fn shade(look: &HeadLook, layout: &Layout, light: &Lighting, u: f32, v: f32) -> 
             continue;
         }
         let round = look.round_lens || matches!(cell.content, Content::Lamp(..));
-        let lens_d = if round { circle(x, y, 0.0, 0.0, LENS_R) } else { round_box(x, y, 0.0, 0.0, LENS_R, LENS_R, 0.07) };
+        let lens_d =
+            if round { circle(x, y, 0.0, 0.0, LENS_R) } else { round_box(x, y, 0.0, 0.0, LENS_R, LENS_R, 0.07) };
         if lens_d > 0.0 {
             return Some(housing);
         }

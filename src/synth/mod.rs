@@ -27,9 +27,9 @@ pub mod stills;
 #[cfg(feature = "video")]
 pub mod video;
 
-pub use clip::{ClipConfig, Preset, render_clip};
 #[cfg(feature = "video")]
 pub use clip::write_clip;
+pub use clip::{ClipConfig, Preset, render_clip};
 pub use stills::{Still, StillLabel, StillsConfig, StillsSummary, render_still, write_stills};
 
 use std::path::PathBuf;

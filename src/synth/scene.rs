@@ -59,7 +59,14 @@ pub fn paint_street_at(canvas: &mut Canvas, rng: &mut Rng, light: SceneLight, ho
             let r = rng.range(0.04, 0.12) * h;
             let cy = horizon_y - r * rng.range(0.3, 1.2);
             let leaf = scale([rng.range(0.12, 0.25), rng.range(0.3, 0.45), rng.range(0.1, 0.2)], light.ambient);
-            canvas.fill_rect(cx - r * 0.08, cy, cx + r * 0.08, horizon_y + r * 0.2, scale([0.25, 0.18, 0.12], light.ambient), 1.0);
+            canvas.fill_rect(
+                cx - r * 0.08,
+                cy,
+                cx + r * 0.08,
+                horizon_y + r * 0.2,
+                scale([0.25, 0.18, 0.12], light.ambient),
+                1.0,
+            );
             canvas.fill_sdf([cx - r, cy - r, cx + r, cy + r], leaf, 1.0, |x, y| circle(x, y, cx, cy, r));
         }
     }
@@ -175,8 +182,15 @@ fn paint_car(canvas: &mut Canvas, rng: &mut Rng, light: SceneLight, horizon_y: f
     let bottom = horizon_y + rng.range(0.05, 0.35) * (h - horizon_y);
     let body = scale([rng.range(0.05, 0.9), rng.range(0.05, 0.9), rng.range(0.05, 0.9)], light.ambient);
     canvas.fill_sdf([cx - cw / 2.0 - 1.0, bottom - ch - 1.0, cx + cw / 2.0 + 1.0, bottom + 1.0], body, 1.0, |x, y| {
-        round_box(x, y, cx, bottom - ch * 0.35, cw / 2.0, ch * 0.35, ch * 0.12)
-            .min(round_box(x, y, cx, bottom - ch * 0.75, cw * 0.32, ch * 0.25, ch * 0.12))
+        round_box(x, y, cx, bottom - ch * 0.35, cw / 2.0, ch * 0.35, ch * 0.12).min(round_box(
+            x,
+            y,
+            cx,
+            bottom - ch * 0.75,
+            cw * 0.32,
+            ch * 0.25,
+            ch * 0.12,
+        ))
     });
     let glass = scale([0.15, 0.18, 0.22], light.ambient);
     canvas.fill_rect(cx - cw * 0.26, bottom - ch * 0.95, cx + cw * 0.26, bottom - ch * 0.62, glass, 1.0);

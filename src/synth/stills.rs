@@ -10,11 +10,11 @@
 //! heads. When a photo's labels cannot be found, only pedestrian and dark heads are
 //! pasted, so no new vehicle-light class competes with the photo's unlabelled lights.
 
+use super::SynthError;
 use super::canvas::Canvas;
 use super::head::{Aspect, Countdown, HeadLook, HeadStyle, Lighting, Placement, render_head};
 use super::rng::Rng;
 use super::scene::{SceneLight, paint_street};
-use super::SynthError;
 use crate::geom::BBox;
 use crate::signal::{SHIPPED_CLASSES, SignalMeaning};
 use fast_image_resize as fir;
@@ -53,7 +53,10 @@ impl StillsConfig {
     /// [`SynthError::Config`] naming the field.
     pub fn validate(&self) -> Result<(), SynthError> {
         if !(64..=4096).contains(&self.size_px) {
-            return Err(SynthError::Config { field: "size_px", message: format!("must be 64-4096, got {}", self.size_px) });
+            return Err(SynthError::Config {
+                field: "size_px",
+                message: format!("must be 64-4096, got {}", self.size_px),
+            });
         }
         for (field, v) in [("real_share", self.real_share), ("night_share", self.night_share)] {
             if !(0.0..=1.0).contains(&v) {
@@ -172,7 +175,8 @@ fn dataset_names(images_dir: &Path) -> Option<Vec<String>> {
         }
         dir = d.parent();
     }
-    let known: [(&str, &[&str]); 2] = [("cinta", &["green", "red", "yellow"]), ("kr", &["green", "left", "red", "yellow"])];
+    let known: [(&str, &[&str]); 2] =
+        [("cinta", &["green", "red", "yellow"]), ("kr", &["green", "left", "red", "yellow"])];
     for comp in images_dir.components().rev() {
         let c = comp.as_os_str().to_string_lossy().to_ascii_lowercase();
         for (name, order) in known {
@@ -236,8 +240,10 @@ impl Backgrounds {
         let mut items = Vec::new();
         for dir in dirs {
             let images_dir = if dir.join("images").is_dir() { dir.join("images") } else { dir.clone() };
-            let entries = std::fs::read_dir(&images_dir).map_err(|source| SynthError::Read { path: images_dir.clone(), source })?;
-            let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| is_image(p)).collect();
+            let entries = std::fs::read_dir(&images_dir)
+                .map_err(|source| SynthError::Read { path: images_dir.clone(), source })?;
+            let mut files: Vec<PathBuf> =
+                entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| is_image(p)).collect();
             files.sort();
             let names = dataset_names(&images_dir);
             let labels_dir = images_dir.parent().map(|p| p.join("labels"));
@@ -278,7 +284,11 @@ impl Backgrounds {
 
 /// Loads a photo, crops a random square-ish part and resizes it to `size`; returns the
 /// canvas, the carried labels (still px) and whether the labels are complete.
-fn load_background(item: &BackgroundItem, size: u32, rng: &mut Rng) -> Result<(Canvas, Vec<StillLabel>, bool), SynthError> {
+fn load_background(
+    item: &BackgroundItem,
+    size: u32,
+    rng: &mut Rng,
+) -> Result<(Canvas, Vec<StillLabel>, bool), SynthError> {
     let img = image::open(&item.image)
         .map_err(|e| SynthError::Image { path: item.image.clone(), detail: e.to_string() })?
         .to_rgb8();
@@ -289,9 +299,12 @@ fn load_background(item: &BackgroundItem, size: u32, rng: &mut Rng) -> Result<(C
     let src = fir::images::Image::from_vec_u8(w, h, img.into_raw(), fir::PixelType::U8x3)
         .map_err(|e| SynthError::Image { path: item.image.clone(), detail: e.to_string() })?;
     let mut dst = fir::images::Image::new(size, size, fir::PixelType::U8x3);
-    let options = fir::ResizeOptions::new()
-        .resize_alg(fir::ResizeAlg::Convolution(fir::FilterType::Bilinear))
-        .crop(left as f64, top as f64, side as f64, side as f64);
+    let options = fir::ResizeOptions::new().resize_alg(fir::ResizeAlg::Convolution(fir::FilterType::Bilinear)).crop(
+        left as f64,
+        top as f64,
+        side as f64,
+        side as f64,
+    );
     fir::Resizer::new()
         .resize(&src, &mut dst, &options)
         .map_err(|e| SynthError::Image { path: item.image.clone(), detail: e.to_string() })?;
@@ -383,9 +396,9 @@ pub fn random_lighting(rng: &mut Rng, night: bool, ambient: f32) -> Lighting {
 }
 
 fn overlaps(b: &BBox, others: &[StillLabel], pad: f32) -> bool {
-    others.iter().any(|o| {
-        b.x1 - pad < o.bbox.x2 && b.x2 + pad > o.bbox.x1 && b.y1 - pad < o.bbox.y2 && b.y2 + pad > o.bbox.y1
-    })
+    others
+        .iter()
+        .any(|o| b.x1 - pad < o.bbox.x2 && b.x2 + pad > o.bbox.x1 && b.y1 - pad < o.bbox.y2 && b.y2 + pad > o.bbox.y1)
 }
 
 /// Renders still `index` of a run.
@@ -442,7 +455,11 @@ pub fn render_still(config: &StillsConfig, backgrounds: &Backgrounds, index: u64
             let (x_from, x_to) = if rng.chance(0.5) { (0.0, b.x1) } else { (b.x2, sf) };
             canvas.fill_rect(x_from, y - pw * 0.4, x_to, y + pw * 0.4, pole_grey, 1.0);
         } else {
-            let off = if rng.chance(0.5) { 0.0 } else { (b.width() / 2.0 + pw / 2.0) * if rng.chance(0.5) { -1.0 } else { 1.0 } };
+            let off = if rng.chance(0.5) {
+                0.0
+            } else {
+                (b.width() / 2.0 + pw / 2.0) * if rng.chance(0.5) { -1.0 } else { 1.0 }
+            };
             let x = at.cx + off;
             let bottom = if ground_y > b.y2 { ground_y + rng.range(0.0, 0.1) * sf } else { sf };
             canvas.fill_rect(x - pw / 2.0, b.y1 + b.height() * 0.2, x + pw / 2.0, bottom, pole_grey, 1.0);

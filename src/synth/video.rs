@@ -7,9 +7,9 @@
 //! `index * ticks_per_frame` on a 90 kHz clock, exact for 10, 15, 25, 30 and 60 fps.
 
 use super::SynthError;
+use openh264::OpenH264API;
 use openh264::encoder::{BitRate, Encoder, EncoderConfig, FrameRate, IntraFramePeriod, RateControlMode};
 use openh264::formats::{RgbSliceU8, YUVBuffer};
-use openh264::OpenH264API;
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -54,9 +54,19 @@ impl Mp4VideoWriter {
     /// # Errors
     /// [`SynthError::Config`] for odd sizes or a bad rate, [`SynthError::Write`] when the
     /// file cannot be created, [`SynthError::Encode`] when the encoder does not start.
-    pub fn create(path: &Path, width: u32, height: u32, fps: f64, bitrate_bps: u32, gop: u32) -> Result<Self, SynthError> {
+    pub fn create(
+        path: &Path,
+        width: u32,
+        height: u32,
+        fps: f64,
+        bitrate_bps: u32,
+        gop: u32,
+    ) -> Result<Self, SynthError> {
         if !width.is_multiple_of(2) || !height.is_multiple_of(2) || width < 16 || height < 16 {
-            return Err(SynthError::Config { field: "size", message: format!("must be even and at least 16, got {width}x{height}") });
+            return Err(SynthError::Config {
+                field: "size",
+                message: format!("must be even and at least 16, got {width}x{height}"),
+            });
         }
         if !(fps.is_finite() && (1.0..=120.0).contains(&fps)) {
             return Err(SynthError::Config { field: "fps", message: format!("must be 1-120, got {fps}") });
@@ -97,7 +107,10 @@ impl Mp4VideoWriter {
     pub fn write_frame(&mut self, rgb: &[u8]) -> Result<(), SynthError> {
         let (w, h) = (self.width as usize, self.height as usize);
         if rgb.len() != w * h * 3 {
-            return Err(SynthError::Config { field: "frame", message: format!("expected {} bytes, got {}", w * h * 3, rgb.len()) });
+            return Err(SynthError::Config {
+                field: "frame",
+                message: format!("expected {} bytes, got {}", w * h * 3, rgb.len()),
+            });
         }
         self.yuv.read_rgb8(RgbSliceU8::new(rgb, (w, h)));
         let bitstream = self.encoder.encode(&self.yuv).map_err(|e| SynthError::Encode(e.to_string()))?;
@@ -164,7 +177,8 @@ impl Mp4VideoWriter {
             bytes: mp4::Bytes::copy_from_slice(&self.sample),
         };
         let path = self.path.clone();
-        let writer = self.mp4.as_mut().ok_or_else(|| SynthError::Mux { path: path.clone(), detail: "no track".into() })?;
+        let writer =
+            self.mp4.as_mut().ok_or_else(|| SynthError::Mux { path: path.clone(), detail: "no track".into() })?;
         writer.write_sample(1, &sample).map_err(|e| SynthError::Mux { path, detail: e.to_string() })?;
         self.frames += 1;
         Ok(())

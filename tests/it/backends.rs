@@ -42,7 +42,9 @@ fn ort_available() -> bool {
 
 #[test]
 fn ort_and_tract_agree_on_real_photos() {
-    let Some(model) = shipped_model() else { return skip("ort_and_tract_agree_on_real_photos", "models/safecross-tl.onnx is absent") };
+    let Some(model) = shipped_model() else {
+        return skip("ort_and_tract_agree_on_real_photos", "models/safecross-tl.onnx is absent");
+    };
     if !ort_available() {
         return skip("ort_and_tract_agree_on_real_photos", "ORT_DYLIB_PATH is not set (./quickstart.sh sets it)");
     }
@@ -58,7 +60,9 @@ fn ort_and_tract_agree_on_real_photos() {
 
 #[test]
 fn ort_and_tract_agree_on_a_sample_clip() {
-    let Some(model) = shipped_model() else { return skip("ort_and_tract_agree_on_a_sample_clip", "models/safecross-tl.onnx is absent") };
+    let Some(model) = shipped_model() else {
+        return skip("ort_and_tract_agree_on_a_sample_clip", "models/safecross-tl.onnx is absent");
+    };
     if !ort_available() {
         return skip("ort_and_tract_agree_on_a_sample_clip", "ORT_DYLIB_PATH is not set (./quickstart.sh sets it)");
     }
@@ -78,7 +82,9 @@ fn ort_and_tract_agree_on_a_sample_clip() {
 /// would mislead a benchmark. With a library that has it, the model runs.
 #[test]
 fn xnnpack_is_used_or_refused_clearly() {
-    let Some(model) = shipped_model() else { return skip("xnnpack_is_used_or_refused_clearly", "models/safecross-tl.onnx is absent") };
+    let Some(model) = shipped_model() else {
+        return skip("xnnpack_is_used_or_refused_clearly", "models/safecross-tl.onnx is absent");
+    };
     if !ort_available() {
         return skip("xnnpack_is_used_or_refused_clearly", "ORT_DYLIB_PATH is not set (./quickstart.sh sets it)");
     }
@@ -101,5 +107,8 @@ fn version_says_which_engine_would_run() {
     }
     let without = safecross_with(&["--version"], &[("ORT_DYLIB_PATH", Some("/nonexistent/libonnxruntime.so"))]);
     let now = without.stdout.lines().find(|l| l.starts_with("backend now:")).unwrap_or_default().to_string();
-    assert!(now.contains("tract") || now.contains("ONNX Runtime from /usr"), "a missing ORT_DYLIB_PATH is not claimed: {now}");
+    assert!(
+        now.contains("tract") || now.contains("ONNX Runtime from /usr"),
+        "a missing ORT_DYLIB_PATH is not claimed: {now}"
+    );
 }

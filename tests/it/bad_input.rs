@@ -1,6 +1,6 @@
 //! Bad input gets one clear error line and exit status 2: never a panic or a hang.
 
-use crate::onnx::{constant_detector, Graph};
+use crate::onnx::{Graph, constant_detector};
 use crate::util::{safecross, safecross_with, temp_dir, write_png};
 
 fn good_model(dir: &std::path::Path) -> std::path::PathBuf {
@@ -60,7 +60,16 @@ fn mp4_with_no_video_track() {
         })
         .unwrap();
     writer
-        .write_sample(1, &mp4::Mp4Sample { start_time: 0, duration: 1024, rendering_offset: 0, is_sync: true, bytes: vec![0u8; 16].into() })
+        .write_sample(
+            1,
+            &mp4::Mp4Sample {
+                start_time: 0,
+                duration: 1024,
+                rendering_offset: 0,
+                is_sync: true,
+                bytes: vec![0u8; 16].into(),
+            },
+        )
         .unwrap();
     writer.write_end().unwrap();
     safecross(&["run", path.to_str().unwrap(), "--fast", "--model", model.to_str().unwrap()])
@@ -81,8 +90,9 @@ fn onnx_file_that_is_not_a_detector() {
         .to_bytes();
     let path = dir.path().join("classifier.onnx");
     std::fs::write(&path, flat).unwrap();
-    safecross(&["detect", img.to_str().unwrap(), "--model", path.to_str().unwrap()])
-        .assert_clean_error("is not a detector safecross can run: input `x` has shape [1, 10], expected [1, 3, height, width]");
+    safecross(&["detect", img.to_str().unwrap(), "--model", path.to_str().unwrap()]).assert_clean_error(
+        "is not a detector safecross can run: input `x` has shape [1, 10], expected [1, 3, height, width]",
+    );
     // Right input, wrong output rank.
     let bad_out = Graph::default()
         .input("images", &[1, 3, 64, 64])
@@ -103,7 +113,8 @@ fn class_count_that_disagrees_with_the_names() {
     let dir = temp_dir();
     let t = vec![0.0f32; 7 * 8];
     let path = dir.path().join("m.onnx");
-    std::fs::write(&path, constant_detector(320, 7, 8, &t, Some("{0: 'red', 1: 'yellow', 2: 'green', 3: 'off'}"))).unwrap();
+    std::fs::write(&path, constant_detector(320, 7, 8, &t, Some("{0: 'red', 1: 'yellow', 2: 'green', 3: 'off'}")))
+        .unwrap();
     safecross(&["info", "--model", path.to_str().unwrap()])
         .assert_clean_error("the model outputs 3 classes but 4 class names were given");
 }
@@ -117,7 +128,10 @@ fn missing_onnx_runtime_with_backend_ort() {
         &[("ORT_DYLIB_PATH", None)],
     );
     if run.code == 0 {
-        crate::util::skip("missing_onnx_runtime_with_backend_ort", "a system-wide ONNX Runtime was found, so it is not missing here");
+        crate::util::skip(
+            "missing_onnx_runtime_with_backend_ort",
+            "a system-wide ONNX Runtime was found, so it is not missing here",
+        );
         return;
     }
     run.assert_clean_error("ONNX Runtime not found; looked in: /nowhere/libonnxruntime.so (no such file)");
@@ -138,7 +152,17 @@ fn folder_without_readable_images() {
     std::fs::create_dir(&locked).unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
-    let args = ["run", locked.to_str().unwrap(), "--fast", "--audio", "none", "--backend", "tract", "--model", model.to_str().unwrap()];
+    let args = [
+        "run",
+        locked.to_str().unwrap(),
+        "--fast",
+        "--audio",
+        "none",
+        "--backend",
+        "tract",
+        "--model",
+        model.to_str().unwrap(),
+    ];
     if std::fs::read_dir(&locked).is_err() {
         safecross(&args).assert_clean_error("cannot read");
     } else {
@@ -161,7 +185,10 @@ fn folder_without_readable_images() {
                 };
                 run.assert_clean_error("cannot read");
             }
-            _ => crate::util::skip("folder_without_readable_images (locked half)", "running as root without a working setpriv"),
+            _ => crate::util::skip(
+                "folder_without_readable_images (locked half)",
+                "running as root without a working setpriv",
+            ),
         }
     }
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();

@@ -28,19 +28,8 @@ fn observe(scene: Scene) -> Observation {
         Scene::WeakWalk => (Some(SignalMeaning::PedWalk), 0.3, false),
         Scene::Conflict => (Some(SignalMeaning::PedWalk), 0.9, true),
     };
-    let basis = if shows.is_some() {
-        Basis::Pedestrian
-    } else {
-        Basis::None
-    };
-    Observation {
-        shows,
-        confidence,
-        basis,
-        conflict,
-        track_id: Some(7),
-        ..Observation::default()
-    }
+    let basis = if shows.is_some() { Basis::Pedestrian } else { Basis::None };
+    Observation { shows, confidence, basis, conflict, track_id: Some(7), ..Observation::default() }
 }
 
 fn any_scene() -> impl Strategy<Value = Scene> {
@@ -243,13 +232,7 @@ proptest! {
 }
 
 fn det(meaning: SignalMeaning, score: f32, cx: f32) -> Detection {
-    Detection {
-        class_id: 0,
-        meaning,
-        score,
-        bbox: BBox::from_center(cx, 120.0, 16.0, 36.0),
-        rival: None,
-    }
+    Detection { class_id: 0, meaning, score, bbox: BBox::from_center(cx, 120.0, 16.0, 36.0), rival: None }
 }
 
 /// Selector and smoother together: a walk head with a vehicle head beside it and
@@ -263,20 +246,12 @@ fn selection_and_smoothing_follow_a_noisy_scene() {
     let mut states = Vec::new();
     for k in 0..(12.0 * fps) as usize {
         let t = k as f64 / fps;
-        let ped = if t < 6.0 {
-            SignalMeaning::PedStop
-        } else {
-            SignalMeaning::PedWalk
-        };
+        let ped = if t < 6.0 { SignalMeaning::PedStop } else { SignalMeaning::PedWalk };
         let mut dets = vec![det(SignalMeaning::VehicleGreen, 0.9, 500.0)];
         // Miss every 7th frame, flip the class every 23rd.
         if k % 7 != 3 {
             let m = if k % 23 == 5 {
-                if ped == SignalMeaning::PedStop {
-                    SignalMeaning::PedWalk
-                } else {
-                    SignalMeaning::PedStop
-                }
+                if ped == SignalMeaning::PedStop { SignalMeaning::PedWalk } else { SignalMeaning::PedStop }
             } else {
                 ped
             };
@@ -292,28 +267,15 @@ fn selection_and_smoothing_follow_a_noisy_scene() {
     }
     for (t, s, basis) in &states {
         if *t < 6.0 {
-            assert_ne!(
-                *s,
-                SignalState::Walk,
-                "walk at {t} while the pedestrian signal shows stop"
-            );
+            assert_ne!(*s, SignalState::Walk, "walk at {t} while the pedestrian signal shows stop");
         }
         if *s != SignalState::Unknown {
-            assert_eq!(
-                *basis,
-                Basis::Pedestrian,
-                "the pedestrian head wins over the vehicle head at {t}"
-            );
+            assert_eq!(*basis, Basis::Pedestrian, "the pedestrian head wins over the vehicle head at {t}");
         }
     }
     let at = |t: f64| states.iter().take_while(|x| x.0 <= t).last().map(|x| x.1);
     assert_eq!(at(5.0), Some(SignalState::DontWalk));
     // After the change, the flips (stop evidence) keep interrupting the walk entry,
     // so walk may come late, but the signal must reach walk at some point.
-    assert!(
-        states
-            .iter()
-            .any(|(t, s, _)| *t > 6.0 && *s == SignalState::Walk),
-        "walk never reached: {states:?}"
-    );
+    assert!(states.iter().any(|(t, s, _)| *t > 6.0 && *s == SignalState::Walk), "walk never reached: {states:?}");
 }

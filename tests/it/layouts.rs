@@ -128,7 +128,14 @@ fn detect_draw_writes_the_image_with_boxes() {
     let image = dir.path().join("street.png");
     write_png(&image, 640, 480, |_, _| [60, 60, 60]);
     let out = dir.path().join("drawn.png");
-    let run = safecross(&["detect", image.to_str().unwrap(), "--model", model.to_str().unwrap(), "--draw", out.to_str().unwrap()]);
+    let run = safecross(&[
+        "detect",
+        image.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--draw",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("red"), "{}", run.stdout);
     let drawn = image::open(&out).unwrap().to_rgb8();

@@ -1,16 +1,16 @@
 //! Integration tests: one binary, one module per topic.
 
-mod util;
-mod onnx;
-mod layouts;
-mod bad_input;
 mod backends;
-mod real_photos;
-mod video;
-mod model_gates;
+mod bad_input;
 mod cross;
 mod cues;
 mod decide;
 mod eval;
+mod layouts;
+mod model_gates;
+mod onnx;
+mod real_photos;
 mod synth;
 mod training;
+mod util;
+mod video;

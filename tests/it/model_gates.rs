@@ -15,14 +15,27 @@ fn shipped_model() -> Option<std::path::PathBuf> {
 
 #[test]
 fn samples_never_get_walk_during_dont_walk_and_follow_the_truth() {
-    let Some(model) = shipped_model() else { return skip("samples_never_get_walk_during_dont_walk", "models/safecross-tl.onnx is absent") };
+    let Some(model) = shipped_model() else {
+        return skip("samples_never_get_walk_during_dont_walk", "models/safecross-tl.onnx is absent");
+    };
     let samples = repo_root().join("samples");
-    let has_clips = std::fs::read_dir(&samples).map(|d| d.flatten().any(|e| e.path().extension().is_some_and(|x| x == "mp4"))).unwrap_or(false);
+    let has_clips = std::fs::read_dir(&samples)
+        .map(|d| d.flatten().any(|e| e.path().extension().is_some_and(|x| x == "mp4")))
+        .unwrap_or(false);
     if !has_clips {
         return skip("samples_never_get_walk_during_dont_walk", "samples/ has no clips");
     }
-    let run = safecross(&["eval", samples.to_str().unwrap(), "--json", "--max-false-go", "0", "--model", model.to_str().unwrap()]);
-    let report: Value = serde_json::from_str(run.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {} {}", run.stdout, run.stderr));
+    let run = safecross(&[
+        "eval",
+        samples.to_str().unwrap(),
+        "--json",
+        "--max-false-go",
+        "0",
+        "--model",
+        model.to_str().unwrap(),
+    ]);
+    let report: Value =
+        serde_json::from_str(run.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {} {}", run.stdout, run.stderr));
     eprintln!("sample clips: {}", report["overall"]);
     assert_eq!(report["overall"]["false_go_s"].as_f64(), Some(0.0), "false go on samples: {}", report["overall"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -43,19 +56,29 @@ fn samples_never_get_walk_during_dont_walk_and_follow_the_truth() {
     }
     // Following the truth: no worse than the figures the model card states.
     let card_path = repo_root().join("models/safecross-tl.metrics.json");
-    let card: Value = serde_json::from_str(&std::fs::read_to_string(&card_path).expect("models/safecross-tl.metrics.json")).unwrap();
+    let card: Value =
+        serde_json::from_str(&std::fs::read_to_string(&card_path).expect("models/safecross-tl.metrics.json")).unwrap();
     let overall = &report["overall"];
-    let claimed_missed = card["samples"]["missed_walk_fraction"].as_f64().expect("card lacks samples.missed_walk_fraction");
+    let claimed_missed =
+        card["samples"]["missed_walk_fraction"].as_f64().expect("card lacks samples.missed_walk_fraction");
     let missed = overall["missed_walk_fraction"].as_f64().unwrap();
-    assert!(missed <= claimed_missed + 0.05, "walk missed {missed:.3} of the time, the model card says {claimed_missed:.3}");
+    assert!(
+        missed <= claimed_missed + 0.05,
+        "walk missed {missed:.3} of the time, the model card says {claimed_missed:.3}"
+    );
     let claimed_apart = card["samples"]["ped_told_apart"].as_f64().expect("card lacks samples.ped_told_apart");
     let apart = overall["ped_heads"]["told_apart"].as_f64().unwrap();
-    assert!(apart >= claimed_apart - 0.02, "stop/walk told apart in {apart:.3} of frames, the model card says {claimed_apart:.3}");
+    assert!(
+        apart >= claimed_apart - 0.02,
+        "stop/walk told apart in {apart:.3} of frames, the model card says {claimed_apart:.3}"
+    );
 }
 
 #[test]
 fn model_card_figures_hold_on_real_validation_photos() {
-    let Some(model) = shipped_model() else { return skip("model_card_figures_hold", "models/safecross-tl.onnx is absent") };
+    let Some(model) = shipped_model() else {
+        return skip("model_card_figures_hold", "models/safecross-tl.onnx is absent");
+    };
     card_figures_hold_on_cinta_valid("model_card_figures_hold", &model, "cinta_valid");
 }
 
@@ -73,7 +96,8 @@ fn int8_model_card_figures_hold_on_real_validation_photos() {
 fn card_figures_hold_on_cinta_valid(test: &str, model: &std::path::Path, card_key: &str) {
     let Some(shared) = shared_dir() else { return skip(test, "../shared/ is absent") };
     let card_path = repo_root().join("models/safecross-tl.metrics.json");
-    let card: Value = serde_json::from_str(&std::fs::read_to_string(&card_path).expect("models/safecross-tl.metrics.json")).unwrap();
+    let card: Value =
+        serde_json::from_str(&std::fs::read_to_string(&card_path).expect("models/safecross-tl.metrics.json")).unwrap();
     let valid = shared.join("data/traffic-lights/cinta/valid");
     let run = safecross(&["eval", valid.to_str().unwrap(), "--json", "--model", model.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -82,6 +106,9 @@ fn card_figures_hold_on_cinta_valid(test: &str, model: &std::path::Path, card_ke
         let claimed = card[card_key][key].as_f64().unwrap_or_else(|| panic!("card lacks {card_key}.{key}"));
         let measured = report[key].as_f64().unwrap_or_else(|| panic!("report lacks {key}: {report}"));
         eprintln!("{card_key} {key}: measured {measured:.4}, model card {claimed:.4}");
-        assert!(measured >= claimed - 0.02, "{key} {measured:.4} is below the model card's {card_key}.{key} {claimed:.4} - 0.02");
+        assert!(
+            measured >= claimed - 0.02,
+            "{key} {measured:.4} is below the model card's {card_key}.{key} {claimed:.4} - 0.02"
+        );
     }
 }

@@ -96,7 +96,14 @@ impl Graph {
     }
 
     /// A node; `ints` are INTS attributes, `int` are INT attributes.
-    pub fn node(mut self, op: &str, inputs: &[&str], outputs: &[&str], ints: &[(&str, &[i64])], int: &[(&str, i64)]) -> Self {
+    pub fn node(
+        mut self,
+        op: &str,
+        inputs: &[&str],
+        outputs: &[&str],
+        ints: &[(&str, &[i64])],
+        int: &[(&str, i64)],
+    ) -> Self {
         let mut n = Vec::new();
         for i in inputs {
             bytes_field(&mut n, 1, i.as_bytes());

@@ -15,7 +15,15 @@ fn labels(path: &std::path::Path, w: f64, h: f64) -> Vec<(usize, [f64; 4])> {
             let v: Vec<f64> = line.split_whitespace().filter_map(|t| t.parse().ok()).collect();
             match v.len() {
                 0 => None,
-                5 => Some((v[0] as usize, [(v[1] - v[3] / 2.0) * w, (v[2] - v[4] / 2.0) * h, (v[1] + v[3] / 2.0) * w, (v[2] + v[4] / 2.0) * h])),
+                5 => Some((
+                    v[0] as usize,
+                    [
+                        (v[1] - v[3] / 2.0) * w,
+                        (v[2] - v[4] / 2.0) * h,
+                        (v[1] + v[3] / 2.0) * w,
+                        (v[2] + v[4] / 2.0) * h,
+                    ],
+                )),
                 n if n >= 7 => {
                     let xs: Vec<f64> = v[1..].iter().step_by(2).map(|x| x * w).collect();
                     let ys: Vec<f64> = v[2..].iter().step_by(2).map(|y| y * h).collect();
@@ -64,8 +72,10 @@ fn detect_finds_lights_in_real_photos() {
         for (class, gt) in labels(&label, w, h) {
             total += 1;
             let best = dets.iter().max_by(|a, b| {
-                let ia = iou(&gt, &a["box"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect::<Vec<_>>());
-                let ib = iou(&gt, &b["box"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect::<Vec<_>>());
+                let ia =
+                    iou(&gt, &a["box"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect::<Vec<_>>());
+                let ib =
+                    iou(&gt, &b["box"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect::<Vec<_>>());
                 ia.total_cmp(&ib)
             });
             if let Some(d) = best {

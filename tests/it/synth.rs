@@ -49,7 +49,16 @@ fn lamp_redness(rgb: &[u8], width: usize, b: [f32; 4]) -> f32 {
 const STOP_MIN_REDNESS: f32 = 0.1;
 
 fn small_clip(preset: Preset, seed: u64) -> ClipConfig {
-    ClipConfig { preset, seed, seconds: 2.0, width: 160, height: 96, fps: 10.0, bitrate_bps: 200_000, ..ClipConfig::default() }
+    ClipConfig {
+        preset,
+        seed,
+        seconds: 2.0,
+        width: 160,
+        height: 96,
+        fps: 10.0,
+        bitrate_bps: 200_000,
+        ..ClipConfig::default()
+    }
 }
 
 /// What colour a pedestrian head's walk figure is lit in.
@@ -73,7 +82,16 @@ fn check_clip_colours(preset: Preset, seed: u64, seconds: f64, walk: WalkLamp) -
     let name = preset.name();
     let dir = temp_dir();
     let path = dir.path().join(format!("{name}.mp4"));
-    let config = ClipConfig { preset, seed, seconds, width: 640, height: 360, fps: 5.0, bitrate_bps: 1_500_000, ..ClipConfig::default() };
+    let config = ClipConfig {
+        preset,
+        seed,
+        seconds,
+        width: 640,
+        height: 360,
+        fps: 5.0,
+        bitrate_bps: 1_500_000,
+        ..ClipConfig::default()
+    };
     let written = write_clip(&config, &path).unwrap();
     let timeline = Timeline::load(&path.with_extension("json")).unwrap();
     assert_eq!(timeline, written);
@@ -257,7 +275,8 @@ fn stills_have_labels_inside_the_image_and_lamp_colours_that_match() {
 fn stills_command_writes_a_yolo_folder() {
     let dir = temp_dir();
     let out = dir.path().join("set");
-    let run = safecross(&["synth", "stills", "--out", out.to_str().unwrap(), "--count", "3", "--size", "128", "--seed", "9"]);
+    let run =
+        safecross(&["synth", "stills", "--out", out.to_str().unwrap(), "--count", "3", "--size", "128", "--seed", "9"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     for i in 0..3 {
         assert!(out.join(format!("images/{i:06}.jpg")).is_file());
@@ -278,7 +297,14 @@ fn stills_on_real_photos_carry_their_labels() {
         return skip("stills_on_real_photos_carry_their_labels", "kr/train is absent");
     }
     let dir = temp_dir();
-    let config = StillsConfig { size_px: 320, count: 12, seed: 2, backgrounds: vec![kr], real_share: 1.0, ..StillsConfig::default() };
+    let config = StillsConfig {
+        size_px: 320,
+        count: 12,
+        seed: 2,
+        backgrounds: vec![kr],
+        real_share: 1.0,
+        ..StillsConfig::default()
+    };
     write_stills(&config, dir.path()).unwrap();
     let mut vehicle_labels = 0;
     for i in 0..12 {
@@ -301,7 +327,14 @@ fn stills_carry_background_labels_through_the_crop() {
     // One red light (class 1 in this dataset) in the middle, as a polygon, twice as tall as wide.
     std::fs::write(split.join("labels/a.txt"), "1 0.45 0.4 0.55 0.4 0.55 0.6 0.45 0.6\n").unwrap();
     let out = dir.path().join("out");
-    let config = StillsConfig { size_px: 200, count: 6, seed: 1, backgrounds: vec![split], real_share: 1.0, ..StillsConfig::default() };
+    let config = StillsConfig {
+        size_px: 200,
+        count: 6,
+        seed: 1,
+        backgrounds: vec![split],
+        real_share: 1.0,
+        ..StillsConfig::default()
+    };
     write_stills(&config, &out).unwrap();
     let mut carried = 0;
     for i in 0..6 {
@@ -319,7 +352,9 @@ fn stills_carry_background_labels_through_the_crop() {
 fn committed_samples_have_valid_timelines_that_cover_their_clips() {
     let dir = crate::util::repo_root().join("samples");
     let mut clips: Vec<_> = std::fs::read_dir(&dir)
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "mp4")).collect())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "mp4")).collect()
+        })
         .unwrap_or_default();
     clips.sort();
     if clips.is_empty() {
@@ -346,6 +381,7 @@ fn committed_samples_have_valid_timelines_that_cover_their_clips() {
     // The vehicle head shows green while the pedestrian head (the truth) shows stop.
     let conflict = Timeline::load(&dir.join("vehicle-conflict.json")).unwrap();
     assert!(conflict.boxes.iter().any(|fb| {
-        fb.boxes.iter().any(|b| b.relevant && b.class == "ped_stop") && fb.boxes.iter().any(|b| !b.relevant && b.class == "green")
+        fb.boxes.iter().any(|b| b.relevant && b.class == "ped_stop")
+            && fb.boxes.iter().any(|b| !b.relevant && b.class == "green")
     }));
 }

@@ -40,17 +40,39 @@ fn training_smoke_run_exports_a_model_the_pipeline_loads() {
     // The exported names reach the pipeline through the ONNX metadata alone.
     let info = safecross(&["info", "--model", model, "--backend", "tract"]);
     assert_eq!(info.code, 0, "{}", info.stderr);
-    for (name, meaning) in [("red", "-> vehicle_red"), ("ped_walk", "-> ped_walk"), ("ped_stop", "-> ped_stop"), ("off", "-> off")] {
-        let line = info.stdout.lines().find(|l| l.split_whitespace().nth(1) == Some(name)).unwrap_or_else(|| panic!("{name} missing from info:\n{}", info.stdout));
+    for (name, meaning) in
+        [("red", "-> vehicle_red"), ("ped_walk", "-> ped_walk"), ("ped_stop", "-> ped_stop"), ("off", "-> off")]
+    {
+        let line = info
+            .stdout
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(name))
+            .unwrap_or_else(|| panic!("{name} missing from info:\n{}", info.stdout));
         assert!(line.trim_end().ends_with(meaning), "{name} should map {meaning}: {line}");
     }
 
     // And the detector runs on a real decoded frame through both paths of the binary.
     let clip = repo_root().join("samples/us.mp4");
     if clip.exists() {
-        let r = safecross(&["run", clip.to_str().unwrap(), "--fast", "--json", "--audio", "none", "--model", model, "--backend", "tract"]);
+        let r = safecross(&[
+            "run",
+            clip.to_str().unwrap(),
+            "--fast",
+            "--json",
+            "--audio",
+            "none",
+            "--model",
+            model,
+            "--backend",
+            "tract",
+        ]);
         assert_eq!(r.code, 0, "{}", r.stderr);
-        let frames: Vec<Value> = r.stdout.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).filter(|v| v.get("frame").is_some()).collect();
+        let frames: Vec<Value> = r
+            .stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v.get("frame").is_some())
+            .collect();
         assert!(frames.len() > 100, "expected a JSON object per frame, got {}", frames.len());
     }
 }

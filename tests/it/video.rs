@@ -72,7 +72,11 @@ fn h264_clip_decodes_to_the_frames_that_were_encoded() {
         assert!(close(frame.pixel(40, 200), [200, 30, 30]), "frame {n} left {:?}", frame.pixel(40, 200));
         assert!(close(frame.pixel(280, 200), [30, 30, 200]), "frame {n} right {:?}", frame.pixel(280, 200));
         let (sx, sy) = (8 * n + 12, 112);
-        assert!(close(frame.pixel(sx, sy), [255, 255, 255]), "frame {n}: square missing at x {sx}: {:?}", frame.pixel(sx, sy));
+        assert!(
+            close(frame.pixel(sx, sy), [255, 255, 255]),
+            "frame {n}: square missing at x {sx}: {:?}",
+            frame.pixel(sx, sy)
+        );
         n += 1;
     }
     assert_eq!(n, FRAMES);
@@ -83,7 +87,16 @@ fn run_fast_json_prints_one_object_per_frame() {
     let dir = temp_dir();
     let clip = write_clip(dir.path());
     let m = model(dir.path());
-    let run = safecross(&["run", clip.to_str().unwrap(), "--fast", "--json", "--audio", "none", "--model", m.to_str().unwrap()]);
+    let run = safecross(&[
+        "run",
+        clip.to_str().unwrap(),
+        "--fast",
+        "--json",
+        "--audio",
+        "none",
+        "--model",
+        m.to_str().unwrap(),
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let frames: Vec<serde_json::Value> = run
         .stdout

@@ -1,6 +1,6 @@
 //! `safecross bench`: what this board can do, stage by stage.
 
-use crate::common::{check_model_exists, ModelArgs};
+use crate::common::{ModelArgs, check_model_exists};
 use safecross::pipeline::Pipeline;
 use safecross::source::{self, SourceSpec};
 use std::process::ExitCode;
@@ -69,7 +69,10 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     println!("  throughput            {:.1} FPS", report.fps);
     println!("  CPU per frame         {:.1} ms (all threads)", report.cpu_ms_per_frame);
     println!("  peak memory           {:.0} MB", report.peak_rss_mb);
-    println!("  pipeline / model      {:.2}x (stages one after another: {:.2}x)", report.pipeline_over_model, report.stages_over_model);
+    println!(
+        "  pipeline / model      {:.2}x (stages one after another: {:.2}x)",
+        report.pipeline_over_model, report.stages_over_model
+    );
     println!("  real time, no drops   up to {:.1} FPS", report.max_realtime_fps);
     println!();
     println!("  {}", report.recommendation);

@@ -100,8 +100,7 @@ pub fn detection_json(d: &safecross::signal::Detection, classes: &safecross::dec
         "box": [r(d.bbox.x1), r(d.bbox.y1), r(d.bbox.x2), r(d.bbox.y2)],
     });
     if let Some(rival) = d.rival {
-        json["rival"] =
-            serde_json::json!({"class": classes.name(rival.class_id), "signal": rival.meaning.as_str(), "score": score(rival.score)});
+        json["rival"] = serde_json::json!({"class": classes.name(rival.class_id), "signal": rival.meaning.as_str(), "score": score(rival.score)});
     }
     json
 }

@@ -1,6 +1,6 @@
 //! `safecross detect`: lights in still images, as text, JSON, or an annotated PNG.
 
-use crate::common::{detection_json, load_detector, ModelArgs};
+use crate::common::{ModelArgs, detection_json, load_detector};
 use anyhow::Context;
 use safecross::frame::Frame;
 use safecross::signal::{Detection, SignalMeaning};
@@ -35,7 +35,10 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
         let classes = detector.classes();
         if args.json {
             let list: Vec<_> = detections.iter().map(|d| detection_json(d, classes)).collect();
-            println!("{}", serde_json::json!({"image": path, "width": frame.width, "height": frame.height, "detections": list}));
+            println!(
+                "{}",
+                serde_json::json!({"image": path, "width": frame.width, "height": frame.height, "detections": list})
+            );
         } else {
             println!("{} ({}x{}): {} light(s)", path.display(), frame.width, frame.height, detections.len());
             for d in &detections {
@@ -116,17 +119,46 @@ fn put(frame: &mut Frame, x: i64, y: i64, c: [u8; 3]) {
 /// A 3x5 pixel font: five rows of three bits, top row first.
 fn glyph(ch: char) -> [u8; 5] {
     match ch.to_ascii_lowercase() {
-        'a' => [2, 5, 7, 5, 5], 'b' => [6, 5, 6, 5, 6], 'c' => [3, 4, 4, 4, 3], 'd' => [6, 5, 5, 5, 6],
-        'e' => [7, 4, 6, 4, 7], 'f' => [7, 4, 6, 4, 4], 'g' => [3, 4, 5, 5, 3], 'h' => [5, 5, 7, 5, 5],
-        'i' => [7, 2, 2, 2, 7], 'j' => [1, 1, 1, 5, 2], 'k' => [5, 5, 6, 5, 5], 'l' => [4, 4, 4, 4, 7],
-        'm' => [5, 7, 7, 5, 5], 'n' => [6, 5, 5, 5, 5], 'o' => [2, 5, 5, 5, 2], 'p' => [6, 5, 6, 4, 4],
-        'q' => [2, 5, 5, 6, 3], 'r' => [6, 5, 6, 5, 5], 's' => [3, 4, 2, 1, 6], 't' => [7, 2, 2, 2, 2],
-        'u' => [5, 5, 5, 5, 7], 'v' => [5, 5, 5, 5, 2], 'w' => [5, 5, 7, 7, 5], 'x' => [5, 5, 2, 5, 5],
-        'y' => [5, 5, 2, 2, 2], 'z' => [7, 1, 2, 4, 7],
-        '0' => [7, 5, 5, 5, 7], '1' => [2, 6, 2, 2, 7], '2' => [6, 1, 2, 4, 7], '3' => [6, 1, 2, 1, 6],
-        '4' => [5, 5, 7, 1, 1], '5' => [7, 4, 6, 1, 6], '6' => [3, 4, 7, 5, 7], '7' => [7, 1, 2, 2, 2],
-        '8' => [7, 5, 7, 5, 7], '9' => [7, 5, 7, 1, 6], '.' => [0, 0, 0, 0, 2], '_' => [0, 0, 0, 0, 7],
-        '-' => [0, 0, 7, 0, 0], ':' => [0, 2, 0, 2, 0],
+        'a' => [2, 5, 7, 5, 5],
+        'b' => [6, 5, 6, 5, 6],
+        'c' => [3, 4, 4, 4, 3],
+        'd' => [6, 5, 5, 5, 6],
+        'e' => [7, 4, 6, 4, 7],
+        'f' => [7, 4, 6, 4, 4],
+        'g' => [3, 4, 5, 5, 3],
+        'h' => [5, 5, 7, 5, 5],
+        'i' => [7, 2, 2, 2, 7],
+        'j' => [1, 1, 1, 5, 2],
+        'k' => [5, 5, 6, 5, 5],
+        'l' => [4, 4, 4, 4, 7],
+        'm' => [5, 7, 7, 5, 5],
+        'n' => [6, 5, 5, 5, 5],
+        'o' => [2, 5, 5, 5, 2],
+        'p' => [6, 5, 6, 4, 4],
+        'q' => [2, 5, 5, 6, 3],
+        'r' => [6, 5, 6, 5, 5],
+        's' => [3, 4, 2, 1, 6],
+        't' => [7, 2, 2, 2, 2],
+        'u' => [5, 5, 5, 5, 7],
+        'v' => [5, 5, 5, 5, 2],
+        'w' => [5, 5, 7, 7, 5],
+        'x' => [5, 5, 2, 5, 5],
+        'y' => [5, 5, 2, 2, 2],
+        'z' => [7, 1, 2, 4, 7],
+        '0' => [7, 5, 5, 5, 7],
+        '1' => [2, 6, 2, 2, 7],
+        '2' => [6, 1, 2, 4, 7],
+        '3' => [6, 1, 2, 1, 6],
+        '4' => [5, 5, 7, 1, 1],
+        '5' => [7, 4, 6, 1, 6],
+        '6' => [3, 4, 7, 5, 7],
+        '7' => [7, 1, 2, 2, 2],
+        '8' => [7, 5, 7, 5, 7],
+        '9' => [7, 5, 7, 1, 6],
+        '.' => [0, 0, 0, 0, 2],
+        '_' => [0, 0, 0, 0, 7],
+        '-' => [0, 0, 7, 0, 0],
+        ':' => [0, 2, 0, 2, 0],
         _ => [0, 0, 0, 0, 0],
     }
 }

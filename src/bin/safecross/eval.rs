@@ -1,11 +1,13 @@
 //! `safecross eval`: detection quality on a YOLO dataset, or decision quality on clips
 //! with ground-truth timelines. Glue only: the figures come from `safecross::eval`.
 
-use crate::common::{check_model_exists, ModelArgs};
+use crate::common::{ModelArgs, check_model_exists};
 use anyhow::Context;
 use safecross::config::Config;
 use safecross::eval::decision::ClipDecisions;
-use safecross::eval::{report, Dataset, DecisionEvaluator, DecisionSample, DetectionEvalConfig, DetectionEvaluator, HeadCounts};
+use safecross::eval::{
+    Dataset, DecisionEvaluator, DecisionSample, DetectionEvalConfig, DetectionEvaluator, HeadCounts, report,
+};
 use safecross::frame::Frame;
 use safecross::pipeline::{Detector, Pipeline};
 use safecross::source::images::load_image;
@@ -96,7 +98,8 @@ fn detection(args: &Args, mut config: Config) -> anyhow::Result<ExitCode> {
     config.validate().context("invalid settings")?;
     check_model_exists(&config)?;
     let mut detector = Detector::new(&config.model, &config.infer, &config.decode)?;
-    let mut evaluator = DetectionEvaluator::new(DetectionEvalConfig { conf_threshold: operating, ..Default::default() });
+    let mut evaluator =
+        DetectionEvaluator::new(DetectionEvalConfig { conf_threshold: operating, ..Default::default() });
     let mut frame = Frame::default();
     for image in &dataset.images {
         load_image(&image.path, &mut frame)?;
@@ -130,7 +133,12 @@ fn detection(args: &Args, mut config: Config) -> anyhow::Result<ExitCode> {
         }
         println!("{v}");
     } else {
-        println!("safecross eval  |  {}  |  model {}  |  {}", args.path.display(), detector.model_path().display(), detector.backend().name());
+        println!(
+            "safecross eval  |  {}  |  model {}  |  {}",
+            args.path.display(),
+            detector.model_path().display(),
+            detector.backend().name()
+        );
         print!("{}", report::detection_table(&result));
         for f in &files {
             println!("report: {}", f.display());
@@ -220,7 +228,11 @@ fn decision(args: &Args, config: Config) -> anyhow::Result<ExitCode> {
             Pace::Fast => "every frame".to_string(),
             Pace::Realtime => format!("real time on a board {}x slower", args.slowdown),
         };
-        println!("safecross eval  |  {} clip(s), {pace}  |  model {}", clips.len(), pipeline.detector().model_path().display());
+        println!(
+            "safecross eval  |  {} clip(s), {pace}  |  model {}",
+            clips.len(),
+            pipeline.detector().model_path().display()
+        );
         print!("{}", report::decision_table(&result));
         for f in &files {
             println!("report: {}", f.display());
@@ -238,7 +250,13 @@ fn decision(args: &Args, config: Config) -> anyhow::Result<ExitCode> {
 
 /// Runs one clip through the pipeline. In real-time pacing each decision counts from
 /// when it would be ready on the simulated board: frame time plus processing time x K.
-fn run_clip(pipeline: &mut Pipeline, config: &Config, video: &Path, timeline: &Timeline, args: &Args) -> anyhow::Result<ClipDecisions> {
+fn run_clip(
+    pipeline: &mut Pipeline,
+    config: &Config,
+    video: &Path,
+    timeline: &Timeline,
+    args: &Args,
+) -> anyhow::Result<ClipDecisions> {
     let spec = SourceSpec::parse(&video.display().to_string());
     let inner = source::open(&spec, &config.source)?;
     let info = inner.info().clone();

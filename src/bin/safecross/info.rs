@@ -1,6 +1,6 @@
 //! `safecross info`: what a model is and how safecross will read it.
 
-use crate::common::{load_detector, ModelArgs};
+use crate::common::{ModelArgs, load_detector};
 use std::process::ExitCode;
 
 /// Show the backend, the model's input size, its classes and their signal meanings.
@@ -17,7 +17,8 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     let config = args.model.to_config()?;
     let detector = load_detector(&config)?;
     let io = detector.model_io();
-    let classes: Vec<_> = detector.classes().iter().map(|(n, m)| serde_json::json!({"name": n, "signal": m.as_str()})).collect();
+    let classes: Vec<_> =
+        detector.classes().iter().map(|(n, m)| serde_json::json!({"name": n, "signal": m.as_str()})).collect();
     if args.json {
         let info = serde_json::json!({
             "version": env!("CARGO_PKG_VERSION"),

@@ -19,7 +19,9 @@ use std::process::ExitCode;
 /// model's input size and its classes depend on the machine and the model: `safecross info`.
 fn long_version() -> &'static str {
     static TEXT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        let built = |yes: bool, what: &str, feature: &str| if yes { what.to_string() } else { format!("not built in (cargo feature `{feature}`)") };
+        let built = |yes: bool, what: &str, feature: &str| {
+            if yes { what.to_string() } else { format!("not built in (cargo feature `{feature}`)") }
+        };
         format!(
             "{}\nengines: ONNX Runtime (loaded at run time, API 24: --ort-lib or ORT_DYLIB_PATH), tract (built in)\n\
              backend now: {}\n\
@@ -38,7 +40,6 @@ fn long_version() -> &'static str {
     });
     TEXT.as_str()
 }
-
 
 #[derive(Parser)]
 #[command(name = "safecross", version, long_version = long_version(), about, long_about = None, propagate_version = true)]

@@ -1,6 +1,6 @@
 //! `safecross run`: the main job. Watches a source, decides, and speaks.
 
-use crate::common::{detection_json, ModelArgs};
+use crate::common::{ModelArgs, detection_json};
 use anyhow::Context;
 use safecross::cue::{AudioOutput, CueMode, CuePlayer, Lang};
 use safecross::frame::Frame;
@@ -90,7 +90,8 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     let description = inner.info().description.clone();
     // The next frame decodes on its own thread while the model runs on this one.
     let ahead = Prefetch::new(inner)?;
-    let mut source: Box<dyn FrameSource> = if args.fast { Box::new(ahead) } else { Box::new(Paced::new(ahead, Clock::Wall)) };
+    let mut source: Box<dyn FrameSource> =
+        if args.fast { Box::new(ahead) } else { Box::new(Paced::new(ahead, Clock::Wall)) };
     let mut player = CuePlayer::open(config.cue.clone(), args.audio.clone()).context("cannot start audio")?;
     let screen = Screen::new(args.json);
     screen.header(&description, &pipeline.detector().backend().to_string());
@@ -130,8 +131,11 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
                 writeln!(out, "{}", serde_json::to_string(a)?)?;
             }
         } else {
-            let seen: Vec<String> =
-                pipeline.detections().iter().map(|det| format!("{} {:.2}", classes.name(det.class_id), det.score)).collect();
+            let seen: Vec<String> = pipeline
+                .detections()
+                .iter()
+                .map(|det| format!("{} {:.2}", classes.name(det.class_id), det.score))
+                .collect();
             if let Some(a) = &announcement {
                 screen.banner(t, a.state, a.basis, &a.text);
             }
@@ -191,7 +195,9 @@ impl Screen {
         let text = format!("   {word}{basis}   ");
         if self.tty {
             let pad = " ".repeat(text.chars().count());
-            println!("\r\x1b[K\n\x1b[{colour}m{pad}\x1b[0m\n\x1b[{colour}m{text}\x1b[0m  {t:.1}s  {said}\n\x1b[{colour}m{pad}\x1b[0m");
+            println!(
+                "\r\x1b[K\n\x1b[{colour}m{pad}\x1b[0m\n\x1b[{colour}m{text}\x1b[0m  {t:.1}s  {said}\n\x1b[{colour}m{pad}\x1b[0m"
+            );
         } else {
             println!("{t:>8.2}s  ==> {}{basis}  {said}", word);
         }

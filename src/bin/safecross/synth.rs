@@ -103,7 +103,8 @@ fn clip(a: ClipArgs) -> anyhow::Result<ExitCode> {
         ..ClipConfig::default()
     };
     let started = std::time::Instant::now();
-    let timeline = safecross::synth::write_clip(&config, &a.out).with_context(|| format!("writing clip {}", a.out.display()))?;
+    let timeline =
+        safecross::synth::write_clip(&config, &a.out).with_context(|| format!("writing clip {}", a.out.display()))?;
     let size = std::fs::metadata(&a.out).map(|m| m.len()).unwrap_or(0);
     println!(
         "wrote {} ({:.1} s, {} frames, {:.2} MB) and {} in {:.1} s",
@@ -134,11 +135,8 @@ fn stills(a: StillsArgs) -> anyhow::Result<ExitCode> {
     let summary = safecross::synth::write_stills(&config, &a.out)
         .with_context(|| format!("writing stills to {}", a.out.display()))?;
     let secs = started.elapsed().as_secs_f64();
-    let per_class: Vec<String> = safecross::signal::SHIPPED_CLASSES
-        .iter()
-        .zip(summary.per_class)
-        .map(|(n, c)| format!("{n} {c}"))
-        .collect();
+    let per_class: Vec<String> =
+        safecross::signal::SHIPPED_CLASSES.iter().zip(summary.per_class).map(|(n, c)| format!("{n} {c}")).collect();
     println!(
         "wrote {} stills to {} in {secs:.1} s ({:.1}/s); labels: {}",
         summary.images,
