@@ -453,6 +453,11 @@ mod tests {
     const W: u32 = 640;
     const H: u32 = 480;
 
+    /// `n` frames at `fps`, frame `i` holding `boxes(i)`.
+    fn frames_at(fps: f64, n: usize, boxes: impl Fn(usize) -> Vec<Detection>) -> Vec<(f64, Vec<Detection>)> {
+        (0..n).map(|i| (i as f64 / fps, boxes(i))).collect()
+    }
+
     fn run(sel: &mut Selector, frames: &[(f64, Vec<Detection>)]) -> Observation {
         let mut last = Observation::nothing();
         for (t, d) in frames {
@@ -472,8 +477,7 @@ mod tests {
     #[test]
     fn a_steady_head_is_chosen_after_confirmation() {
         let mut sel = Selector::new(SelectConfig::default());
-        let frames: Vec<_> =
-            (0..6).map(|i| (i as f64 / 30.0, vec![det(SignalMeaning::PedStop, 0.8, 320.0, 200.0, 30.0)])).collect();
+        let frames: Vec<_> = frames_at(30.0, 6, |_| vec![det(SignalMeaning::PedStop, 0.8, 320.0, 200.0, 30.0)]);
         let obs = run(&mut sel, &frames);
         assert_eq!(obs.shows, Some(SignalMeaning::PedStop));
         assert_eq!(obs.basis, Basis::Pedestrian);
@@ -483,17 +487,12 @@ mod tests {
     #[test]
     fn pedestrian_beats_a_bigger_vehicle_signal() {
         let mut sel = Selector::new(SelectConfig::default());
-        let frames: Vec<_> = (0..10)
-            .map(|i| {
-                (
-                    i as f64 / 10.0,
-                    vec![
-                        det(SignalMeaning::VehicleGreen, 0.95, 320.0, 100.0, 60.0),
-                        det(SignalMeaning::PedStop, 0.6, 500.0, 220.0, 15.0),
-                    ],
-                )
-            })
-            .collect();
+        let frames: Vec<_> = frames_at(10.0, 10, |_| {
+            vec![
+                det(SignalMeaning::VehicleGreen, 0.95, 320.0, 100.0, 60.0),
+                det(SignalMeaning::PedStop, 0.6, 500.0, 220.0, 15.0),
+            ]
+        });
         let obs = run(&mut sel, &frames);
         assert_eq!(obs.shows, Some(SignalMeaning::PedStop));
         assert_eq!(obs.basis, Basis::Pedestrian);
@@ -501,8 +500,7 @@ mod tests {
 
     #[test]
     fn vehicle_only_scenes_use_the_vehicle_signal_unless_switched_off() {
-        let frames: Vec<_> =
-            (0..10).map(|i| (i as f64 / 10.0, vec![det(SignalMeaning::VehicleRed, 0.9, 320.0, 100.0, 30.0)])).collect();
+        let frames: Vec<_> = frames_at(10.0, 10, |_| vec![det(SignalMeaning::VehicleRed, 0.9, 320.0, 100.0, 30.0)]);
         let obs = run(&mut Selector::new(SelectConfig::default()), &frames);
         assert_eq!((obs.shows, obs.basis), (Some(SignalMeaning::VehicleRed), Basis::Vehicle));
         let off = SelectConfig { follow_vehicle_signals: false, ..SelectConfig::default() };
@@ -513,8 +511,7 @@ mod tests {
     #[test]
     fn the_dark_phase_of_a_blink_stays_on_the_same_head() {
         let mut sel = Selector::new(SelectConfig::default());
-        let mut frames: Vec<_> =
-            (0..5).map(|i| (i as f64 / 10.0, vec![det(SignalMeaning::PedWalk, 0.9, 320.0, 200.0, 30.0)])).collect();
+        let mut frames: Vec<_> = frames_at(10.0, 5, |_| vec![det(SignalMeaning::PedWalk, 0.9, 320.0, 200.0, 30.0)]);
         frames.push((0.5, vec![det(SignalMeaning::Off, 0.7, 322.0, 201.0, 30.0)]));
         let before = run(&mut sel, &frames[..5]);
         let after = run(&mut sel, &frames[5..]);
@@ -527,7 +524,7 @@ mod tests {
     fn a_spurious_box_does_not_take_over_a_followed_head() {
         let mut sel = Selector::new(SelectConfig::default());
         let steady = det(SignalMeaning::PedStop, 0.7, 300.0, 200.0, 20.0);
-        let frames: Vec<_> = (0..10).map(|i| (i as f64 / 10.0, vec![steady])).collect();
+        let frames: Vec<_> = frames_at(10.0, 10, |_| vec![steady]);
         let before = run(&mut sel, &frames);
         // One frame with a big, confident walk box elsewhere.
         let obs = sel.select(1.0, &[steady, det(SignalMeaning::PedWalk, 0.99, 320.0, 150.0, 60.0)], W, H);
@@ -539,17 +536,12 @@ mod tests {
     #[test]
     fn one_head_read_as_walk_and_stop_is_a_conflict() {
         let mut sel = Selector::new(SelectConfig::default());
-        let frames: Vec<_> = (0..5)
-            .map(|i| {
-                (
-                    i as f64 / 10.0,
-                    vec![
-                        det(SignalMeaning::PedWalk, 0.6, 320.0, 200.0, 30.0),
-                        det(SignalMeaning::PedStop, 0.55, 321.0, 200.0, 30.0),
-                    ],
-                )
-            })
-            .collect();
+        let frames: Vec<_> = frames_at(10.0, 5, |_| {
+            vec![
+                det(SignalMeaning::PedWalk, 0.6, 320.0, 200.0, 30.0),
+                det(SignalMeaning::PedStop, 0.55, 321.0, 200.0, 30.0),
+            ]
+        });
         let obs = run(&mut sel, &frames);
         assert!(obs.conflict);
     }
@@ -557,17 +549,12 @@ mod tests {
     #[test]
     fn one_head_read_as_stop_with_a_weaker_walk_reading_stays_stop() {
         let mut sel = Selector::new(SelectConfig::default());
-        let frames: Vec<_> = (0..5)
-            .map(|i| {
-                (
-                    i as f64 / 10.0,
-                    vec![
-                        det(SignalMeaning::PedStop, 0.6, 320.0, 200.0, 30.0),
-                        det(SignalMeaning::PedWalk, 0.55, 321.0, 200.0, 30.0),
-                    ],
-                )
-            })
-            .collect();
+        let frames: Vec<_> = frames_at(10.0, 5, |_| {
+            vec![
+                det(SignalMeaning::PedStop, 0.6, 320.0, 200.0, 30.0),
+                det(SignalMeaning::PedWalk, 0.55, 321.0, 200.0, 30.0),
+            ]
+        });
         let obs = run(&mut sel, &frames);
         assert!(!obs.conflict);
         assert_eq!(obs.shows, Some(SignalMeaning::PedStop));
@@ -596,12 +583,12 @@ mod tests {
         // A green rival on a walk box is common on real walking figures: no doubt.
         let mut sel = Selector::new(SelectConfig::default());
         let with_green = with_rival(walk, SignalMeaning::VehicleGreen, 0.4);
-        let frames: Vec<_> = (0..5).map(|i| (i as f64 / 10.0, vec![if i == 3 { with_green } else { walk }])).collect();
+        let frames: Vec<_> = frames_at(10.0, 5, |i| vec![if i == 3 { with_green } else { walk }]);
         assert!(!run(&mut sel, &frames).conflict);
 
         // Off switch.
         let mut sel = Selector::new(SelectConfig { kind_doubt_s: 0.0, ..SelectConfig::default() });
-        let frames: Vec<_> = (0..8).map(|i| (i as f64 / 10.0, vec![if i == 5 { green } else { walk }])).collect();
+        let frames: Vec<_> = frames_at(10.0, 8, |i| vec![if i == 5 { green } else { walk }]);
         assert!(!run(&mut sel, &frames).conflict);
     }
 
@@ -614,8 +601,7 @@ mod tests {
     fn a_walk_box_with_a_stop_rival_is_a_conflict_and_a_stop_box_with_a_walk_rival_is_not() {
         let walk = det(SignalMeaning::PedWalk, 0.7, 320.0, 200.0, 30.0);
         let stop = det(SignalMeaning::PedStop, 0.7, 320.0, 200.0, 30.0);
-        let frames =
-            |d: Detection| -> Vec<(f64, Vec<Detection>)> { (0..5).map(|i| (i as f64 / 10.0, vec![d])).collect() };
+        let frames = |d: Detection| -> Vec<(f64, Vec<Detection>)> { frames_at(10.0, 5, |_| vec![d]) };
 
         let obs =
             run(&mut Selector::new(SelectConfig::default()), &frames(with_rival(walk, SignalMeaning::PedStop, 0.35)));
@@ -637,25 +623,19 @@ mod tests {
     #[test]
     fn two_similar_heads_showing_opposites_conflict() {
         let mut sel = Selector::new(SelectConfig::default());
-        let frames: Vec<_> = (0..5)
-            .map(|i| {
-                (
-                    i as f64 / 10.0,
-                    vec![
-                        det(SignalMeaning::PedWalk, 0.8, 300.0, 200.0, 30.0),
-                        det(SignalMeaning::PedStop, 0.8, 340.0 + 60.0, 200.0, 30.0),
-                    ],
-                )
-            })
-            .collect();
+        let frames: Vec<_> = frames_at(10.0, 5, |_| {
+            vec![
+                det(SignalMeaning::PedWalk, 0.8, 300.0, 200.0, 30.0),
+                det(SignalMeaning::PedStop, 0.8, 340.0 + 60.0, 200.0, 30.0),
+            ]
+        });
         assert!(run(&mut sel, &frames).conflict);
     }
 
     #[test]
     fn a_missed_frame_reports_nothing_on_the_same_track() {
         let mut sel = Selector::new(SelectConfig::default());
-        let frames: Vec<_> =
-            (0..5).map(|i| (i as f64 / 10.0, vec![det(SignalMeaning::PedStop, 0.8, 320.0, 200.0, 30.0)])).collect();
+        let frames: Vec<_> = frames_at(10.0, 5, |_| vec![det(SignalMeaning::PedStop, 0.8, 320.0, 200.0, 30.0)]);
         let before = run(&mut sel, &frames);
         let obs = sel.select(0.5, &[], W, H);
         assert_eq!(obs.shows, None);

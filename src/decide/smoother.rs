@@ -518,6 +518,11 @@ mod tests {
         out
     }
 
+    /// `cycles` seconds of a 1 Hz flash from `from`: half a second `dark`, then half lit.
+    fn flashing(from: f64, cycles: usize, dark: Observation, lit: Observation) -> Vec<(f64, f64, Observation)> {
+        (0..cycles).map(|k| from + k as f64).flat_map(|s| [(s, s + 0.5, dark), (s + 0.5, s + 1.0, lit)]).collect()
+    }
+
     fn state_at(trace: &[(f64, SignalState)], t: f64) -> SignalState {
         trace.iter().take_while(|(ft, _)| *ft <= t + 1e-9).last().map_or(Unknown, |(_, s)| *s)
     }
@@ -553,11 +558,7 @@ mod tests {
     fn table_flashing_walk_is_changing() {
         let mut sm = Smoother::new(SmootherConfig::default());
         let mut spans = vec![(0.0, 2.0, obs(WALK, 0.9))];
-        for k in 0..4 {
-            let s = 2.0 + k as f64;
-            spans.push((s, s + 0.5, obs(OFF, 0.8)));
-            spans.push((s + 0.5, s + 1.0, obs(WALK, 0.9)));
-        }
+        spans.extend(flashing(2.0, 4, obs(OFF, 0.8), obs(WALK, 0.9)));
         let tr = feed(&mut sm, 15.0, &spans);
         assert_eq!(state_at(&tr, 1.9), Walk);
         for t in [2.0, 2.3, 2.6, 3.2, 3.7, 4.4, 5.9] {
@@ -569,11 +570,7 @@ mod tests {
     fn table_flashing_dont_walk_is_changing() {
         let mut sm = Smoother::new(SmootherConfig::default());
         let mut spans = vec![(0.0, 2.0, obs(STOP, 0.9))];
-        for k in 0..4 {
-            let s = 2.0 + k as f64;
-            spans.push((s, s + 0.5, obs(None, 0.0)));
-            spans.push((s + 0.5, s + 1.0, obs(STOP, 0.9)));
-        }
+        spans.extend(flashing(2.0, 4, obs(None, 0.0), obs(STOP, 0.9)));
         let tr = feed(&mut sm, 10.0, &spans);
         assert_eq!(state_at(&tr, 2.4), DontWalk, "held through the first dark phase");
         assert_eq!(state_at(&tr, 2.5), Changing, "first blink seen");
@@ -588,11 +585,7 @@ mod tests {
                     [(WALK, OFF, Walk), (WALK, None, Walk), (STOP, None, DontWalk), (STOP, OFF, DontWalk)]
                 {
                     let mut spans = vec![(0.0, 3.0, obs(lit, 0.9))];
-                    for k in 0..5 {
-                        let s = 3.0 + k as f64;
-                        spans.push((s, s + 0.5, obs(dark, 0.8)));
-                        spans.push((s + 0.5, s + 1.0, obs(lit, 0.9)));
-                    }
+                    spans.extend(flashing(3.0, 5, obs(dark, 0.8), obs(lit, 0.9)));
                     let spans: Vec<_> =
                         spans.into_iter().map(|(a, b, o)| (a + phase / fps, b + phase / fps, o)).collect();
                     let mut sm = Smoother::new(SmootherConfig::default());
