@@ -1,5 +1,6 @@
 //! End to end: a sample clip through decode, preprocess, infer, post-process and
 //! decide, every frame, as fast as possible (`--fast`), reported as frames per second.
+//! Frames are read ahead on their own thread, as `safecross run` reads them.
 //! Uses ONNX Runtime when `ORT_DYLIB_PATH` is set, else tract; skips without the model
 //! or the clip.
 
@@ -9,6 +10,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use safecross::config::Config;
 use safecross::frame::Frame;
 use safecross::pipeline::Pipeline;
+use safecross::source::prefetch::Prefetch;
 use safecross::source::{self, FrameSource, SourceConfig, SourceSpec};
 
 fn bench(c: &mut Criterion) {
@@ -25,7 +27,8 @@ fn bench(c: &mut Criterion) {
     config.model.path = model;
     let mut pipeline = Pipeline::new(&config).expect("pipeline");
     let spec = SourceSpec::Path(clip);
-    let mut src = source::open(&spec, &SourceConfig::default()).expect("clip");
+    let open = || Prefetch::new(source::open(&spec, &SourceConfig::default()).expect("clip")).expect("reader");
+    let mut src = open();
     let mut frame = Frame::default();
     let mut group = c.benchmark_group("pipeline");
     group.sample_size(20);
@@ -34,7 +37,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function(name, |b| {
         b.iter(|| {
             if !src.next_frame(&mut frame).expect("decode") {
-                src = source::open(&spec, &SourceConfig::default()).expect("clip");
+                src = open();
                 pipeline.reset();
                 src.next_frame(&mut frame).expect("decode");
             }
