@@ -59,8 +59,10 @@ pub struct SelectConfig {
     /// head whose very kind is in doubt must not be trusted to say walk. A vehicle
     /// reading that is only the box's rival does not count: walking figures often score
     /// as a green lamp too, and counting those kept walk from being announced at all on
-    /// some sample clips. 0 leaves only the check within one frame (a vehicle box on the
-    /// same head beside the walk box, with per-class NMS).
+    /// some sample clips; nor does a vehicle reading whose own rival is a pedestrian
+    /// figure (the model unsure of the kind: one such frame in a steady walk used to
+    /// silence walk for two seconds). 0 leaves only the check within one frame (a vehicle
+    /// box on the same head beside the walk box, with per-class NMS).
     pub kind_doubt_s: f64,
     /// Most tracks kept at once; further new boxes are ignored; default 32.
     pub max_tracks: usize,
@@ -153,7 +155,8 @@ struct Track {
     now: Option<(SignalMeaning, f32)>,
     /// Detected as both go and stop in the current frame.
     self_conflict: bool,
-    /// Last time the head was read as a vehicle lamp (as a box's class; rivals do not count).
+    /// Last time the head was read as a vehicle lamp (as a box's class, with no pedestrian
+    /// rival; rivals alone do not count).
     last_vehicle_reading_s: Option<f64>,
 }
 
@@ -173,7 +176,12 @@ impl Track {
             self.ped_hits = self.ped_hits.saturating_add(1);
         } else if d.meaning.is_vehicle() {
             self.vehicle_hits = self.vehicle_hits.saturating_add(1);
-            self.last_vehicle_reading_s = Some(t_s);
+            // A vehicle reading whose runner-up is a pedestrian figure is the model unsure
+            // of the kind, which lit walking figures often cause; only a plain vehicle
+            // reading says the head may be a lamp.
+            if d.rival.is_none_or(|r| !r.meaning.is_pedestrian()) {
+                self.last_vehicle_reading_s = Some(t_s);
+            }
         }
     }
 }
@@ -403,12 +411,21 @@ impl Selector {
         let chosen_score = self.score(tr, frame_w, frame_h);
 
         let mut conflict = tr.self_conflict;
+        if conflict {
+            tracing::trace!(t_s = self.last_t_s, track = tr.id, "conflict: the head is read as walk and as stop");
+        }
         let walk_now = tr.now.is_some_and(|(m, _)| m == SignalMeaning::PedWalk);
         if walk_now
             && tr
                 .last_vehicle_reading_s
                 .is_some_and(|v| self.last_t_s.is_some_and(|t| t - v <= self.config.kind_doubt_s))
         {
+            tracing::trace!(
+                t_s = self.last_t_s,
+                track = tr.id,
+                last_vehicle_reading_s = tr.last_vehicle_reading_s,
+                "conflict: kind doubt"
+            );
             conflict = true;
         }
         if let Some(a) = tr.now.and_then(|(m, _)| aspect(m)) {
@@ -420,6 +437,12 @@ impl Selector {
                     continue;
                 };
                 if a != b && self.score(other, frame_w, frame_h) >= self.config.conflict_ratio * chosen_score {
+                    tracing::trace!(
+                        t_s = self.last_t_s,
+                        track = tr.id,
+                        other = other.id,
+                        "conflict: a similar head shows the opposite"
+                    );
                     conflict = true;
                 }
             }
@@ -585,6 +608,18 @@ mod tests {
         let with_green = with_rival(walk, SignalMeaning::VehicleGreen, 0.4);
         let frames: Vec<_> = frames_at(10.0, 5, |i| vec![if i == 3 { with_green } else { walk }]);
         assert!(!run(&mut sel, &frames).conflict);
+
+        // Nor is a green box whose runner-up is the walking figure: the model is unsure
+        // of the kind, not sure of a lamp.
+        let mut sel = Selector::new(SelectConfig::default());
+        let unsure = with_rival(green, SignalMeaning::PedWalk, 0.45);
+        let frames = frames_at(10.0, 8, |i| vec![if i == 5 { unsure } else { walk }]);
+        assert!(!run(&mut sel, &frames).conflict);
+        // ...while a stop runner-up leaves the plain vehicle reading's doubt in place.
+        let mut sel = Selector::new(SelectConfig::default());
+        let red_second = with_rival(green, SignalMeaning::VehicleRed, 0.3);
+        let frames = frames_at(10.0, 8, |i| vec![if i == 5 { red_second } else { walk }]);
+        assert!(run(&mut sel, &frames).conflict);
 
         // Off switch.
         let mut sel = Selector::new(SelectConfig { kind_doubt_s: 0.0, ..SelectConfig::default() });
