@@ -62,6 +62,12 @@ pub struct InferConfig {
     pub intra_threads: usize,
     /// ONNX Runtime execution provider; default `cpu`.
     pub execution_provider: ExecutionProvider,
+    /// Let ONNX Runtime's worker threads spin between operators instead of sleeping;
+    /// default false. Spinning makes the model alone about a millisecond faster on 2
+    /// threads, but the spinning workers take the cores the frame reader decodes on: on
+    /// 2 cores a 1080p clip ran at 54-76 FPS with spinning and 88-94 FPS without, at
+    /// two thirds of the CPU time per frame (`BENCHMARKS.md`).
+    pub spin: bool,
 }
 
 impl Default for InferConfig {
@@ -71,6 +77,7 @@ impl Default for InferConfig {
             ort_lib: None,
             intra_threads: 2,
             execution_provider: ExecutionProvider::Cpu,
+            spin: false,
         }
     }
 }
@@ -247,6 +254,7 @@ impl Engine {
                 ExecutionProvider::Cpu => builder
                     .with_intra_threads(threads)
                     .and_then(|b| b.with_flush_to_zero())
+                    .and_then(|b| b.with_intra_op_spinning(config.spin))
                     .map_err(|e| engine_err(e.to_string()))?,
                 ExecutionProvider::Xnnpack => {
                     // XNNPACK brings its own thread pool; ONNX Runtime's would only compete
