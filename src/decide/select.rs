@@ -500,7 +500,7 @@ mod tests {
     #[test]
     fn a_steady_head_is_chosen_after_confirmation() {
         let mut sel = Selector::new(SelectConfig::default());
-        let frames: Vec<_> = frames_at(30.0, 6, |_| vec![det(SignalMeaning::PedStop, 0.8, 320.0, 200.0, 30.0)]);
+        let frames = frames_at(30.0, 6, |_| vec![det(SignalMeaning::PedStop, 0.8, 320.0, 200.0, 30.0)]);
         let obs = run(&mut sel, &frames);
         assert_eq!(obs.shows, Some(SignalMeaning::PedStop));
         assert_eq!(obs.basis, Basis::Pedestrian);
@@ -510,7 +510,7 @@ mod tests {
     #[test]
     fn pedestrian_beats_a_bigger_vehicle_signal() {
         let mut sel = Selector::new(SelectConfig::default());
-        let frames: Vec<_> = frames_at(10.0, 10, |_| {
+        let frames = frames_at(10.0, 10, |_| {
             vec![
                 det(SignalMeaning::VehicleGreen, 0.95, 320.0, 100.0, 60.0),
                 det(SignalMeaning::PedStop, 0.6, 500.0, 220.0, 15.0),
@@ -523,7 +523,7 @@ mod tests {
 
     #[test]
     fn vehicle_only_scenes_use_the_vehicle_signal_unless_switched_off() {
-        let frames: Vec<_> = frames_at(10.0, 10, |_| vec![det(SignalMeaning::VehicleRed, 0.9, 320.0, 100.0, 30.0)]);
+        let frames = frames_at(10.0, 10, |_| vec![det(SignalMeaning::VehicleRed, 0.9, 320.0, 100.0, 30.0)]);
         let obs = run(&mut Selector::new(SelectConfig::default()), &frames);
         assert_eq!((obs.shows, obs.basis), (Some(SignalMeaning::VehicleRed), Basis::Vehicle));
         let off = SelectConfig { follow_vehicle_signals: false, ..SelectConfig::default() };
@@ -534,7 +534,7 @@ mod tests {
     #[test]
     fn the_dark_phase_of_a_blink_stays_on_the_same_head() {
         let mut sel = Selector::new(SelectConfig::default());
-        let mut frames: Vec<_> = frames_at(10.0, 5, |_| vec![det(SignalMeaning::PedWalk, 0.9, 320.0, 200.0, 30.0)]);
+        let mut frames = frames_at(10.0, 5, |_| vec![det(SignalMeaning::PedWalk, 0.9, 320.0, 200.0, 30.0)]);
         frames.push((0.5, vec![det(SignalMeaning::Off, 0.7, 322.0, 201.0, 30.0)]));
         let before = run(&mut sel, &frames[..5]);
         let after = run(&mut sel, &frames[5..]);
@@ -547,7 +547,7 @@ mod tests {
     fn a_spurious_box_does_not_take_over_a_followed_head() {
         let mut sel = Selector::new(SelectConfig::default());
         let steady = det(SignalMeaning::PedStop, 0.7, 300.0, 200.0, 20.0);
-        let frames: Vec<_> = frames_at(10.0, 10, |_| vec![steady]);
+        let frames = frames_at(10.0, 10, |_| vec![steady]);
         let before = run(&mut sel, &frames);
         // One frame with a big, confident walk box elsewhere.
         let obs = sel.select(1.0, &[steady, det(SignalMeaning::PedWalk, 0.99, 320.0, 150.0, 60.0)], W, H);
@@ -559,7 +559,7 @@ mod tests {
     #[test]
     fn one_head_read_as_walk_and_stop_is_a_conflict() {
         let mut sel = Selector::new(SelectConfig::default());
-        let frames: Vec<_> = frames_at(10.0, 5, |_| {
+        let frames = frames_at(10.0, 5, |_| {
             vec![
                 det(SignalMeaning::PedWalk, 0.6, 320.0, 200.0, 30.0),
                 det(SignalMeaning::PedStop, 0.55, 321.0, 200.0, 30.0),
@@ -572,7 +572,7 @@ mod tests {
     #[test]
     fn one_head_read_as_stop_with_a_weaker_walk_reading_stays_stop() {
         let mut sel = Selector::new(SelectConfig::default());
-        let frames: Vec<_> = frames_at(10.0, 5, |_| {
+        let frames = frames_at(10.0, 5, |_| {
             vec![
                 det(SignalMeaning::PedStop, 0.6, 320.0, 200.0, 30.0),
                 det(SignalMeaning::PedWalk, 0.55, 321.0, 200.0, 30.0),
@@ -606,7 +606,7 @@ mod tests {
         // A green rival on a walk box is common on real walking figures: no doubt.
         let mut sel = Selector::new(SelectConfig::default());
         let with_green = with_rival(walk, SignalMeaning::VehicleGreen, 0.4);
-        let frames: Vec<_> = frames_at(10.0, 5, |i| vec![if i == 3 { with_green } else { walk }]);
+        let frames = frames_at(10.0, 5, |i| vec![if i == 3 { with_green } else { walk }]);
         assert!(!run(&mut sel, &frames).conflict);
 
         // Nor is a green box whose runner-up is the walking figure: the model is unsure
@@ -623,7 +623,7 @@ mod tests {
 
         // Off switch.
         let mut sel = Selector::new(SelectConfig { kind_doubt_s: 0.0, ..SelectConfig::default() });
-        let frames: Vec<_> = frames_at(10.0, 8, |i| vec![if i == 5 { green } else { walk }]);
+        let frames = frames_at(10.0, 8, |i| vec![if i == 5 { green } else { walk }]);
         assert!(!run(&mut sel, &frames).conflict);
     }
 
@@ -636,7 +636,7 @@ mod tests {
     fn a_walk_box_with_a_stop_rival_is_a_conflict_and_a_stop_box_with_a_walk_rival_is_not() {
         let walk = det(SignalMeaning::PedWalk, 0.7, 320.0, 200.0, 30.0);
         let stop = det(SignalMeaning::PedStop, 0.7, 320.0, 200.0, 30.0);
-        let frames = |d: Detection| -> Vec<(f64, Vec<Detection>)> { frames_at(10.0, 5, |_| vec![d]) };
+        let frames = |d: Detection| frames_at(10.0, 5, |_| vec![d]);
 
         let obs =
             run(&mut Selector::new(SelectConfig::default()), &frames(with_rival(walk, SignalMeaning::PedStop, 0.35)));
@@ -658,7 +658,7 @@ mod tests {
     #[test]
     fn two_similar_heads_showing_opposites_conflict() {
         let mut sel = Selector::new(SelectConfig::default());
-        let frames: Vec<_> = frames_at(10.0, 5, |_| {
+        let frames = frames_at(10.0, 5, |_| {
             vec![
                 det(SignalMeaning::PedWalk, 0.8, 300.0, 200.0, 30.0),
                 det(SignalMeaning::PedStop, 0.8, 340.0 + 60.0, 200.0, 30.0),
@@ -670,7 +670,7 @@ mod tests {
     #[test]
     fn a_missed_frame_reports_nothing_on_the_same_track() {
         let mut sel = Selector::new(SelectConfig::default());
-        let frames: Vec<_> = frames_at(10.0, 5, |_| vec![det(SignalMeaning::PedStop, 0.8, 320.0, 200.0, 30.0)]);
+        let frames = frames_at(10.0, 5, |_| vec![det(SignalMeaning::PedStop, 0.8, 320.0, 200.0, 30.0)]);
         let before = run(&mut sel, &frames);
         let obs = sel.select(0.5, &[], W, H);
         assert_eq!(obs.shows, None);
