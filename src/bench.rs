@@ -105,6 +105,9 @@ pub struct BenchReport {
     /// The sum of every stage's mean time divided by the model's: the same ratio if the
     /// stages ran one after another on one thread.
     pub stages_over_model: f64,
+    /// Share of frames on which the model took a second, closer look at the followed
+    /// head (both looks count in `infer`).
+    pub second_look_share: f64,
     /// Plain-words advice.
     pub recommendation: String,
 }
@@ -126,6 +129,7 @@ pub fn run(
     let description = source.info().description.clone();
     let mut frame = Frame::default();
     let (mut src, mut pre, mut inf, mut post, mut dec) = (vec![], vec![], vec![], vec![], vec![]);
+    let mut second_looks = 0usize;
     let (mut capture, mut interval) = (vec![], vec![]);
     let mut seen = 0usize;
     let mut started: Option<(Instant, f64)> = None;
@@ -162,6 +166,7 @@ pub fn run(
         src.push(ms(source.last_decode()));
         pre.push(ms(fd.times.preprocess));
         inf.push(ms(fd.times.infer));
+        second_looks += usize::from(fd.looked_closer);
         post.push(ms(fd.times.decode));
         dec.push(ms(fd.times.decide));
         capture.push(ms(source.last_decode() + (decided - dequeued)));
@@ -208,6 +213,7 @@ pub fn run(
         max_realtime_fps,
         pipeline_over_model: 1000.0 / fps.max(1e-9) / infer.mean_ms.max(1e-9),
         stages_over_model: stage_sum / infer.mean_ms.max(1e-9),
+        second_look_share: second_looks as f64 / frames.max(1) as f64,
         recommendation,
     })
 }

@@ -6,7 +6,7 @@ use crate::cue::CueConfig;
 use crate::decide::{SelectConfig, SmootherConfig};
 use crate::decode::DecodeConfig;
 use crate::infer::InferConfig;
-use crate::pipeline::ModelConfig;
+use crate::pipeline::{ModelConfig, ZoomConfig};
 use crate::source::SourceConfig;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -23,6 +23,8 @@ pub struct Config {
     pub infer: InferConfig,
     /// Output decoding.
     pub decode: DecodeConfig,
+    /// The second, closer look at a small head the full view missed.
+    pub zoom: ZoomConfig,
     /// Which signal is the user's.
     pub select: SelectConfig,
     /// From observations to a steady decision.
@@ -41,6 +43,7 @@ impl Default for Config {
             source: SourceConfig::default(),
             infer: InferConfig::default(),
             decode: DecodeConfig::default(),
+            zoom: ZoomConfig::default(),
             select: SelectConfig::default(),
             smoother: SmootherConfig::default(),
             cue: CueConfig::default(),
@@ -97,6 +100,7 @@ impl Config {
         self.select.validate().map_err(|e| ConfigError::Invalid(e.to_string()))?;
         self.smoother.validate().map_err(|e| ConfigError::Invalid(e.to_string()))?;
         self.cue.validate().map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        self.zoom.validate().map_err(ConfigError::Invalid)?;
         if !(0.0..=255.0).contains(&self.dark_mean_luma) {
             return Err(ConfigError::Invalid(format!(
                 "dark_mean_luma = {} is out of range [0, 255]",

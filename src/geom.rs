@@ -51,6 +51,11 @@ impl BBox {
         ((self.x1 + self.x2) / 2.0, (self.y1 + self.y2) / 2.0)
     }
 
+    /// Whether the point `(x, y)` lies inside the box (edges included).
+    pub fn contains(&self, x: f32, y: f32) -> bool {
+        (self.x1..=self.x2).contains(&x) && (self.y1..=self.y2).contains(&y)
+    }
+
     /// Intersection over union; 0 when either box is empty.
     pub fn iou(&self, other: &BBox) -> f32 {
         let ix = (self.x2.min(other.x2) - self.x1.max(other.x1)).max(0.0);

@@ -74,6 +74,47 @@ fn samples_never_get_walk_during_dont_walk_and_follow_the_truth() {
     );
 }
 
+/// The second look (`[zoom]`) on the bundled US clip, whose far, flat head the full view
+/// often misses: with it, stop and walk are told apart in more frames, it runs on a
+/// minority of frames (it is only for a followed head gone missing or unsure), and it
+/// never brings walk during don't walk.
+#[test]
+fn the_second_look_finds_far_heads_the_full_view_misses() {
+    let test = "the_second_look_finds_far_heads_the_full_view_misses";
+    let Some(model) = shipped_model() else { return skip(test, "models/safecross-tl.onnx is absent") };
+    let clip = repo_root().join("samples/us.mp4");
+    if !clip.exists() {
+        return skip(test, "samples/us.mp4 is absent");
+    }
+    let (clip, model) = (clip.to_str().unwrap(), model.to_str().unwrap());
+    let told_apart = |extra: &[&str]| {
+        let run = safecross(&[&["eval", clip, "--json", "--model", model], extra].concat());
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let report: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+        assert_eq!(report["overall"]["false_go_s"].as_f64(), Some(0.0), "{extra:?}: {}", report["overall"]);
+        report["overall"]["ped_heads"]["told_apart"].as_f64().unwrap()
+    };
+    let (closer, full_only) = (told_apart(&[]), told_apart(&["--no-second-look"]));
+    eprintln!("us sample, stop/walk told apart: {closer:.3} with the second look, {full_only:.3} without");
+    assert!(closer >= full_only + 0.01, "second look {closer:.3}, full view alone {full_only:.3}");
+
+    let looks = |extra: &[&str]| {
+        let run = safecross(&[&["run", clip, "--fast", "--json", "--audio", "none", "--model", model], extra].concat());
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let frames: Vec<Value> = run
+            .stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v.get("frame").is_some())
+            .collect();
+        let looked = frames.iter().filter(|f| f["second_look"] == Value::Bool(true)).count();
+        (looked, frames.len())
+    };
+    let (looked, frames) = looks(&[]);
+    assert!(looked > 0 && looked * 2 < frames, "second looks on {looked} of {frames} frames");
+    assert_eq!(looks(&["--no-second-look"]).0, 0, "--no-second-look still looked closer");
+}
+
 #[test]
 fn model_card_figures_hold_on_real_validation_photos() {
     let Some(model) = shipped_model() else {

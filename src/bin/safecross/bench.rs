@@ -74,6 +74,7 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
         report.pipeline_over_model, report.stages_over_model
     );
     println!("  real time, no drops   up to {:.1} FPS", report.max_realtime_fps);
+    println!("  second looks          {:.1} % of frames (in the model time)", report.second_look_share * 100.0);
     println!();
     println!("  {}", report.recommendation);
     Ok(ExitCode::SUCCESS)

@@ -33,6 +33,10 @@ pub struct ModelArgs {
     /// IoU above which overlapping boxes of one class are merged, 0..1 [default: 0.45]
     #[arg(long, value_name = "IOU")]
     pub iou: Option<f32>,
+    /// Never run the model a second time on a window around a small head the full view
+    /// missed (the `[zoom]` second look; `run`, `bench` and `eval` on clips)
+    #[arg(long)]
+    pub no_second_look: bool,
     /// TOML config file; flags override its values
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -68,6 +72,9 @@ impl ModelArgs {
         }
         if let Some(i) = self.iou {
             config.decode.nms_iou = i;
+        }
+        if self.no_second_look {
+            config.zoom.enabled = false;
         }
         config.validate().context("invalid settings")?;
         Ok(config)

@@ -122,6 +122,7 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
                 "t": (t * 1000.0).round() / 1000.0,
                 "frame": frame.seq,
                 "detections": list,
+                "second_look": fd.looked_closer,
                 "decision": d.state.as_str(),
                 "basis": d.basis.as_str(),
                 "confidence": (f64::from(d.confidence) * 1000.0).round() / 1000.0,
