@@ -134,6 +134,7 @@ def main():
     ap.add_argument("--resume", action="store_true", help="continue from RUN/last.pt")
     ap.add_argument("--init", help="start from these weights (a best.pt/last.pt of an earlier run) with a fresh schedule")
     ap.add_argument("--warmup", type=int, default=300, help="warm-up iterations")
+    ap.add_argument("--repeat", action="append", default=[], metavar="CLASS=N", help="show images holding CLASS N times per epoch (e.g. yellow=4: cinta has few yellow lights); repeatable")
     ap.add_argument("--smoke", action="store_true", help="a handful of images, one short epoch, export; for CI")
     a = ap.parse_args()
 
@@ -169,6 +170,7 @@ def main():
             "val_splits": [["cinta/valid", "cinta"]],
             "synth_dirs": [os.path.abspath(s) for s in a.synth],
             "cache_side": 640,
+            "repeat": {k: int(v) for k, v in (r.split("=") for r in a.repeat)},
             "smoke": a.smoke,
             "torch": torch.__version__,
         }
@@ -193,6 +195,11 @@ def main():
             write_manifest(os.path.join(out, "manifest.json"), train_items, val_items, cfg)
         train_cache = D.load_items(train_items, cfg["cache_side"])
         val_cache = D.load_items(val_items, 10_000)
+    for name, times in cfg.get("repeat", {}).items():
+        cid = D.NAMES.index(name)
+        holding = [c for c in train_cache if (np.asarray(c.classes) == cid).any()]
+        train_cache = train_cache + holding * (times - 1)
+        log(f"repeat: {len(holding)} images with {name} shown {times}x per epoch", logf)
     n_boxes = sum(len(c.boxes) for c in train_cache)
     log(f"cached {len(train_cache)} train ({n_boxes} boxes incl. ignore) + {len(val_cache)} val images in {time.time() - t0:.1f}s", logf)
 
