@@ -3,7 +3,12 @@
 //! A camera never waits for us: if processing a frame takes 200 ms, the next frame we
 //! read is the newest one, and those in between are gone. [`Paced`] gives files the
 //! same behaviour, so that what the user hears never lags behind the street: frames
-//! whose time has already passed are skipped (decoded but not converted), never queued.
+//! whose time has already passed are skipped, never queued. When the inner source can
+//! peek at the next frame's time (MP4), a stale frame is decoded but not converted to
+//! RGB. Over a [`Prefetch`](super::prefetch::Prefetch), as in `safecross run`, it cannot:
+//! the reader thread has already converted the frame, on its own core, before it is
+//! dropped here. Pacing inside the reader instead would keep that saving but judge
+//! frames stale up to one frame earlier; that trade-off is for a slow board to measure.
 //!
 //! The clock is either the wall clock, or a simulated one that advances by the time
 //! spent processing, times a slowdown factor, to show how a board K times slower than
