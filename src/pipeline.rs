@@ -447,11 +447,11 @@ impl Pipeline {
         self.detector.detect(frame)?;
         let followed = self.last.and_then(|last| last.observation.bbox).filter(|_| self.zoom.enabled);
         let mut looked_closer = false;
-        if let Some(head) = followed.filter(|head| !self.detector.found_near(head, self.zoom.confident)) {
-            if let Some(window) = self.detector.look_closer(frame, &head, &self.zoom)? {
-                tracing::trace!(t_s, window = ?window.to_array(), "second look at the followed head");
-                looked_closer = true;
-            }
+        if let Some(head) = followed.filter(|head| !self.detector.found_near(head, self.zoom.confident))
+            && let Some(window) = self.detector.look_closer(frame, &head, &self.zoom)?
+        {
+            tracing::trace!(t_s, window = ?window.to_array(), "second look at the followed head");
+            looked_closer = true;
         }
         let decide_start = Instant::now();
         let mut observation = self.selector.select(t_s, self.detector.detections(), frame.width, frame.height);
