@@ -101,12 +101,7 @@ fn the_second_look_finds_far_heads_the_full_view_misses() {
     let looks = |extra: &[&str]| {
         let run = safecross(&[&["run", clip, "--fast", "--json", "--audio", "none", "--model", model], extra].concat());
         assert_eq!(run.code, 0, "{}", run.stderr);
-        let frames: Vec<Value> = run
-            .stdout
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|v| v.get("frame").is_some())
-            .collect();
+        let frames = run.json_frames();
         let looked = frames.iter().filter(|f| f["second_look"] == Value::Bool(true)).count();
         (looked, frames.len())
     };

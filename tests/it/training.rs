@@ -3,7 +3,6 @@
 //! onnxruntime; `.ci/run` installs them, a bare machine skips with a notice.
 
 use crate::util::{repo_root, safecross, skip, temp_dir};
-use serde_json::Value;
 use std::process::Command;
 
 fn python_has_torch() -> bool {
@@ -67,12 +66,7 @@ fn training_smoke_run_exports_a_model_the_pipeline_loads() {
             "tract",
         ]);
         assert_eq!(r.code, 0, "{}", r.stderr);
-        let frames: Vec<Value> = r
-            .stdout
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|v| v.get("frame").is_some())
-            .collect();
+        let frames = r.json_frames();
         assert!(frames.len() > 100, "expected a JSON object per frame, got {}", frames.len());
     }
 }

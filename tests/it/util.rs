@@ -68,6 +68,16 @@ impl Run {
         assert!(lines[0].contains(needle), "{:?} should mention {needle:?}", lines[0]);
         assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
     }
+
+    /// The per-frame objects of `run --json` output (announcements left out). Every
+    /// stdout line must be JSON.
+    pub fn json_frames(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
+            .filter(|v| v.get("frame").is_some())
+            .collect()
+    }
 }
 
 /// A fresh temporary directory for one test.

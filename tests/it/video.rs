@@ -98,12 +98,7 @@ fn run_fast_json_prints_one_object_per_frame() {
         m.to_str().unwrap(),
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let frames: Vec<serde_json::Value> = run
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|v| v.get("frame").is_some())
-        .collect();
+    let frames = run.json_frames();
     assert_eq!(frames.len(), FRAMES as usize);
     for (i, f) in frames.iter().enumerate() {
         assert_eq!(f["frame"], i as u64);
