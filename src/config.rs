@@ -101,6 +101,7 @@ impl Config {
         self.smoother.validate().map_err(|e| ConfigError::Invalid(e.to_string()))?;
         self.cue.validate().map_err(|e| ConfigError::Invalid(e.to_string()))?;
         self.zoom.validate().map_err(ConfigError::Invalid)?;
+        self.source.validate().map_err(ConfigError::Invalid)?;
         if !(0.0..=255.0).contains(&self.dark_mean_luma) {
             return Err(ConfigError::Invalid(format!(
                 "dark_mean_luma = {} is out of range [0, 255]",
@@ -162,6 +163,18 @@ mod tests {
         assert!(err.contains("conf_treshold"), "{err}");
         std::fs::write(&bad, "[decode]\nconf_threshold = 1.5\n").unwrap();
         assert!(Config::load(&bad).unwrap_err().to_string().contains("conf_threshold"));
+        std::fs::write(&good, "[source]\nfreeze_after_s = 1.5\nfreeze_max_mean_diff = 0.0\n").unwrap();
+        let config = Config::load(&good).unwrap();
+        assert_eq!((config.source.freeze_after_s, config.source.freeze_max_mean_diff), (1.5, 0.0));
+        for (text, field) in [
+            ("[source]\nfreeze_after_s = 0.0\n", "source.freeze_after_s"),
+            ("[source]\nfreeze_after_s = nan\n", "source.freeze_after_s"),
+            ("[source]\nfreeze_max_mean_diff = -1.0\n", "source.freeze_max_mean_diff"),
+        ] {
+            std::fs::write(&bad, text).unwrap();
+            let err = Config::load(&bad).unwrap_err().to_string();
+            assert!(err.contains(field), "{text:?}: {err}");
+        }
         std::fs::remove_dir_all(&dir).ok();
     }
 }

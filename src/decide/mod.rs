@@ -46,8 +46,10 @@ pub struct Observation {
     /// Relevant signals disagree: the chosen head was detected as both walk and stop,
     /// or another head, about as likely to be the user's, shows the opposite.
     pub conflict: bool,
-    /// The whole scene is too dark to see a signal. The selector cannot see pixels and
-    /// leaves this `false`; the pipeline may set it from the frame's brightness. The
+    /// The frame cannot show a signal: the whole scene is too dark, the picture has
+    /// been frozen for too long, or the model's output for it was not valid. The
+    /// selector cannot see pixels and leaves this `false`; the pipeline sets it from the
+    /// frame's brightness, the source's freeze check and the decoder's output check. The
     /// smoother treats it like seeing no signal.
     pub dark: bool,
     /// Identity of the chosen track, stable while the same head is followed.

@@ -6,11 +6,17 @@
 //! layouts people export: ultralytics YOLOv8/YOLO11 (`[1, 4+nc, N]`), YOLOv5-style
 //! (`[1, N, 5+nc]`) and NMS-free end-to-end exports (`[1, N, 6]`).
 //!
+//! Every output is checked before it is read: a frame whose scores are not
+//! probabilities, or whose numbers are not finite, yields no detections and a
+//! [`BadOutput`], so a broken model is heard as unknown, never as evidence.
+//!
 //! Imports: `geom`, `signal`.
 
+mod check;
 mod layout;
 mod nms;
 
+pub use check::{BadOutput, SCORE_TOLERANCE};
 pub use layout::{ClassMap, LayoutError, OutputLayout};
 
 use crate::geom::{BBox, Letterbox};
@@ -130,7 +136,13 @@ impl Decoder {
     /// Decodes `output` (flattened, with the shape the layout was built for), maps the
     /// boxes through `letterbox` into frame px, and replaces `out` with the kept
     /// detections, highest score first.
-    pub fn decode(&mut self, output: &[f32], letterbox: &Letterbox, out: &mut Vec<Detection>) {
+    ///
+    /// # Errors
+    /// [`BadOutput`] when a score is not a probability or a number is not finite; `out`
+    /// is then empty, so nothing of that frame can count as evidence.
+    pub fn decode(&mut self, output: &[f32], letterbox: &Letterbox, out: &mut Vec<Detection>) -> Result<(), BadOutput> {
+        out.clear();
+        check::check(&self.layout, output)?;
         self.candidates.clear();
         self.layout.collect(output, self.config.conf_threshold, &mut self.candidates);
         nms::suppress(
@@ -155,6 +167,41 @@ impl Decoder {
                 bbox,
                 rival,
             });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signal::SignalMeaning;
+    use std::collections::BTreeMap;
+
+    /// A YOLOv8 decoder for `ped_stop, ped_walk` over `anchors` anchors, on a 64x64 input.
+    fn decoder(anchors: usize) -> Decoder {
+        let classes = ClassMap::new(vec!["ped_stop".into(), "ped_walk".into()], &BTreeMap::new());
+        Decoder::new(OutputLayout::YoloV8 { classes: 2, anchors }, classes, DecodeConfig::default()).unwrap()
+    }
+
+    /// One anchor of a head at (32, 32), scoring `stop` and `walk`.
+    fn output(stop: f32, walk: f32) -> Vec<f32> {
+        vec![32.0, 32.0, 6.0, 12.0, stop, walk]
+    }
+
+    #[test]
+    fn a_walk_beside_a_score_that_is_not_a_probability_is_no_detection() {
+        let lb = Letterbox::fit(64, 64, 64, 64);
+        let mut dec = decoder(1);
+        let mut out = Vec::new();
+        dec.decode(&output(0.01, 0.95), &lb, &mut out).unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!((out[0].meaning, out[0].score), (SignalMeaning::PedWalk, 0.95));
+        // The walk reading of the last frame must not survive into a bad one either.
+        for (stop, walk) in [(f32::NAN, 0.95), (0.01, 57.0), (f32::INFINITY, 0.95), (-0.1, 0.95)] {
+            let err = dec.decode(&output(stop, walk), &lb, &mut out).unwrap_err();
+            assert!(out.is_empty(), "stop {stop}, walk {walk}: {out:?}");
+            assert_eq!(err.index, if walk > 1.0 { 5 } else { 4 });
         }
     }
 }

@@ -12,11 +12,13 @@
 //! at the file's first bytes, not its extension. [`pacing::Paced`] wraps any source to
 //! run a file in real time, dropping stale frames instead of queueing them;
 //! [`prefetch::Prefetch`] reads the next frame on its own thread while the model runs.
+//! [`freeze::FreezeDetector`] tells a picture that stopped changing from a live one.
 //!
 //! Imports: `frame` and external crates only.
 
 pub mod camera;
 pub mod ffmpeg;
+pub mod freeze;
 pub mod images;
 #[cfg(feature = "video")]
 pub mod mp4;
@@ -40,11 +42,46 @@ pub struct SourceConfig {
     pub camera_fps: u32,
     /// Let `ffmpeg` decode what the built-in decoders cannot; default true.
     pub allow_ffmpeg: bool,
+    /// A picture that stays (nearly) identical for longer than this, in seconds of media
+    /// time, is frozen: a stuck camera or player, never a live street. Its frames then
+    /// count as unknown, like a dark picture; default 1.0 (the same as the smoother's
+    /// stall timeout: a picture that stops changing is treated like a camera that
+    /// stops). Range `[0.1, 60]`. See [`freeze`] for what a live camera looks like.
+    pub freeze_after_s: f64,
+    /// Largest mean absolute difference, in levels of 255 per colour sample on a coarse
+    /// grid, at which a frame still counts as the same picture; default 0.1. Live
+    /// cameras differ by about 1 level from sensor noise alone, the bundled clips by 0.26
+    /// or more; copies of one frame by 0, and a still image looped into an H.264 video by
+    /// 0.03 or less. Range `[0, 5]`; 0 takes only byte-identical frames as frozen.
+    pub freeze_max_mean_diff: f32,
 }
 
 impl Default for SourceConfig {
     fn default() -> Self {
-        Self { image_fps: 10.0, camera_resolution: (1280, 720), camera_fps: 30, allow_ffmpeg: true }
+        Self {
+            image_fps: 10.0,
+            camera_resolution: (1280, 720),
+            camera_fps: 30,
+            allow_ffmpeg: true,
+            freeze_after_s: 1.0,
+            freeze_max_mean_diff: 0.1,
+        }
+    }
+}
+
+impl SourceConfig {
+    /// Checks the ranges of the freeze settings.
+    ///
+    /// # Errors
+    /// A one-line message naming the field out of range.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.freeze_after_s.is_finite() && (0.1..=60.0).contains(&self.freeze_after_s)) {
+            return Err(format!("source.freeze_after_s = {} is out of range [0.1, 60]", self.freeze_after_s));
+        }
+        if !(self.freeze_max_mean_diff.is_finite() && (0.0..=5.0).contains(&self.freeze_max_mean_diff)) {
+            return Err(format!("source.freeze_max_mean_diff = {} is out of range [0, 5]", self.freeze_max_mean_diff));
+        }
+        Ok(())
     }
 }
 
