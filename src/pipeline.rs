@@ -8,12 +8,13 @@
 
 use crate::config::Config;
 use crate::decide::{Decision, Observation, Selector, Smoother};
-use crate::decode::{ClassMap, DecodeConfig, DecodeError, Decoder, OutputLayout};
+use crate::decode::{BadOutput, ClassMap, DecodeConfig, DecodeError, Decoder, OutputLayout};
 use crate::frame::Frame;
 use crate::geom::{BBox, Letterbox};
 use crate::infer::{Backend, Engine, InferConfig, InferError, ModelIo};
 use crate::preprocess::{Kernels, PreprocessError, Preprocessor};
 use crate::signal::{Detection, Rival, SignalMeaning};
+use crate::source::freeze::FreezeDetector;
 use crate::tensor::InputTensor;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -131,6 +132,11 @@ pub enum PipelineError {
     /// The frame could not be preprocessed.
     #[error(transparent)]
     Preprocess(#[from] PreprocessError),
+    /// The model's output for this frame holds a score that is not a probability or a
+    /// number that is not finite; the frame has no detections. [`Pipeline::process`]
+    /// turns this into an unknown observation and goes on.
+    #[error(transparent)]
+    BadOutput(#[from] BadOutput),
 }
 
 /// Time spent in each stage for the last frame.
@@ -252,17 +258,20 @@ impl Detector {
     /// Detects lights in one frame. The result lives until the next call.
     ///
     /// # Errors
-    /// [`PipelineError`] when the frame is malformed or the engine fails.
+    /// [`PipelineError`] when the frame is malformed or the engine fails, and
+    /// [`PipelineError::BadOutput`] when the model's output is not valid (the detections
+    /// are then empty).
     pub fn detect(&mut self, frame: &Frame) -> Result<&[Detection], PipelineError> {
         let t0 = Instant::now();
         let lb = self.preprocessor.run(frame, &mut self.tensor)?;
         let t1 = Instant::now();
         let output = self.engine.run(&self.tensor)?;
         let t2 = Instant::now();
-        self.decoder.decode(output, &lb, &mut self.detections);
+        let decoded = self.decoder.decode(output, &lb, &mut self.detections);
         let t3 = Instant::now();
         self.letterbox = Some(lb);
         self.times = StageTimes { preprocess: t1 - t0, infer: t2 - t1, decode: t3 - t2, decide: Duration::ZERO };
+        decoded?;
         Ok(&self.detections)
     }
 
@@ -287,7 +296,9 @@ impl Detector {
     /// head is already big in the full view.
     ///
     /// # Errors
-    /// [`PipelineError`] when the engine fails.
+    /// [`PipelineError`] when the engine fails, and [`PipelineError::BadOutput`] when
+    /// the model's output for the window is not valid: the whole frame is then bad, and
+    /// its detections are dropped.
     pub fn look_closer(
         &mut self,
         frame: &Frame,
@@ -312,7 +323,10 @@ impl Detector {
         let t1 = Instant::now();
         let output = self.engine.run(&closer.tensor)?;
         let t2 = Instant::now();
-        self.decoder.decode(output, &lb, &mut closer.found);
+        if let Err(bad) = self.decoder.decode(output, &lb, &mut closer.found) {
+            self.detections.clear();
+            return Err(bad.into());
+        }
         let window = BBox::new(x0 as f32, y0 as f32, (x0 + window_w) as f32, (y0 + window_h) as f32);
         // A light cut by the window's edge is half a light: leave it to the full view,
         // unless that edge is the frame's own.
@@ -397,6 +411,11 @@ pub struct FrameDecision {
     pub decision: Decision,
     /// Mean brightness of the frame, 0-255.
     pub mean_luma: f32,
+    /// The picture has not changed for longer than `source.freeze_after_s` (see
+    /// [`FreezeDetector`]): this frame is no evidence.
+    pub frozen: bool,
+    /// The model's output for this frame was not valid: no detections, no evidence.
+    pub bad_output: Option<BadOutput>,
     /// The model took a second, closer look at the followed head (see [`ZoomConfig`]).
     pub looked_closer: bool,
     /// Time spent in each stage on this frame (both looks, when there were two).
@@ -412,6 +431,9 @@ pub struct Pipeline {
     smoother: Smoother,
     zoom: ZoomConfig,
     dark_mean_luma: f32,
+    freeze: FreezeDetector,
+    /// Whether a bad model output was already logged as a warning (then only at debug).
+    warned_bad_output: bool,
     last: Option<FrameDecision>,
 }
 
@@ -433,37 +455,65 @@ impl Pipeline {
             smoother: Smoother::new(config.smoother.clone()),
             zoom: config.zoom.clone(),
             dark_mean_luma: config.dark_mean_luma,
+            freeze: FreezeDetector::new(config.source.freeze_after_s, config.source.freeze_max_mean_diff),
+            warned_bad_output: false,
             last: None,
         })
     }
 
     /// Processes one frame: detections (see [`Pipeline::detections`]) and a decision.
     ///
+    /// A frozen picture (see [`FreezeDetector`]) or a model output that is not valid
+    /// (see [`BadOutput`]) is no error: the frame counts as unknown, like a dark one, and
+    /// processing goes on.
+    ///
     /// # Errors
     /// [`PipelineError`] when the frame is malformed or the engine fails; the caller
     /// should then [`Pipeline::tick`] so the decision falls to unknown, never holds walk.
     pub fn process(&mut self, frame: &Frame) -> Result<FrameDecision, PipelineError> {
         let t_s = frame.t_s();
-        self.detector.detect(frame)?;
-        let followed = self.last.and_then(|last| last.observation.bbox).filter(|_| self.zoom.enabled);
-        let mut looked_closer = false;
-        if let Some(head) = followed.filter(|head| !self.detector.found_near(head, self.zoom.confident))
-            && let Some(window) = self.detector.look_closer(frame, &head, &self.zoom)?
-        {
-            tracing::trace!(t_s, window = ?window.to_array(), "second look at the followed head");
-            looked_closer = true;
-        }
+        let (looked_closer, bad_output) = match self.detect(frame) {
+            Ok(looked_closer) => (looked_closer, None),
+            Err(PipelineError::BadOutput(bad)) => {
+                if std::mem::replace(&mut self.warned_bad_output, true) {
+                    tracing::debug!(t_s, "{bad}");
+                } else {
+                    tracing::warn!(
+                        "at {t_s:.2} s: {bad}; the frame counts as unknown (further bad frames are logged at debug level)"
+                    );
+                }
+                (false, Some(bad))
+            }
+            Err(e) => return Err(e),
+        };
+        let frozen = self.freeze.update(frame);
         let decide_start = Instant::now();
         let mut observation = self.selector.select(t_s, self.detector.detections(), frame.width, frame.height);
         let mean_luma = mean_luma(frame);
-        if mean_luma < self.dark_mean_luma {
+        // The smoother's one "cannot see" flag: a frozen picture shows the street as
+        // little as a black one, and a bad model output has already left no detections.
+        if mean_luma < self.dark_mean_luma || frozen || bad_output.is_some() {
             observation.dark = true;
         }
         let decision = self.smoother.update(t_s, &observation);
         let times = StageTimes { decide: decide_start.elapsed(), ..self.detector.times() };
-        let out = FrameDecision { observation, decision, mean_luma, looked_closer, times };
+        let out = FrameDecision { observation, decision, mean_luma, frozen, bad_output, looked_closer, times };
         self.last = Some(out);
         Ok(out)
+    }
+
+    /// The full view, and a second look when the followed head needs one; returns
+    /// whether there was a second look.
+    fn detect(&mut self, frame: &Frame) -> Result<bool, PipelineError> {
+        self.detector.detect(frame)?;
+        let followed = self.last.and_then(|last| last.observation.bbox).filter(|_| self.zoom.enabled);
+        if let Some(head) = followed.filter(|head| !self.detector.found_near(head, self.zoom.confident))
+            && let Some(window) = self.detector.look_closer(frame, &head, &self.zoom)?
+        {
+            tracing::trace!(t_s = frame.t_s(), window = ?window.to_array(), "second look at the followed head");
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     /// Advances time with no new frame (a stalled camera or model): after the stall
@@ -477,6 +527,7 @@ impl Pipeline {
     pub fn reset(&mut self) {
         self.selector.reset();
         self.smoother = Smoother::new(self.smoother.config().clone());
+        self.freeze.reset();
         self.last = None;
     }
 

@@ -6,6 +6,7 @@ mod cross;
 mod cues;
 mod decide;
 mod eval;
+mod faults;
 mod layouts;
 mod model_gates;
 mod onnx;

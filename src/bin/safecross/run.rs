@@ -123,6 +123,8 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
                 "frame": frame.seq,
                 "detections": list,
                 "second_look": fd.looked_closer,
+                "frozen": fd.frozen,
+                "bad_output": fd.bad_output.is_some(),
                 "decision": d.state.as_str(),
                 "basis": d.basis.as_str(),
                 "confidence": (f64::from(d.confidence) * 1000.0).round() / 1000.0,
