@@ -285,7 +285,7 @@ impl Detector {
     pub fn found_near(&self, head: &BBox, confidence: f32) -> bool {
         self.detections
             .iter()
-            .any(|d| d.score >= confidence && d.meaning != SignalMeaning::Other && d.bbox.iou(head) >= CLOSER_MIN_IOU)
+            .any(|d| d.score >= confidence && d.meaning.is_signal() && d.bbox.iou(head) >= CLOSER_MIN_IOU)
     }
 
     /// The second look (see [`ZoomConfig`]): runs the model again on a window of `frame`

@@ -25,69 +25,136 @@ pub enum SignalMeaning {
     PedWalk,
     /// A signal head with no lamp lit (dark phase of a blink, or switched off).
     Off,
+    /// A zebra crossing: not a signal. Detected for crossing guidance, never followed.
+    Crosswalk,
     /// Anything else: turn arrows, a light of unknown state, unrelated classes.
     Other,
 }
 
+/// Every word a traffic-light class name may be made of (see
+/// [`SignalMeaning::from_class_name`]); a name with any other word means `Other`.
+const VOCABULARY: &[&str] = &[
+    // lamps and colours
+    "traffic", "light", "lights", "signal", "signals", "lamp", "tl", "on", "red", "yellow", "amber", "green", "white",
+    "redlight", "greenlight", "yellowlight", "stop", "go", "warning", "wait",
+    // pedestrian figures
+    "ped", "pedestrian", "pedestrians", "walk", "walking", "man", "figure", "hand", "dont", "don", "t", "no",
+    "standing", "countdown",
+    // dark heads, turn arrows, crossings
+    "off", "unlit", "dark", "blank", "arrow", "left", "right", "straight", "forward", "turn", "u", "crosswalk", "zebra",
+    "crossing",
+];
+
+/// A class name's lower-case words: split at non-alphanumerics and at camelCase humps
+/// (`goLeft` -> `go`, `left`; `DontWalk` -> `dont`, `walk`).
+fn class_words(name: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if !c.is_alphanumeric() {
+            if !word.is_empty() {
+                words.push(std::mem::take(&mut word));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if c.is_uppercase() && prev_lower && !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+        prev_lower = c.is_lowercase() || c.is_numeric();
+        word.extend(c.to_lowercase());
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
 impl SignalMeaning {
     /// All meanings, in a fixed order (used for confusion matrices).
-    pub const ALL: [SignalMeaning; 7] = [
+    pub const ALL: [SignalMeaning; 8] = [
         SignalMeaning::VehicleRed,
         SignalMeaning::VehicleYellow,
         SignalMeaning::VehicleGreen,
         SignalMeaning::PedStop,
         SignalMeaning::PedWalk,
         SignalMeaning::Off,
+        SignalMeaning::Crosswalk,
         SignalMeaning::Other,
     ];
 
-    /// Derives the meaning from a class name the way people name them in traffic-light
-    /// datasets: `red`, `Green`, `ped_walk`, `pedestrian-red`, `dont_walk`, `hand`,
-    /// `left` (a turn arrow, which pedestrians must not follow), `off`, `traffic light`.
+    /// Derives the meaning from a class name, conservatively: the name is cut into whole
+    /// words (at `_`, `-`, `.`, spaces, apostrophes and camelCase humps), and every word
+    /// must come from the vocabulary of traffic-light datasets (LISA, Bosch, DriveU,
+    /// PTL/LYTNet, the Roboflow pedestrian sets, COCO `traffic light`). A name with any
+    /// other word is [`SignalMeaning::Other`]: `handbag` is not a hand, `stop sign` is not
+    /// a red lamp, `orange` is a fruit. Only a name that plainly says a pedestrian figure
+    /// (`walk`, `ped_green`, `green man`) maps to walk; turn arrows are `Other`, zebra
+    /// crossings [`SignalMeaning::Crosswalk`]. Wrong names fail towards `Other`, which
+    /// never drives a decision.
+    ///
+    /// A name's meaning can depend on its dataset (`greenlight` is a pedestrian walk
+    /// lamp in the chanyoung crossing set): [`SignalMeaning::for_class_names`] maps a whole list.
     pub fn from_class_name(name: &str) -> Self {
-        let n = name.to_ascii_lowercase().replace(['-', ' ', '.'], "_");
-        let has = |w: &str| n.split('_').any(|part| part == w) || n == w;
-        let contains = |w: &str| n.contains(w);
-        let pedestrian = contains("ped")
-            || contains("walk")
-            || contains("hand")
-            || contains("person")
-            || contains("man")
-            || contains("stand")
-            || contains("figure")
-            || contains("cross");
-        if contains("arrow") || has("left") || has("right") || contains("turn") {
+        let words = class_words(name);
+        if words.is_empty() || !words.iter().all(|w| VOCABULARY.contains(&w.as_str())) {
             return SignalMeaning::Other;
         }
-        if has("off") || contains("unlit") || has("dark") || has("none") || has("blank") {
+        let has = |list: &[&str]| words.iter().any(|w| list.contains(&w.as_str()));
+        if has(&["crosswalk", "zebra", "crossing"]) && !has(&["red", "green", "walk", "stop", "dont", "light"]) {
+            return SignalMeaning::Crosswalk;
+        }
+        if has(&["arrow", "left", "right", "straight", "forward", "turn", "u"]) {
+            return SignalMeaning::Other;
+        }
+        if has(&["off", "unlit", "dark", "blank"]) {
             return SignalMeaning::Off;
         }
+        let pedestrian = has(&["ped", "pedestrian", "walk", "walking", "man", "figure", "hand", "dont", "wait", "standing"]);
         if pedestrian {
-            if contains("dont")
-                || contains("don_t")
-                || contains("no_walk")
-                || contains("stop")
-                || has("red")
-                || contains("hand")
-                || contains("stand")
-                || has("wait")
-            {
+            if has(&["dont", "don", "no", "stop", "red", "hand", "standing", "wait"]) {
                 return SignalMeaning::PedStop;
             }
-            if contains("walk") || has("green") || has("go") || has("white") {
+            if has(&["walk", "walking", "green", "go", "white"]) {
                 return SignalMeaning::PedWalk;
             }
             return SignalMeaning::Other;
         }
-        if has("red") || has("stop") {
+        if has(&["red", "redlight", "stop"]) {
             SignalMeaning::VehicleRed
-        } else if has("yellow") || has("amber") || has("orange") {
+        } else if has(&["yellow", "amber", "yellowlight", "warning"]) {
             SignalMeaning::VehicleYellow
-        } else if has("green") || has("go") {
+        } else if has(&["green", "greenlight", "go"]) {
             SignalMeaning::VehicleGreen
         } else {
             SignalMeaning::Other
         }
+    }
+
+    /// Meanings of a model's or dataset's whole class list. Each name is mapped by
+    /// [`SignalMeaning::from_class_name`], except in a known vocabulary that names its
+    /// lamps without saying they are pedestrian ones: the Roboflow crossing sets
+    /// (`crosswalk`, `greenlight`, `redlight`, nothing else), where the lamps are the
+    /// pedestrian walk and stop figures.
+    pub fn for_class_names<S: AsRef<str>>(names: &[S]) -> Vec<Self> {
+        let mut words: Vec<String> = names.iter().map(|n| class_words(n.as_ref()).concat()).collect();
+        words.sort();
+        let crossing_set = words == ["crosswalk", "greenlight", "redlight"];
+        names
+            .iter()
+            .map(|n| match (crossing_set, class_words(n.as_ref()).concat().as_str()) {
+                (true, "greenlight") => SignalMeaning::PedWalk,
+                (true, "redlight") => SignalMeaning::PedStop,
+                _ => SignalMeaning::from_class_name(n.as_ref()),
+            })
+            .collect()
+    }
+
+    /// Whether the meaning is a signal at all (a lamp, lit or dark). Crosswalks and
+    /// other classes are not, and the decide stage never follows them.
+    pub fn is_signal(self) -> bool {
+        !matches!(self, SignalMeaning::Other | SignalMeaning::Crosswalk)
     }
 
     /// Whether the meaning comes from a pedestrian signal.
@@ -109,6 +176,7 @@ impl SignalMeaning {
             SignalMeaning::PedStop => "ped_stop",
             SignalMeaning::PedWalk => "ped_walk",
             SignalMeaning::Off => "off",
+            SignalMeaning::Crosswalk => "crosswalk",
             SignalMeaning::Other => "other",
         }
     }
@@ -236,10 +304,87 @@ mod tests {
             ("off", SignalMeaning::Off),
             ("traffic light", SignalMeaning::Other),
             ("person", SignalMeaning::Other),
+            ("Don't Walk", SignalMeaning::PedStop),
+            ("DontWalk", SignalMeaning::PedStop),
+            ("walking_man", SignalMeaning::PedWalk),
+            ("green man", SignalMeaning::PedWalk),
+            ("red man", SignalMeaning::PedStop),
+            ("crosswalk", SignalMeaning::Crosswalk),
+            ("zebra", SignalMeaning::Crosswalk),
+            ("zebra_crossing", SignalMeaning::Crosswalk),
+            ("greenlight", SignalMeaning::VehicleGreen),
+            ("redlight", SignalMeaning::VehicleRed),
+            ("Red", SignalMeaning::VehicleRed),
+            ("RedLeft", SignalMeaning::Other),
+            ("GreenStraightRight", SignalMeaning::Other),
+            ("goLeft", SignalMeaning::Other),
+            ("stop", SignalMeaning::VehicleRed),
+            ("warning", SignalMeaning::VehicleYellow),
+            ("go", SignalMeaning::VehicleGreen),
         ];
         for (name, want) in cases {
             assert_eq!(SignalMeaning::from_class_name(name), want, "class name {name:?}");
         }
+    }
+
+    /// Names that a substring match once took for signals: each must fail towards `Other`
+    /// (or, for a zebra crossing, `Crosswalk`), never towards walk.
+    #[test]
+    fn unrelated_names_never_become_signals() {
+        for name in ["handbag", "stop sign", "orange", "sports ball", "walkway", "manhole", "handrail", "person", "traffic sign"] {
+            assert_eq!(SignalMeaning::from_class_name(name), SignalMeaning::Other, "class name {name:?}");
+        }
+        assert!(!SignalMeaning::from_class_name("crosswalk").is_signal());
+    }
+
+    #[test]
+    fn coco_maps_no_class_to_a_signal_state() {
+        let coco = "person,bicycle,car,motorcycle,airplane,bus,train,truck,boat,traffic light,fire hydrant,stop sign,\
+            parking meter,bench,bird,cat,dog,horse,sheep,cow,elephant,bear,zebra,giraffe,backpack,umbrella,handbag,tie,\
+            suitcase,frisbee,skis,snowboard,sports ball,kite,baseball bat,baseball glove,skateboard,surfboard,tennis racket,\
+            bottle,wine glass,cup,fork,knife,spoon,bowl,banana,apple,sandwich,orange,broccoli,carrot,hot dog,pizza,donut,\
+            cake,chair,couch,potted plant,bed,dining table,toilet,tv,laptop,mouse,remote,keyboard,cell phone,microwave,\
+            oven,toaster,sink,refrigerator,book,clock,vase,scissors,teddy bear,hair drier,toothbrush";
+        let names: Vec<&str> = coco.split(',').map(str::trim).collect();
+        assert_eq!(names.len(), 80);
+        for (name, meaning) in names.iter().zip(SignalMeaning::for_class_names(&names)) {
+            // COCO's zebra is the animal; taking it for a crossing is harmless, never a signal.
+            assert!(!meaning.is_signal(), "COCO class {name:?} mapped to {meaning}");
+        }
+    }
+
+    #[test]
+    fn dataset_vocabularies_map_their_lamps() {
+        use SignalMeaning::*;
+        let table: [(&[&str], &[SignalMeaning]); 5] = [
+            // chanyoung pedestrian-light-crosswalk, original names: the lamps are pedestrian ones.
+            (&["crosswalk", "greenlight", "redlight"], &[Crosswalk, PedWalk, PedStop]),
+            // the same set as renamed in ../shared
+            (&["crosswalk", "ped_walk", "ped_stop"], &[Crosswalk, PedWalk, PedStop]),
+            // LISA
+            (&["go", "goForward", "goLeft", "stop", "stopLeft", "warning", "warningLeft"], &[
+                VehicleGreen,
+                Other,
+                Other,
+                VehicleRed,
+                Other,
+                VehicleYellow,
+                Other,
+            ]),
+            // Bosch small traffic lights
+            (&["Green", "GreenLeft", "Red", "RedLeft", "Yellow", "off"], &[VehicleGreen, Other, VehicleRed, Other, VehicleYellow, Off]),
+            // cinta, kr
+            (&["green", "left", "red", "yellow"], &[VehicleGreen, Other, VehicleRed, VehicleYellow]),
+        ];
+        for (names, want) in table {
+            assert_eq!(SignalMeaning::for_class_names(names), want, "class list {names:?}");
+        }
+        // Outside the crossing vocabulary, `greenlight` is a vehicle lamp.
+        assert_eq!(SignalMeaning::for_class_names(&["greenlight", "redlight", "yellowlight"]), [
+            VehicleGreen,
+            VehicleRed,
+            VehicleYellow
+        ]);
     }
 
     #[test]

@@ -126,7 +126,7 @@ fn aspect(m: SignalMeaning) -> Option<Aspect> {
     match m {
         SignalMeaning::PedWalk | SignalMeaning::VehicleGreen => Some(Aspect::Go),
         SignalMeaning::PedStop | SignalMeaning::VehicleRed | SignalMeaning::VehicleYellow => Some(Aspect::Stop),
-        SignalMeaning::Off | SignalMeaning::Other => None,
+        SignalMeaning::Off | SignalMeaning::Crosswalk | SignalMeaning::Other => None,
     }
 }
 
@@ -256,7 +256,7 @@ impl Selector {
             detections
                 .iter()
                 .enumerate()
-                .filter(|(_, d)| d.score >= min_score && d.meaning != SignalMeaning::Other && d.bbox.area() > 0.0)
+                .filter(|(_, d)| d.score >= min_score && d.meaning.is_signal() && d.bbox.area() > 0.0)
                 .map(|(i, _)| i),
         );
         self.order.sort_by(|&a, &b| detections[b].score.total_cmp(&detections[a].score));

@@ -352,7 +352,7 @@ impl Smoother {
             Some(SignalMeaning::PedStop | SignalMeaning::VehicleRed) => Evidence::Lit(Lamp::Stop, conf),
             Some(SignalMeaning::VehicleYellow) => Evidence::Lit(Lamp::Amber, conf),
             Some(SignalMeaning::Off) => Evidence::Dark,
-            Some(SignalMeaning::Other) | None => Evidence::Missing,
+            Some(SignalMeaning::Other | SignalMeaning::Crosswalk) | None => Evidence::Missing,
         }
     }
 

@@ -176,12 +176,14 @@ pub struct ClassMap {
 }
 
 impl ClassMap {
-    /// Derives each meaning from its name ([`SignalMeaning::from_class_name`]), then
-    /// applies `overrides` (class name -> meaning) from the config file.
+    /// Derives each meaning from its name, in the context of the whole list
+    /// ([`SignalMeaning::for_class_names`]), then applies `overrides` (class name ->
+    /// meaning) from the config file.
     pub fn new(names: Vec<String>, overrides: &BTreeMap<String, SignalMeaning>) -> Self {
         let meanings = names
             .iter()
-            .map(|n| overrides.get(n).copied().unwrap_or_else(|| SignalMeaning::from_class_name(n)))
+            .zip(SignalMeaning::for_class_names(&names))
+            .map(|(n, derived)| overrides.get(n).copied().unwrap_or(derived))
             .collect();
         Self { names, meanings }
     }

@@ -4,7 +4,7 @@
 //! Label lines are boxes (`cls cx cy w h`) or polygons (`cls x1 y1 x2 y2 ...`, at least
 //! three points), all normalized to `[0, 1]`; polygons are reduced to their bounding box.
 //! Boxes are converted to source px with the image size, read from the file header only.
-//! Class names become [`SignalMeaning`]s through [`SignalMeaning::from_class_name`], the
+//! Class names become [`SignalMeaning`]s through [`SignalMeaning::for_class_names`], the
 //! same mapping models get, so evaluation compares meanings, never class ids.
 //!
 //! An image without a label file is an image with no lights (that is how YOLO tools
@@ -93,7 +93,7 @@ impl Dataset {
             line,
             message,
         })?;
-        let meanings: Vec<SignalMeaning> = class_names.iter().map(|n| SignalMeaning::from_class_name(n)).collect();
+        let meanings = SignalMeaning::for_class_names(&class_names);
 
         let mut files: Vec<PathBuf> = std::fs::read_dir(&images_dir)
             .map_err(|source| EvalError::Io { path: images_dir.clone(), source })?

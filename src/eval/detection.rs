@@ -31,6 +31,14 @@
 //! - **confusion**: class-agnostic matching at IoU 0.5; a match adds one to
 //!   (true meaning, predicted meaning), an unmatched label to (meaning, background), an
 //!   unmatched detection to (background, meaning). Rows are truth, columns prediction.
+//! - **pedestrian** (heads labelled `ped_stop` or `ped_walk`): `recall_any` is the
+//!   class-agnostic recall at `any_iou` with detections of signal meanings only;
+//!   `state_accuracy` is, among the found heads, the fraction whose matching detection
+//!   has the head's meaning; `stop_read_as_walk` counts stop heads that any walk
+//!   detection overlaps at `any_iou`; `false_walk_per_image` counts walk detections that
+//!   overlap no pedestrian head at `any_iou`, per image. All at the operating point.
+//! - **crosswalk**: zebra-crossing labels are not signals; their AP is reported apart
+//!   here as well as in `classes`.
 //! - **by_size**: labels bucketed by width in source px: small `< small_max_px` (16),
 //!   medium up to `large_min_px` (48), large from there on; recall and recall_any in
 //!   each. Width, because lights are tall and narrow: the width is what vanishes first
@@ -138,6 +146,34 @@ pub struct PrCurve {
     pub operating_point: (f64, f64),
 }
 
+/// Figures of the pedestrian heads, what the decide stage rests walk on (see the module docs).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PedestrianFigures {
+    /// Labelled pedestrian heads (stop or walk).
+    pub labels: usize,
+    /// Heads found at all; `null` without pedestrian labels.
+    pub recall_any: Option<f64>,
+    /// Of the found heads, read with the right meaning; `null` when none was found.
+    pub state_accuracy: Option<f64>,
+    /// Stop heads that a walk detection overlaps: the dangerous confusion.
+    pub stop_read_as_walk: usize,
+    /// Walk detections on no pedestrian head.
+    pub false_walk: usize,
+    /// `false_walk` per image (the images of the whole evaluation, with or without heads).
+    pub false_walk_per_image: f64,
+}
+
+/// Zebra crossings, reported apart: they are not signals.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CrosswalkFigures {
+    /// Labelled crossings.
+    pub labels: usize,
+    /// AP at IoU 0.5.
+    pub ap50: f64,
+    /// Recall at IoU 0.5 at the operating point.
+    pub recall: f64,
+}
+
 /// A labelled light that no detection of its meaning found at the operating point.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Miss {
@@ -184,6 +220,10 @@ pub struct DetectionReport {
     pub classes: Vec<ClassMetrics>,
     /// Confusion matrix of meanings.
     pub confusion: Confusion,
+    /// Pedestrian heads.
+    pub pedestrian: PedestrianFigures,
+    /// Zebra crossings; `null` when none is labelled.
+    pub crosswalk: Option<CrosswalkFigures>,
     /// Recall by label width.
     pub by_size: Vec<SizeRecall>,
     /// Labels missed at the operating point.
@@ -340,6 +380,7 @@ impl DetectionEvaluator {
         let mut confusion_pairs: Vec<(Option<SignalMeaning>, Option<SignalMeaning>)> = Vec::new();
         let mut misses = Vec::new();
         let mut detections_at_conf = 0;
+        let mut ped = PedCounts::default();
         for (i, im) in self.images.iter().enumerate() {
             let dets: Vec<&Detection> = im.detections.iter().filter(|d| d.score >= conf).collect();
             detections_at_conf += dets.len();
@@ -352,6 +393,7 @@ impl DetectionEvaluator {
                 found[*g] = true;
             }
             found_any.push(found);
+            ped.add(&im.labels, &dets, cfg.any_iou);
 
             for d in &dets {
                 let mut best: Option<(usize, f64)> = None;
@@ -437,6 +479,11 @@ impl DetectionEvaluator {
             })
             .collect();
 
+        let crosswalk = classes.iter().find(|c| c.meaning == SignalMeaning::Crosswalk).map(|c| CrosswalkFigures {
+            labels: c.labels,
+            ap50: c.ap50,
+            recall: c.recall,
+        });
         DetectionReport {
             images: self.images.len(),
             images_without_labels: 0,
@@ -453,10 +500,57 @@ impl DetectionEvaluator {
             state_accuracy_detections: state_total,
             classes,
             confusion: confusion_matrix(&confusion_pairs),
+            pedestrian: ped.figures(self.images.len()),
+            crosswalk,
             by_size,
             missed: misses.len(),
             pr_curves,
             misses,
+        }
+    }
+}
+
+/// Running counts behind [`PedestrianFigures`].
+#[derive(Debug, Default)]
+struct PedCounts {
+    labels: usize,
+    found: usize,
+    right: usize,
+    stop_as_walk: usize,
+    false_walk: usize,
+}
+
+impl PedCounts {
+    /// One image: its labels and its detections at the operating point.
+    fn add(&mut self, labels: &[GtBox], dets: &[&Detection], any_iou: f64) {
+        let heads: Vec<&GtBox> = labels.iter().filter(|g| g.meaning.is_pedestrian()).collect();
+        let signals: Vec<&&Detection> = dets.iter().filter(|d| d.meaning.is_signal()).collect();
+        let head_boxes: Vec<BBox> = heads.iter().map(|g| g.bbox).collect();
+        let signal_boxes: Vec<BBox> = signals.iter().map(|d| d.bbox).collect();
+        self.labels += heads.len();
+        for (d, m) in signals.iter().zip(greedy_match(&signal_boxes, &head_boxes, any_iou)) {
+            if let Some(g) = m {
+                self.found += 1;
+                self.right += usize::from(d.meaning == heads[g].meaning);
+            }
+        }
+        let walks = || dets.iter().filter(|d| d.meaning == SignalMeaning::PedWalk);
+        self.stop_as_walk += heads
+            .iter()
+            .filter(|g| g.meaning == SignalMeaning::PedStop && walks().any(|d| iou_f64(&d.bbox, &g.bbox) >= any_iou))
+            .count();
+        self.false_walk += walks().filter(|d| heads.iter().all(|g| iou_f64(&d.bbox, &g.bbox) < any_iou)).count();
+    }
+
+    fn figures(&self, images: usize) -> PedestrianFigures {
+        let ratio = |num: usize, den: usize| (den > 0).then(|| num as f64 / den as f64);
+        PedestrianFigures {
+            labels: self.labels,
+            recall_any: ratio(self.found, self.labels),
+            state_accuracy: ratio(self.right, self.found),
+            stop_read_as_walk: self.stop_as_walk,
+            false_walk: self.false_walk,
+            false_walk_per_image: self.false_walk as f64 / images.max(1) as f64,
         }
     }
 }
@@ -596,6 +690,47 @@ mod tests {
         assert_eq!(r.state_accuracy, Some(0.0));
         assert_eq!(r.confusion.counts[0], vec![0, 1, 0]); // red seen as green
         assert_eq!(r.misses[0].seen_as, Some((G, 0.9)));
+    }
+
+    #[test]
+    fn pedestrian_figures_count_found_heads_and_the_dangerous_confusion() {
+        use SignalMeaning::{Crosswalk, PedStop, PedWalk};
+        let mut ev = DetectionEvaluator::new(DetectionEvalConfig::default());
+        // A stop head read as walk, a walk head read right, a zebra crossing found.
+        ev.add_image(
+            &[gt(PedStop, [10.0, 10.0, 20.0, 30.0]), gt(PedWalk, [50.0, 10.0, 60.0, 30.0]), gt(Crosswalk, [0.0, 80.0, 200.0, 120.0])],
+            &[
+                det(PedWalk, 0.8, [10.0, 10.0, 20.0, 30.0]),
+                det(PedWalk, 0.7, [50.0, 10.0, 60.0, 30.0]),
+                det(Crosswalk, 0.9, [0.0, 80.0, 200.0, 120.0]),
+            ],
+        );
+        // A street with no pedestrian head: a window read as walk, a red lamp read right.
+        ev.add_image(&[gt(R, [10.0, 10.0, 20.0, 30.0])], &[
+            det(R, 0.9, [10.0, 10.0, 20.0, 30.0]),
+            det(PedWalk, 0.5, [100.0, 10.0, 110.0, 30.0]),
+        ]);
+        let r = ev.finish();
+        let p = &r.pedestrian;
+        assert_eq!(p.labels, 2);
+        assert_eq!(p.recall_any, Some(1.0));
+        assert_eq!(p.state_accuracy, Some(0.5));
+        assert_eq!(p.stop_read_as_walk, 1);
+        assert_eq!(p.false_walk, 1);
+        assert_eq!(p.false_walk_per_image, 0.5);
+        let c = r.crosswalk.expect("crosswalk figures");
+        assert_eq!((c.labels, c.ap50, c.recall), (1, 1.0, 1.0));
+    }
+
+    #[test]
+    fn a_crosswalk_detection_does_not_find_a_pedestrian_head() {
+        use SignalMeaning::{Crosswalk, PedWalk};
+        let mut ev = DetectionEvaluator::new(DetectionEvalConfig::default());
+        ev.add_image(&[gt(PedWalk, [10.0, 10.0, 20.0, 30.0])], &[det(Crosswalk, 0.9, [10.0, 10.0, 20.0, 30.0])]);
+        let r = ev.finish();
+        assert_eq!(r.pedestrian.recall_any, Some(0.0));
+        assert_eq!(r.pedestrian.state_accuracy, None);
+        assert!(r.crosswalk.is_none());
     }
 
     #[test]

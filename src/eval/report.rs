@@ -96,6 +96,7 @@ pub fn meaning_colour(m: SignalMeaning) -> [u8; 3] {
         SignalMeaning::PedStop => [140, 0, 60],
         SignalMeaning::PedWalk => [0, 150, 170],
         SignalMeaning::Off => [90, 90, 90],
+        SignalMeaning::Crosswalk => [200, 200, 200],
         SignalMeaning::Other => [40, 80, 220],
     }
 }
@@ -127,6 +128,22 @@ pub fn detection_table(r: &DetectionReport) -> String {
         fmt_opt(r.state_accuracy, 3),
         r.state_accuracy_detections
     );
+    let p = &r.pedestrian;
+    if p.labels > 0 || p.false_walk > 0 {
+        let _ = writeln!(
+            s,
+            "  pedestrian heads: {} labels   found {}   state right {}   stop read as walk {}   false walk {} ({:.3} per image)",
+            p.labels,
+            fmt_opt(p.recall_any, 3),
+            fmt_opt(p.state_accuracy, 3),
+            p.stop_read_as_walk,
+            p.false_walk,
+            p.false_walk_per_image
+        );
+    }
+    if let Some(c) = &r.crosswalk {
+        let _ = writeln!(s, "  crosswalks (not signals): {} labels   AP50 {:.3}   recall {:.3}", c.labels, c.ap50, c.recall);
+    }
     let _ = writeln!(
         s,
         "\n  {:<16}{:>8}{:>8}{:>8}{:>8}{:>8}{:>9}",
@@ -495,6 +512,7 @@ fn short(m: SignalMeaning) -> &'static str {
         SignalMeaning::PedStop => "ped_stop",
         SignalMeaning::PedWalk => "ped_walk",
         SignalMeaning::Off => "off",
+        SignalMeaning::Crosswalk => "crosswalk",
         SignalMeaning::Other => "other",
     }
 }

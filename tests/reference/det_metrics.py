@@ -21,7 +21,7 @@ import sys
 
 import numpy as np
 
-MEANINGS = ["vehicle_red", "vehicle_yellow", "vehicle_green", "ped_stop", "ped_walk", "off", "other"]
+MEANINGS = ["vehicle_red", "vehicle_yellow", "vehicle_green", "ped_stop", "ped_walk", "off", "crosswalk", "other"]
 IOU_THRS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1)
 REC_THRS = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1)
 

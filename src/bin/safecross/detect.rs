@@ -81,6 +81,7 @@ fn colour(meaning: SignalMeaning) -> [u8; 3] {
         SignalMeaning::VehicleYellow => [255, 200, 0],
         SignalMeaning::VehicleGreen | SignalMeaning::PedWalk => [0, 230, 80],
         SignalMeaning::Off => [150, 150, 150],
+        SignalMeaning::Crosswalk => [255, 255, 255],
         SignalMeaning::Other => [80, 160, 255],
     }
 }
