@@ -14,6 +14,7 @@ two CPU cores spend their time on the network, not on JPEG decoding.
 
 import glob
 import hashlib
+import math
 import os
 import random
 
@@ -21,7 +22,10 @@ import cv2
 import numpy as np
 import torch
 
-NAMES = ["red", "yellow", "green", "ped_stop", "ped_walk", "off"]
+NAMES = ["red", "yellow", "green", "ped_stop", "ped_walk", "off", "crosswalk"]
+PED_STOP, PED_WALK, CROSSWALK = 3, 4, 6
+# Pedestrian heads: what a pasted real head can be, and what hard negatives are mined for.
+PED_CLASSES = (PED_STOP, PED_WALK)
 IGNORE = -1
 PAD = 114
 
@@ -29,6 +33,8 @@ PAD = 114
 REMAP = {
     "cinta": {0: 2, 1: 0, 2: 1},
     "kr": {0: 2, 1: IGNORE, 2: 0, 3: 1},
+    # ../shared/data/ped-lights/chanyoung: 0 crosswalk (zebra crossing), 1 walk, 2 stop.
+    "chanyoung": {0: CROSSWALK, 1: PED_WALK, 2: PED_STOP},
     "ours": {i: i for i in range(len(NAMES))},
 }
 
@@ -164,11 +170,101 @@ def color_jitter(img, rng):
     return x.clip(0, 255).astype(np.uint8)
 
 
+class HeadBank:
+    """Real pedestrian heads cut from the training photos, to paste at crossing distances.
+
+    Most real pedestrian photos are close-ups (the median chanyoung head is a quarter of the
+    image wide), but from the kerb a head is 10-40 px in the frame and a third to two thirds
+    of that in the 640x384 input. Drawn heads taught the model our drawings; pasting real
+    crops small, blurred, JPEG-compressed and at night teaches it the real figure at the
+    sizes it meets. Only training photos feed the bank, so `valid` stays unseen.
+    """
+
+    def __init__(self, items, classes=PED_CLASSES, min_side=12, margin=0.12):
+        self.crops = []  # (RGB crop, head box inside the crop, class)
+        for it in items:
+            H, W = it.img.shape[:2]
+            for (x1, y1, x2, y2), c in zip(it.boxes, it.classes):
+                if int(c) not in classes or min(x2 - x1, y2 - y1) < min_side:
+                    continue
+                mx, my = (x2 - x1) * margin, (y2 - y1) * margin
+                X1, Y1 = int(max(0, x1 - mx)), int(max(0, y1 - my))
+                X2, Y2 = int(min(W, x2 + mx + 1)), int(min(H, y2 + my + 1))
+                crop = it.img[Y1:Y2, X1:X2]
+                # The exporter's greyscale copies carry no colour: a pasted grey head would
+                # teach that state can be read without it.
+                if np.abs(crop[..., 0].astype(np.int16) - crop[..., 1]).mean() < 4:
+                    continue
+                self.crops.append((crop.copy(), np.array([x1 - X1, y1 - Y1, x2 - X1, y2 - Y1], np.float32), int(c)))
+
+    def __len__(self):
+        return len(self.crops)
+
+    def counts(self):
+        return {NAMES[c]: sum(1 for _, _, k in self.crops if k == c) for c in PED_CLASSES}
+
+
+def _degrade(crop, rng):
+    """Camera and distance: defocus, JPEG loss, exposure, and the bloom of lit LEDs."""
+    if rng.random() < 0.4:
+        crop = cv2.GaussianBlur(crop, (0, 0), rng.uniform(0.3, 1.1))
+    if rng.random() < 0.5:
+        ok, enc = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, rng.randint(25, 90)])
+        if ok:
+            crop = cv2.imdecode(enc, cv2.IMREAD_UNCHANGED)
+    x = crop.astype(np.float32) * rng.uniform(0.6, 1.3)
+    if rng.random() < 0.2:
+        x += 0.6 * cv2.GaussianBlur(x, (0, 0), rng.uniform(1.0, 3.0))
+    return x.clip(0, 255).astype(np.uint8)
+
+
+def paste_heads(canvas, boxes, classes, bank, rng, max_heads=3, min_h=7.0, max_h=48.0):
+    """Pastes 1..max_heads real heads, each `min_h`..`max_h` px tall (log-uniform), on free
+    spots of `canvas`; sometimes darkens the scene first (night: the lit head stays bright)."""
+    S = canvas.shape[0]
+    if rng.random() < 0.15:
+        canvas = (canvas.astype(np.float32) * rng.uniform(0.15, 0.45)).astype(np.uint8)
+    else:
+        canvas = canvas.copy()
+    new_b, new_c = [boxes], [classes]
+    taken = [b for b in boxes]
+    for _ in range(rng.randint(1, max_heads)):
+        crop, inner, c = bank.crops[rng.randrange(len(bank))]
+        r = math.exp(rng.uniform(math.log(min_h), math.log(max_h))) / max(inner[3] - inner[1], 1.0)
+        rx = r * rng.uniform(0.85, 1.15)
+        h, w = crop.shape[:2]
+        nw, nh = max(2, round(w * rx)), max(2, round(h * r))
+        if nw >= S or nh >= S:
+            continue
+        small = cv2.resize(crop, (nw, nh), interpolation=cv2.INTER_AREA if r < 1 else cv2.INTER_LINEAR)
+        small = _degrade(small, rng)
+        for _try in range(6):
+            x0, y0 = rng.randint(0, S - nw), rng.randint(0, S - nh)
+            cand = np.array([x0, y0, x0 + nw, y0 + nh], np.float32)
+            if not any(_overlaps(cand, t) for t in taken):
+                break
+        else:
+            continue
+        canvas[y0 : y0 + nh, x0 : x0 + nw] = small
+        hb = np.array([inner[0] * rx + x0, inner[1] * r + y0, inner[2] * rx + x0, inner[3] * r + y0], np.float32)
+        taken.append(cand)
+        new_b.append(hb[None])
+        new_c.append(np.array([c], np.int64))
+    return canvas, np.concatenate(new_b).reshape(-1, 4).astype(np.float32), np.concatenate(new_c)
+
+
+def _overlaps(a, b):
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
 class TrainSet(torch.utils.data.Dataset):
     """Random-scale crops and mosaics of cached images, `size` x `size`."""
 
-    def __init__(self, items, size, base=None, fit=None, scale=(0.55, 1.5), mosaic=0.5, seed=0):
+    def __init__(self, items, size, base=None, fit=None, scale=(0.55, 1.5), mosaic=0.5, seed=0, heads=None, paste=0.0):
         self.items = items
+        # Real heads pasted small into `paste` of the crops (see HeadBank).
+        self.heads = heads
+        self.paste = paste
         self.size = size
         # Scales are relative to the image's size at inference, so a crop smaller than
         # the inference input still shows lights at their inference size: its long side
@@ -194,6 +290,8 @@ class TrainSet(torch.utils.data.Dataset):
             img, boxes, classes = self._mosaic(i, rng)
         else:
             img, boxes, classes = self._single(self.items[i], rng)
+        if self.heads and rng.random() < self.paste:
+            img, boxes, classes = paste_heads(img, boxes, classes, self.heads, rng)
         if rng.random() < 0.5:
             img = img[:, ::-1]
             if len(boxes):

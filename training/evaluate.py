@@ -105,10 +105,11 @@ def match(pred_b, pred_s, pred_c, gt_b, gt_c, iou_thr, same_class):
     return tp, gt_hit
 
 
-def evaluate(predict, items, size, conf=0.25, classes=(0, 1, 2), pair=None):
+def evaluate(predict, items, size, conf=0.25, classes=(0, 1, 2), pair=None, recall_classes=None):
     """predict(img_chw_float[1,3,S,S]) -> [4+nc, N]. Items: cached, pixel-space labels.
     `pair` = (a, b): also report how often a matched light of class a or b gets the right
-    one of the two (e.g. ped_stop vs ped_walk)."""
+    one of the two (e.g. ped_stop vs ped_walk). `recall_classes`: the ground-truth classes that
+    class-agnostic recall counts (default all; a crosswalk is not a light to find)."""
     pair_n = pair_ok = 0
     per_class = {c: {"tp": [], "scores": [], "n_gt": 0} for c in range(len(NAMES))}
     n_gt_all = hit03 = 0
@@ -136,8 +137,9 @@ def evaluate(predict, items, size, conf=0.25, classes=(0, 1, 2), pair=None):
         # Operating point: detections above conf.
         cm = s >= conf
         bb, ss, cc = b[cm], s[cm], c[cm]
-        n_gt_all += len(gb)
-        _, hit = match(bb, ss, cc, gb, gc, 0.3, False)
+        rm = np.ones(len(gc), bool) if recall_classes is None else np.isin(gc, recall_classes)
+        n_gt_all += int(rm.sum())
+        _, hit = match(bb, ss, cc, gb[rm], gc[rm], 0.3, False)
         hit03 += int((hit >= 0).sum())
         _, hit5 = match(bb, ss, cc, gb, gc, 0.5, False)
         for j, i in enumerate(hit5):
@@ -225,7 +227,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=os.path.join(here, "..", "models", "safecross-tl.onnx"))
     ap.add_argument("--data", default=os.path.join(here, "..", "..", "shared", "data", "traffic-lights", "cinta", "valid"))
-    ap.add_argument("--kind", default="cinta", choices=["cinta", "kr", "ours"], help="label id scheme of --data")
+    ap.add_argument("--kind", default="cinta", choices=["cinta", "kr", "chanyoung", "ours"], help="label id scheme of --data")
     ap.add_argument("--conf", type=float, default=0.25, help="operating confidence for P/R, recall_any, state accuracy")
     ap.add_argument("--classes", default="0,1,2", help="class ids averaged into mAP50")
     ap.add_argument("--pair", help="two class ids, e.g. 3,4: accuracy of telling them apart among matched lights")

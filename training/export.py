@@ -17,10 +17,13 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import NAMES  # noqa: E402
-from model import Detector, ExportWrapper  # noqa: E402
+from model import ExportWrapper, build_model  # noqa: E402
 
-DESCRIPTION = "safecross traffic-light detector (vehicle red/yellow/green, pedestrian stop/walk, off)"
-LICENSE = "Model weights trained on cinTA_v2 and Traffic_light_kr (Roboflow Universe, CC BY 4.0); see models/README.md"
+DESCRIPTION = "safecross traffic-light detector (vehicle red/yellow/green, pedestrian stop/walk, off, crosswalk)"
+LICENSE = (
+    "Model weights trained on cinTA_v2, Traffic_light_kr and pedestrian-light-crosswalk by chanyoung "
+    "(Roboflow Universe, CC BY 4.0); see models/README.md"
+)
 
 
 def parse_size(text):
@@ -91,7 +94,7 @@ def verify_onnx(wrapper, path, size, seed=0):
 def load_checkpoint(path):
     ck = torch.load(path, map_location="cpu", weights_only=False)
     cfg = ck["config"]
-    model = Detector(nc=len(NAMES), **cfg["model"])
+    model = build_model(len(NAMES), cfg["model"])
     sd = ck.get("ema") or ck["model"]
     model.load_state_dict(sd)
     return model, cfg

@@ -213,3 +213,129 @@ def count_gflops(model, size):
     for h in hs:
         h.remove()
     return total / 1e9
+
+
+# --- YOLOX-Nano backbone and neck, for a COCO-pretrained start ------------------------------
+#
+# The architecture of YOLOX-Nano (Megvii, Apache-2.0): CSPDarknet with depthwise convs at
+# depth 0.33 / width 0.25, a PAN neck, SiLU. Only its backbone and neck are used; our
+# decoupled heads (6+1 classes, distances) sit on its three outputs. Its weights are read
+# from ../shared/peers/yolox_nano.onnx by pretrained.py.
+
+
+class XConv(nn.Module):
+    """YOLOX BaseConv: conv -> BN -> SiLU."""
+
+    def __init__(self, c_in, c_out, k, s=1, g=1):
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, k, s, (k - 1) // 2, groups=g, bias=False)
+        self.bn = nn.BatchNorm2d(c_out, eps=1e-3, momentum=0.03)
+        self.act = nn.SiLU(inplace=True)
+
+    def forward(self, x):
+        return self.act(self.bn(self.conv(x)))
+
+
+class XDWConv(nn.Module):
+    """Depthwise 3x3 then pointwise 1x1."""
+
+    def __init__(self, c_in, c_out, k, s=1):
+        super().__init__()
+        self.dconv = XConv(c_in, c_in, k, s, g=c_in)
+        self.pconv = XConv(c_in, c_out, 1)
+
+    def forward(self, x):
+        return self.pconv(self.dconv(x))
+
+
+class XBottleneck(nn.Module):
+    def __init__(self, c, shortcut):
+        super().__init__()
+        self.conv1 = XConv(c, c, 1)
+        self.conv2 = XDWConv(c, c, 3)
+        self.add = shortcut
+
+    def forward(self, x):
+        y = self.conv2(self.conv1(x))
+        return x + y if self.add else y
+
+
+class XCSP(nn.Module):
+    def __init__(self, c_in, c_out, n=1, shortcut=True):
+        super().__init__()
+        h = c_out // 2
+        self.conv1 = XConv(c_in, h, 1)
+        self.conv2 = XConv(c_in, h, 1)
+        self.conv3 = XConv(2 * h, c_out, 1)
+        self.m = nn.Sequential(*(XBottleneck(h, shortcut) for _ in range(n)))
+
+    def forward(self, x):
+        # conv2 before the bottlenecks, as YOLOX runs them: the pretrained weights load in run order.
+        x1, x2 = self.conv1(x), self.conv2(x)
+        return self.conv3(torch.cat([self.m(x1), x2], 1))
+
+
+class XSPP(nn.Module):
+    def __init__(self, c_in, c_out):
+        super().__init__()
+        h = c_in // 2
+        self.conv1 = XConv(c_in, h, 1)
+        self.pools = nn.ModuleList(nn.MaxPool2d(k, 1, k // 2) for k in (5, 9, 13))
+        self.conv2 = XConv(h * 4, c_out, 1)
+
+    def forward(self, x):
+        x = self.conv1(x)
+        return self.conv2(torch.cat([x] + [p(x) for p in self.pools], 1))
+
+
+class YoloxNanoDetector(nn.Module):
+    """YOLOX-Nano backbone + PAFPN (COCO-pretrained when loaded) under our heads.
+
+    Input RGB in [0, 1] like our model: the first conv's weights are permuted from
+    YOLOX's BGR and scaled from its 0-255 range at load time, so the graph is the same."""
+
+    def __init__(self, nc=7, head_width=32, **_):
+        super().__init__()
+        self.nc = nc
+        self.strides = STRIDES
+        self.stem = XConv(12, 16, 3)  # after space-to-depth (Focus)
+        self.dark2 = nn.Sequential(XDWConv(16, 32, 3, 2), XCSP(32, 32, 1))
+        self.dark3 = nn.Sequential(XDWConv(32, 64, 3, 2), XCSP(64, 64, 3))
+        self.dark4 = nn.Sequential(XDWConv(64, 128, 3, 2), XCSP(128, 128, 3))
+        self.dark5 = nn.Sequential(XDWConv(128, 256, 3, 2), XSPP(256, 256), XCSP(256, 256, 1, shortcut=False))
+        self.up = nn.Upsample(scale_factor=2, mode="nearest")
+        self.lateral_conv0 = XConv(256, 128, 1)
+        self.C3_p4 = XCSP(256, 128, 1, False)
+        self.reduce_conv1 = XConv(128, 64, 1)
+        self.C3_p3 = XCSP(128, 64, 1, False)
+        self.bu_conv2 = XDWConv(64, 64, 3, 2)
+        self.C3_n3 = XCSP(128, 128, 1, False)
+        self.bu_conv1 = XDWConv(128, 128, 3, 2)
+        self.C3_n4 = XCSP(256, 256, 1, False)
+        self.heads = nn.ModuleList(Head(c, head_width, nc) for c in (64, 128, 256))
+        Detector._init_biases(self)
+
+    def features(self, x):
+        x = torch.cat([x[..., ::2, ::2], x[..., 1::2, ::2], x[..., ::2, 1::2], x[..., 1::2, 1::2]], 1)
+        x = self.dark2(self.stem(x))
+        x2 = self.dark3(x)
+        x1 = self.dark4(x2)
+        x0 = self.dark5(x1)
+        fpn_out0 = self.lateral_conv0(x0)
+        f_out0 = self.C3_p4(torch.cat([self.up(fpn_out0), x1], 1))
+        fpn_out1 = self.reduce_conv1(f_out0)
+        pan_out2 = self.C3_p3(torch.cat([self.up(fpn_out1), x2], 1))
+        pan_out1 = self.C3_n3(torch.cat([self.bu_conv2(pan_out2), fpn_out1], 1))
+        pan_out0 = self.C3_n4(torch.cat([self.bu_conv1(pan_out1), fpn_out0], 1))
+        return [pan_out2, pan_out1, pan_out0]
+
+    forward = Detector.forward
+
+
+def build_model(nc, cfg_model):
+    """The network a run's config names: `arch` safecross (default) or yolox_nano."""
+    cfg = dict(cfg_model)
+    arch = cfg.pop("arch", "safecross")
+    if arch == "yolox_nano":
+        return YoloxNanoDetector(nc=nc, **cfg)
+    return Detector(nc=nc, **cfg)

@@ -33,10 +33,12 @@ import data as D  # noqa: E402
 from evaluate import evaluate, format_result  # noqa: E402
 from export import export  # noqa: E402
 from loss import DetectionLoss  # noqa: E402
-from model import Detector, ExportWrapper, count_gflops, count_params, make_anchors  # noqa: E402
+from model import ExportWrapper, build_model, count_gflops, count_params, make_anchors  # noqa: E402
+from pretrained import load_from_onnx, yolox_first_conv  # noqa: E402
 
 REPO = os.path.dirname(HERE)
 DEFAULT_DATA = os.path.normpath(os.path.join(REPO, "..", "shared", "data", "traffic-lights"))
+DEFAULT_PED_DATA = os.path.normpath(os.path.join(REPO, "..", "shared", "data", "ped-lights"))
 
 
 def log(msg, fh=None):
@@ -87,19 +89,25 @@ def gather_items(cfg):
     """Training and validation file lists per the config."""
     train, val = [], []
     if cfg["smoke"] and not os.path.isdir(cfg["data_root"]):
-        return None, None
+        return None, None, None
     root = cfg["data_root"]
+    ped_root = cfg.get("ped_root")
     for split, kind in cfg["train_splits"]:
         train += D.list_split(os.path.join(root, split), kind)
+    for split, kind in cfg.get("ped_train_splits", []):
+        train += D.list_split(os.path.join(ped_root, split), kind)
     for d in cfg["synth_dirs"]:
         train += D.list_split(d, "ours")
     for split, kind in cfg["val_splits"]:
         val += D.list_split(os.path.join(root, split), kind)
+    ped_val = []
+    for split, kind in cfg.get("ped_val_splits", []):
+        ped_val += D.list_split(os.path.join(ped_root, split), kind)
     if cfg["smoke"]:
         rnd = random.Random(cfg["seed"])
         rnd.shuffle(train)
-        train, val = train[:24], val[:8]
-    return train, val
+        train, val, ped_val = train[:24], val[:8], ped_val[:8]
+    return train, val, ped_val
 
 
 def write_manifest(path, train, val, cfg):
@@ -118,6 +126,11 @@ def main():
     ap.add_argument("--data-root", default=DEFAULT_DATA)
     ap.add_argument("--synth", action="append", default=[], help="synthetic stills folder (YOLO, our class ids); repeatable")
     ap.add_argument("--no-kr", action="store_true", help="leave out kr/train")
+    ap.add_argument("--ped-root", default=DEFAULT_PED_DATA, help="real pedestrian-signal photos (chanyoung/train for training, chanyoung/valid for validation)")
+    ap.add_argument("--no-ped", action="store_true", help="leave out the real pedestrian photos")
+    ap.add_argument("--arch", default="safecross", choices=["safecross", "yolox_nano"], help="network: ours, or YOLOX-Nano's backbone and neck under our heads")
+    ap.add_argument("--paste", type=float, default=0.0, help="share of training crops that get real pedestrian heads pasted small (HeadBank)")
+    ap.add_argument("--hard-repeat", type=int, default=1, help="show real photos on which the --init model puts a false pedestrian box N times per epoch")
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--imgsz", type=int, default=416, help="export/validation input size")
@@ -164,10 +177,15 @@ def main():
             "init": os.path.abspath(a.init) if a.init else None,
             "ema_decay": 0.999,
             "loss": {"box_weight": 7.5, "cls_weight": 0.5, "assigner": "task-aligned topk=10 alpha=0.5 beta=6 + centre within 1 stride"},
-            "model": {"width": [8, 16, 32, 64, 96], "depth": [1, 1, 2, 1], "head_width": 32},
+            "model": {"arch": "yolox_nano", "head_width": 32} if a.arch == "yolox_nano" else {"width": [8, 16, 32, 64, 96], "depth": [1, 1, 2, 1], "head_width": 32},
             "data_root": os.path.abspath(a.data_root),
             "train_splits": [["cinta/train", "cinta"]] + ([] if a.no_kr else [["kr/train", "kr"]]),
             "val_splits": [["cinta/valid", "cinta"]],
+            "ped_root": os.path.abspath(a.ped_root),
+            "ped_train_splits": [] if a.no_ped else [["chanyoung/train", "chanyoung"]],
+            "ped_val_splits": [] if a.no_ped else [["chanyoung/valid", "chanyoung"]],
+            "paste": a.paste,
+            "hard_repeat": a.hard_repeat,
             "synth_dirs": [os.path.abspath(s) for s in a.synth],
             "cache_side": 640,
             "repeat": {k: int(v) for k, v in (r.split("=") for r in a.repeat)},
@@ -184,17 +202,19 @@ def main():
     logf = open(os.path.join(out, "train.log"), "a")
     log(f"run {out}  config {json.dumps(cfg)}", logf)
 
-    train_items, val_items = gather_items(cfg)
+    train_items, val_items, ped_val_items = gather_items(cfg)
     t0 = time.time()
     if train_items is None:
         log("smoke: ../shared absent, using the built-in toy images", logf)
         train_cache = D.toy_items(24, 256, seed)
         val_cache = D.toy_items(8, 256, seed + 1)
+        ped_val_cache = []
     else:
         if not a.resume:
-            write_manifest(os.path.join(out, "manifest.json"), train_items, val_items, cfg)
+            write_manifest(os.path.join(out, "manifest.json"), train_items, val_items + ped_val_items, cfg)
         train_cache = D.load_items(train_items, cfg["cache_side"])
         val_cache = D.load_items(val_items, 10_000)
+        ped_val_cache = D.load_items(ped_val_items, 10_000)
     for name, times in cfg.get("repeat", {}).items():
         cid = D.NAMES.index(name)
         holding = [c for c in train_cache if (np.asarray(c.classes) == cid).any()]
@@ -203,12 +223,17 @@ def main():
     n_boxes = sum(len(c.boxes) for c in train_cache)
     log(f"cached {len(train_cache)} train ({n_boxes} boxes incl. ignore) + {len(val_cache)} val images in {time.time() - t0:.1f}s", logf)
 
-    model = Detector(nc=len(D.NAMES), **cfg["model"])
+    model = build_model(len(D.NAMES), cfg["model"])
     log(f"model: {count_params(model) / 1e6:.3f} M params, {count_gflops(model, cfg['imgsz']):.3f} GFLOPs at {cfg['imgsz']}", logf)
     if cfg.get("init") and not a.resume:
-        ck0 = torch.load(cfg["init"], map_location="cpu", weights_only=False)
-        model.load_state_dict(ck0["ema"])
-        log(f"initialised from the EMA weights of {cfg['init']} (epoch {ck0['epoch']})", logf)
+        if cfg["init"].endswith(".onnx"):
+            first = yolox_first_conv if cfg["model"].get("arch") == "yolox_nano" else None
+            n, ours, theirs = load_from_onnx(model, cfg["init"], first_conv=first)
+            log(f"initialised {n} of {ours} convolutions from {cfg['init']} ({theirs} in its graph)", logf)
+        else:
+            ck0 = torch.load(cfg["init"], map_location="cpu", weights_only=False)
+            load_grown(model, ck0["ema"])
+            log(f"initialised from the EMA weights of {cfg['init']} (epoch {ck0['epoch']})", logf)
     model.train()
     opt = make_optimizer(model, cfg["lr"], cfg["wd"])
     ema = EMA(model, cfg["ema_decay"], tau=50 if cfg["smoke"] else 1000)
@@ -223,13 +248,22 @@ def main():
         start_epoch, best_fit = ck["epoch"] + 1, ck["best_fit"]
         log(f"resumed from epoch {ck['epoch']} (best fitness {best_fit:.4f})", logf)
 
-    ds = D.TrainSet(train_cache, cfg["train_size"], base=cfg["imgsz"], fit=cfg.get("fit"), mosaic=cfg["mosaic"], seed=seed)
+    if cfg.get("hard_repeat", 1) > 1 and train_items is not None:
+        hard = mine_hard_negatives(model, train_cache, cfg["imgsz"])
+        train_cache = train_cache + hard * (cfg["hard_repeat"] - 1)
+        log(f"hard negatives: {len(hard)} real photos with a false pedestrian box at 0.3 shown {cfg['hard_repeat']}x per epoch", logf)
+    heads = None
+    if cfg.get("paste", 0) > 0 and train_items is not None:
+        heads = D.HeadBank([c for c in train_cache if "ped-lights" in c.path])
+        log(f"head bank: {len(heads)} real heads {heads.counts()} pasted into {cfg['paste']:.0%} of crops", logf)
+    ds = D.TrainSet(train_cache, cfg["train_size"], base=cfg["imgsz"], fit=cfg.get("fit"), mosaic=cfg["mosaic"], seed=seed,
+                    heads=heads if heads and len(heads) else None, paste=cfg.get("paste", 0.0))
     anchors, strides = make_anchors(cfg["train_size"], model.strides)
     crit = DetectionLoss(len(D.NAMES), **{k: v for k, v in cfg["loss"].items() if k.endswith("weight")})
     iters_per_epoch = len(ds) // cfg["batch"] if len(ds) >= cfg["batch"] else 1
     total_iters = iters_per_epoch * cfg["epochs"]
     csv_path = os.path.join(out, "losses.csv")
-    fields = ["epoch", "lr", "loss", "box", "cls", "npos_per_img", "sec", "map50", "recall_any", "state_acc", "fitness"]
+    fields = ["epoch", "lr", "loss", "box", "cls", "npos_per_img", "sec", "map50", "recall_any", "state_acc", "ped_recall", "ped_state", "ped_map50", "fitness"]
     if not os.path.exists(csv_path) or start_epoch == 0:
         with open(csv_path, "w", newline="") as f:
             csv.writer(f).writerow(fields)
@@ -280,8 +314,18 @@ def main():
             fit = res["map50"] * 0.7 + res["recall_any_iou03"] * 0.2 + res["state_accuracy"] * 0.1
             if math.isnan(fit):
                 fit = 0.0
-            row.update({"map50": round(res["map50"], 4), "recall_any": round(res["recall_any_iou03"], 4), "state_acc": round(res["state_accuracy"], 4), "fitness": round(fit, 4)})
+            row.update({"map50": round(res["map50"], 4), "recall_any": round(res["recall_any_iou03"], 4), "state_acc": round(res["state_accuracy"], 4)})
             log(f"epoch {epoch} val (EMA):\n{format_result(res)}", logf)
+            if ped_val_cache:
+                with torch.no_grad():
+                    pres = evaluate(lambda x: wrapper(torch.from_numpy(x))[0].numpy(), ped_val_cache, cfg["imgsz"], classes=(D.PED_STOP, D.PED_WALK, D.CROSSWALK),
+                                    pair=(D.PED_STOP, D.PED_WALK), recall_classes=D.PED_CLASSES)
+                ped_fit = 0.4 * pres["recall_any_iou03"] + 0.3 * pres["pair"]["accuracy"] + 0.3 * pres["map50"]
+                fit = 0.5 * fit + 0.5 * (0.0 if math.isnan(ped_fit) else ped_fit)
+                row.update({"ped_recall": round(pres["recall_any_iou03"], 4), "ped_state": round(pres["pair"]["accuracy"], 4),
+                            "ped_map50": round(pres["map50"], 4)})
+                log(f"epoch {epoch} chanyoung/valid (EMA):\n{format_result(pres)}", logf)
+            row["fitness"] = round(fit, 4)
         ck = {"model": model.state_dict(), "ema": ema.model.state_dict(), "ema_updates": ema.updates, "optim": opt.state_dict(),
               "epoch": epoch, "best_fit": max(best_fit, fit if fit is not None else -1.0), "config": cfg}
         if fit is not None and fit > best_fit:
@@ -297,11 +341,48 @@ def main():
     plot_curves(csv_path, os.path.join(out, "losses.png"))
     src = best_path if os.path.exists(best_path) else last_path
     ck = torch.load(src, map_location="cpu", weights_only=False)
-    final = Detector(nc=len(D.NAMES), **cfg["model"])
+    final = build_model(len(D.NAMES), cfg["model"])
     final.load_state_dict(ck["ema"])
     fit = cfg.get("fit")
     onnx_path = export(final, (fit[1], fit[0]) if fit else cfg["imgsz"], os.path.join(out, "model.onnx"))
     log(f"exported {onnx_path} from {os.path.basename(src)} (epoch {ck['epoch']})", logf)
+
+
+def load_grown(model, sd):
+    """Loads a state dict whose class convs may have fewer outputs (a checkpoint from
+    before a class was added): the shared rows are copied, the new ones keep their init."""
+    own = model.state_dict()
+    for k, v in sd.items():
+        if k in own and own[k].shape != v.shape and own[k].ndim == v.ndim and own[k].shape[1:] == v.shape[1:]:
+            grown = own[k].clone()
+            grown[: v.shape[0]] = v
+            sd[k] = grown
+    model.load_state_dict(sd)
+
+
+@torch.no_grad()
+def mine_hard_negatives(model, items, size, conf=0.3):
+    """Real photos on which `model` puts a pedestrian box (stop or walk, score >= conf) that
+    covers no labelled pedestrian head: windows, shop signs and tail lights read as figures."""
+    from evaluate import decode, iou_matrix
+
+    wrapper = ExportWrapper(model, size).eval()
+    hard = []
+    for it in items:
+        if "/synth" in it.path or "clipframes" in it.path:
+            continue
+        canvas, r, (px, py) = D.letterbox(it.img, size)
+        x = torch.from_numpy(canvas.transpose(2, 0, 1)[None].astype(np.float32) / 255.0)
+        b, s, c = decode(wrapper(x)[0].numpy(), conf=conf)
+        ped = np.isin(c, D.PED_CLASSES)
+        if not ped.any():
+            continue
+        b = (b[ped] - np.array([px, py, px, py], np.float32)) / r
+        gt = it.boxes[np.isin(it.classes, D.PED_CLASSES)]
+        if len(gt) == 0 or (iou_matrix(b, gt).max(1) < 0.3).any():
+            hard.append(it)
+    model.train()
+    return hard
 
 
 def plot_curves(csv_path, png_path):
