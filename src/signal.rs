@@ -280,7 +280,7 @@ impl Basis {
 /// The class names of the model that safecross ships, in output order. The scene
 /// generator labels its stills with these ids, and training writes them into the
 /// ONNX metadata, so the two cannot drift apart.
-pub const SHIPPED_CLASSES: [&str; 6] = ["red", "yellow", "green", "ped_stop", "ped_walk", "off"];
+pub const SHIPPED_CLASSES: [&str; 7] = ["red", "yellow", "green", "ped_stop", "ped_walk", "off", "crosswalk"];
 
 #[cfg(test)]
 mod tests {
@@ -398,7 +398,8 @@ mod tests {
                 SignalMeaning::VehicleGreen,
                 SignalMeaning::PedStop,
                 SignalMeaning::PedWalk,
-                SignalMeaning::Off
+                SignalMeaning::Off,
+                SignalMeaning::Crosswalk
             ]
         );
     }

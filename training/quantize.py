@@ -34,6 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 DEFAULT_CALIB = [
     os.path.join(os.path.dirname(ROOT), "shared/data/traffic-lights/cinta/train/images"),
+    os.path.join(os.path.dirname(ROOT), "shared/data/ped-lights/chanyoung/train/images"),
     os.path.join(HERE, "data/clipframes/images"),
 ]
 PAD = 114.0 / 255.0

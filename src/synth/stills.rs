@@ -189,6 +189,7 @@ fn dataset_names(images_dir: &Path) -> Option<Vec<String>> {
 }
 
 /// Our class id for a dataset class name; `None` for classes we drop (turn arrows).
+/// Backgrounds keep their zebra crossings as `crosswalk`; the generator draws none.
 pub fn shipped_id_for(name: &str) -> Option<usize> {
     let id = match SignalMeaning::from_class_name(name) {
         SignalMeaning::VehicleRed => 0,
@@ -197,6 +198,7 @@ pub fn shipped_id_for(name: &str) -> Option<usize> {
         SignalMeaning::PedStop => 3,
         SignalMeaning::PedWalk => 4,
         SignalMeaning::Off => 5,
+        SignalMeaning::Crosswalk => 6,
         _ => return None,
     };
     debug_assert!(id < SHIPPED_CLASSES.len());
@@ -511,7 +513,7 @@ pub struct StillsSummary {
     /// Stills written.
     pub images: usize,
     /// Labels written, per class id.
-    pub per_class: [usize; 6],
+    pub per_class: [usize; SHIPPED_CLASSES.len()],
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), SynthError> {
@@ -554,13 +556,13 @@ pub fn write_stills(config: &StillsConfig, out: &Path) -> Result<StillsSummary, 
         .as_bytes(),
     )?;
     let jobs = config.jobs.clamp(1, 64);
-    let results: Vec<Result<[usize; 6], SynthError>> = std::thread::scope(|scope| {
+    let results: Vec<Result<[usize; SHIPPED_CLASSES.len()], SynthError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..jobs)
             .map(|t| {
                 let backgrounds = &backgrounds;
                 let (images, label_dir) = (&images, &label_dir);
-                scope.spawn(move || -> Result<[usize; 6], SynthError> {
-                    let mut per_class = [0usize; 6];
+                scope.spawn(move || -> Result<[usize; SHIPPED_CLASSES.len()], SynthError> {
+                    let mut per_class = [0usize; SHIPPED_CLASSES.len()];
                     let mut i = t;
                     while i < config.count {
                         let still = render_still(config, backgrounds, i as u64)?;
@@ -580,7 +582,7 @@ pub fn write_stills(config: &StillsConfig, out: &Path) -> Result<StillsSummary, 
             .map(|h| h.join().unwrap_or_else(|_| Err(SynthError::Encode("a worker thread panicked".into()))))
             .collect()
     });
-    let mut per_class = [0usize; 6];
+    let mut per_class = [0usize; SHIPPED_CLASSES.len()];
     for r in results {
         let counts = r?;
         for (a, b) in per_class.iter_mut().zip(counts) {

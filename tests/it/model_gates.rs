@@ -148,3 +148,38 @@ fn card_figures_hold_on_cinta_valid(test: &str, model: &std::path::Path, card_ke
         );
     }
 }
+
+/// Real pedestrian heads (`../shared/data/ped-lights/chanyoung/valid`, East-Asian figures,
+/// recordings that training never saw): the shipped model finds them, reads them right,
+/// never reads a stop head as walk, puts few walk boxes on anything else, and finds the
+/// zebra crossings, no worse than the model card says.
+#[test]
+fn model_card_pedestrian_figures_hold_on_real_pedestrian_photos() {
+    let test = "model_card_pedestrian_figures_hold";
+    let Some(model) = shipped_model() else { return skip(test, "models/safecross-tl.onnx is absent") };
+    let Some(shared) = shared_dir() else { return skip(test, "../shared/ is absent") };
+    let valid = shared.join("data/ped-lights/chanyoung/valid");
+    if !valid.is_dir() {
+        return skip(test, "../shared/data/ped-lights/chanyoung/valid is absent");
+    }
+    let card_path = repo_root().join("models/safecross-tl.metrics.json");
+    let card: Value = serde_json::from_str(&std::fs::read_to_string(&card_path).unwrap()).unwrap();
+    let claimed = &card["chanyoung_valid"];
+    let run = safecross(&["eval", valid.to_str().unwrap(), "--json", "--model", model.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    let ped = &report["pedestrian"];
+    eprintln!("chanyoung/valid pedestrian heads: {ped}, crosswalk: {}", report["crosswalk"]);
+    let figure = |v: &Value, key: &str| v[key].as_f64().unwrap_or_else(|| panic!("lacks {key}: {v}"));
+    for key in ["recall_any", "state_accuracy"] {
+        let (measured, card) = (figure(ped, key), figure(claimed, &format!("ped_{key}")));
+        assert!(measured >= card - 0.02, "pedestrian {key} {measured:.3} is below the model card's {card:.3} - 0.02");
+    }
+    assert_eq!(ped["stop_read_as_walk"].as_u64(), Some(0), "a real stop head was read as walk: {ped}");
+    let false_walk = figure(ped, "false_walk_per_image");
+    let card_false_walk = figure(claimed, "false_walk_per_image");
+    assert!(false_walk <= card_false_walk + 0.02, "{false_walk:.3} false walk boxes per image, card {card_false_walk:.3}");
+    let crosswalk_ap = figure(&report["crosswalk"], "ap50");
+    let card_crosswalk = figure(claimed, "crosswalk_ap50");
+    assert!(crosswalk_ap >= card_crosswalk - 0.02, "crosswalk AP50 {crosswalk_ap:.3}, card {card_crosswalk:.3}");
+}
