@@ -35,13 +35,55 @@ pub enum SignalMeaning {
 /// [`SignalMeaning::from_class_name`]); a name with any other word means `Other`.
 const VOCABULARY: &[&str] = &[
     // lamps and colours
-    "traffic", "light", "lights", "signal", "signals", "lamp", "tl", "on", "red", "yellow", "amber", "green", "white",
-    "redlight", "greenlight", "yellowlight", "stop", "go", "warning", "wait",
+    "traffic",
+    "light",
+    "lights",
+    "signal",
+    "signals",
+    "lamp",
+    "tl",
+    "on",
+    "red",
+    "yellow",
+    "amber",
+    "green",
+    "white",
+    "redlight",
+    "greenlight",
+    "yellowlight",
+    "stop",
+    "go",
+    "warning",
+    "wait",
     // pedestrian figures
-    "ped", "pedestrian", "pedestrians", "walk", "walking", "man", "figure", "hand", "dont", "don", "t", "no",
-    "standing", "countdown",
+    "ped",
+    "pedestrian",
+    "pedestrians",
+    "walk",
+    "walking",
+    "man",
+    "figure",
+    "hand",
+    "dont",
+    "don",
+    "t",
+    "no",
+    "standing",
+    "countdown",
     // dark heads, turn arrows, crossings
-    "off", "unlit", "dark", "blank", "arrow", "left", "right", "straight", "forward", "turn", "u", "crosswalk", "zebra",
+    "off",
+    "unlit",
+    "dark",
+    "blank",
+    "arrow",
+    "left",
+    "right",
+    "straight",
+    "forward",
+    "turn",
+    "u",
+    "crosswalk",
+    "zebra",
     "crossing",
 ];
 
@@ -111,7 +153,8 @@ impl SignalMeaning {
         if has(&["off", "unlit", "dark", "blank"]) {
             return SignalMeaning::Off;
         }
-        let pedestrian = has(&["ped", "pedestrian", "walk", "walking", "man", "figure", "hand", "dont", "wait", "standing"]);
+        let pedestrian =
+            has(&["ped", "pedestrian", "walk", "walking", "man", "figure", "hand", "dont", "wait", "standing"]);
         if pedestrian {
             if has(&["dont", "don", "no", "stop", "red", "hand", "standing", "wait"]) {
                 return SignalMeaning::PedStop;
@@ -331,7 +374,17 @@ mod tests {
     /// (or, for a zebra crossing, `Crosswalk`), never towards walk.
     #[test]
     fn unrelated_names_never_become_signals() {
-        for name in ["handbag", "stop sign", "orange", "sports ball", "walkway", "manhole", "handrail", "person", "traffic sign"] {
+        for name in [
+            "handbag",
+            "stop sign",
+            "orange",
+            "sports ball",
+            "walkway",
+            "manhole",
+            "handrail",
+            "person",
+            "traffic sign",
+        ] {
             assert_eq!(SignalMeaning::from_class_name(name), SignalMeaning::Other, "class name {name:?}");
         }
         assert!(!SignalMeaning::from_class_name("crosswalk").is_signal());
@@ -362,17 +415,15 @@ mod tests {
             // the same set as renamed in ../shared
             (&["crosswalk", "ped_walk", "ped_stop"], &[Crosswalk, PedWalk, PedStop]),
             // LISA
-            (&["go", "goForward", "goLeft", "stop", "stopLeft", "warning", "warningLeft"], &[
-                VehicleGreen,
-                Other,
-                Other,
-                VehicleRed,
-                Other,
-                VehicleYellow,
-                Other,
-            ]),
+            (
+                &["go", "goForward", "goLeft", "stop", "stopLeft", "warning", "warningLeft"],
+                &[VehicleGreen, Other, Other, VehicleRed, Other, VehicleYellow, Other],
+            ),
             // Bosch small traffic lights
-            (&["Green", "GreenLeft", "Red", "RedLeft", "Yellow", "off"], &[VehicleGreen, Other, VehicleRed, Other, VehicleYellow, Off]),
+            (
+                &["Green", "GreenLeft", "Red", "RedLeft", "Yellow", "off"],
+                &[VehicleGreen, Other, VehicleRed, Other, VehicleYellow, Off],
+            ),
             // cinta, kr
             (&["green", "left", "red", "yellow"], &[VehicleGreen, Other, VehicleRed, VehicleYellow]),
         ];
@@ -380,11 +431,10 @@ mod tests {
             assert_eq!(SignalMeaning::for_class_names(names), want, "class list {names:?}");
         }
         // Outside the crossing vocabulary, `greenlight` is a vehicle lamp.
-        assert_eq!(SignalMeaning::for_class_names(&["greenlight", "redlight", "yellowlight"]), [
-            VehicleGreen,
-            VehicleRed,
-            VehicleYellow
-        ]);
+        assert_eq!(
+            SignalMeaning::for_class_names(&["greenlight", "redlight", "yellowlight"]),
+            [VehicleGreen, VehicleRed, VehicleYellow]
+        );
     }
 
     #[test]

@@ -698,7 +698,11 @@ mod tests {
         let mut ev = DetectionEvaluator::new(DetectionEvalConfig::default());
         // A stop head read as walk, a walk head read right, a zebra crossing found.
         ev.add_image(
-            &[gt(PedStop, [10.0, 10.0, 20.0, 30.0]), gt(PedWalk, [50.0, 10.0, 60.0, 30.0]), gt(Crosswalk, [0.0, 80.0, 200.0, 120.0])],
+            &[
+                gt(PedStop, [10.0, 10.0, 20.0, 30.0]),
+                gt(PedWalk, [50.0, 10.0, 60.0, 30.0]),
+                gt(Crosswalk, [0.0, 80.0, 200.0, 120.0]),
+            ],
             &[
                 det(PedWalk, 0.8, [10.0, 10.0, 20.0, 30.0]),
                 det(PedWalk, 0.7, [50.0, 10.0, 60.0, 30.0]),
@@ -706,10 +710,10 @@ mod tests {
             ],
         );
         // A street with no pedestrian head: a window read as walk, a red lamp read right.
-        ev.add_image(&[gt(R, [10.0, 10.0, 20.0, 30.0])], &[
-            det(R, 0.9, [10.0, 10.0, 20.0, 30.0]),
-            det(PedWalk, 0.5, [100.0, 10.0, 110.0, 30.0]),
-        ]);
+        ev.add_image(
+            &[gt(R, [10.0, 10.0, 20.0, 30.0])],
+            &[det(R, 0.9, [10.0, 10.0, 20.0, 30.0]), det(PedWalk, 0.5, [100.0, 10.0, 110.0, 30.0])],
+        );
         let r = ev.finish();
         let p = &r.pedestrian;
         assert_eq!(p.labels, 2);

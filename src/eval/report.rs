@@ -142,7 +142,11 @@ pub fn detection_table(r: &DetectionReport) -> String {
         );
     }
     if let Some(c) = &r.crosswalk {
-        let _ = writeln!(s, "  crosswalks (not signals): {} labels   AP50 {:.3}   recall {:.3}", c.labels, c.ap50, c.recall);
+        let _ = writeln!(
+            s,
+            "  crosswalks (not signals): {} labels   AP50 {:.3}   recall {:.3}",
+            c.labels, c.ap50, c.recall
+        );
     }
     let _ = writeln!(
         s,

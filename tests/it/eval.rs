@@ -357,8 +357,13 @@ fn eval_cli_names_a_missing_data_yaml() {
 fn write_clip(dir: &Path, seconds: u32, timeline_s: f64) -> PathBuf {
     let video = dir.join("crossing.mp4");
     let mut w = safecross::synth::video::Mp4VideoWriter::create(&video, 320, 320, 10.0, 500_000, 10).unwrap();
-    let rgb = vec![128u8; 320 * 320 * 3];
-    for _ in 0..seconds * 10 {
+    // The picture moves (a drifting ramp): an unchanging one is a frozen camera, which the
+    // pipeline rightly hears as unknown whatever the model says.
+    let mut rgb = vec![0u8; 320 * 320 * 3];
+    for i in 0..seconds * 10 {
+        for (k, v) in rgb.iter_mut().enumerate() {
+            *v = 96 + ((k / 3 % 320 + i as usize * 7) % 64) as u8;
+        }
         w.write_frame(&rgb).unwrap();
     }
     w.finish().unwrap();

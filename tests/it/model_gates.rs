@@ -178,7 +178,10 @@ fn model_card_pedestrian_figures_hold_on_real_pedestrian_photos() {
     assert_eq!(ped["stop_read_as_walk"].as_u64(), Some(0), "a real stop head was read as walk: {ped}");
     let false_walk = figure(ped, "false_walk_per_image");
     let card_false_walk = figure(claimed, "false_walk_per_image");
-    assert!(false_walk <= card_false_walk + 0.02, "{false_walk:.3} false walk boxes per image, card {card_false_walk:.3}");
+    assert!(
+        false_walk <= card_false_walk + 0.02,
+        "{false_walk:.3} false walk boxes per image, card {card_false_walk:.3}"
+    );
     let crosswalk_ap = figure(&report["crosswalk"], "ap50");
     let card_crosswalk = figure(claimed, "crosswalk_ap50");
     assert!(crosswalk_ap >= card_crosswalk - 0.02, "crosswalk AP50 {crosswalk_ap:.3}, card {card_crosswalk:.3}");

@@ -233,7 +233,10 @@ fn stills_have_labels_inside_the_image_and_lamp_colours_that_match() {
     let summary = write_stills(&config, dir.path()).unwrap();
     assert_eq!(summary.images, 80);
     let yaml = std::fs::read_to_string(dir.path().join("data.yaml")).unwrap();
-    assert!(yaml.contains("names: [red, yellow, green, ped_stop, ped_walk, off]") && yaml.contains("nc: 6"), "{yaml}");
+    assert!(
+        yaml.contains("names: [red, yellow, green, ped_stop, ped_walk, off, crosswalk]") && yaml.contains("nc: 7"),
+        "{yaml}"
+    );
     let (mut stop_ok, mut stop_n, mut walk_ok, mut walk_n) = (0, 0, 0, 0);
     for i in 0..80 {
         let stem = format!("{i:06}");
