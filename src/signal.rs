@@ -181,12 +181,14 @@ impl SignalMeaning {
     /// (`crosswalk`, `greenlight`, `redlight`, nothing else), where the lamps are the
     /// pedestrian walk and stop figures.
     pub fn for_class_names<S: AsRef<str>>(names: &[S]) -> Vec<Self> {
-        let mut words: Vec<String> = names.iter().map(|n| class_words(n.as_ref()).concat()).collect();
-        words.sort();
-        let crossing_set = words == ["crosswalk", "greenlight", "redlight"];
+        let joined: Vec<String> = names.iter().map(|n| class_words(n.as_ref()).concat()).collect();
+        let mut sorted = joined.clone();
+        sorted.sort();
+        let crossing_set = sorted == ["crosswalk", "greenlight", "redlight"];
         names
             .iter()
-            .map(|n| match (crossing_set, class_words(n.as_ref()).concat().as_str()) {
+            .zip(&joined)
+            .map(|(n, words)| match (crossing_set, words.as_str()) {
                 (true, "greenlight") => SignalMeaning::PedWalk,
                 (true, "redlight") => SignalMeaning::PedStop,
                 _ => SignalMeaning::from_class_name(n.as_ref()),
