@@ -25,13 +25,14 @@ ACT = nn.ReLU
 
 
 class ConvBnAct(nn.Module):
-    """Conv -> BatchNorm -> SiLU; BN is folded into the conv at export time by ONNX."""
+    """Conv -> BatchNorm -> activation (ReLU for ours, SiLU for YOLOX's layers); BN is
+    folded into the conv at export time by ONNX."""
 
-    def __init__(self, c_in, c_out, k=3, s=1, g=1):
+    def __init__(self, c_in, c_out, k=3, s=1, g=1, act=ACT):
         super().__init__()
         self.conv = nn.Conv2d(c_in, c_out, k, s, k // 2, groups=g, bias=False)
         self.bn = nn.BatchNorm2d(c_out, momentum=0.03, eps=1e-3)
-        self.act = ACT(inplace=True)
+        self.act = act(inplace=True)
 
     def forward(self, x):
         return self.act(self.bn(self.conv(x)))
@@ -223,17 +224,9 @@ def count_gflops(model, size):
 # from ../shared/peers/yolox_nano.onnx by pretrained.py.
 
 
-class XConv(nn.Module):
+def XConv(c_in, c_out, k, s=1, g=1):
     """YOLOX BaseConv: conv -> BN -> SiLU."""
-
-    def __init__(self, c_in, c_out, k, s=1, g=1):
-        super().__init__()
-        self.conv = nn.Conv2d(c_in, c_out, k, s, (k - 1) // 2, groups=g, bias=False)
-        self.bn = nn.BatchNorm2d(c_out, eps=1e-3, momentum=0.03)
-        self.act = nn.SiLU(inplace=True)
-
-    def forward(self, x):
-        return self.act(self.bn(self.conv(x)))
+    return ConvBnAct(c_in, c_out, k, s, g, act=nn.SiLU)
 
 
 class XDWConv(nn.Module):
