@@ -238,7 +238,7 @@ mod tests {
         let (ptr, cap) = (det.anchor.as_ptr(), det.anchor.capacity());
         for i in 1..10 {
             let mut f = picture(i);
-            f.rgb.iter_mut().for_each(|b| *b = b.wrapping_add(i as u8 * 30));
+            f.rgb.iter_mut().for_each(|b| *b = b.wrapping_add((i as u8).wrapping_mul(30)));
             det.update(&f);
         }
         assert_eq!((det.anchor.as_ptr(), det.anchor.capacity()), (ptr, cap));
