@@ -49,15 +49,20 @@ case "$cmd" in
     demo)
         setup
         clip=${2:-samples/cn-day-countdown.mp4}
-        say "building (release)"
-        cargo build --release --quiet
+        say "building (release; the first build takes 15-30 minutes on 2 cores and about 3 GB of disk)"
+        cargo build --release
         say "playing $clip (real time; Ctrl-C to stop)"
         exec target/release/safecross run "$clip"
         ;;
     test)
         setup
-        say "running every test"
-        cargo test
+        say "running every test (the first build of the tests takes 15-35 minutes on 2 cores)"
+        log=$(mktemp)
+        status=0
+        cargo test 2>&1 | tee "$log" || status=$?
+        tools/skip_summary.sh "$log"
+        rm -f "$log"
+        exit "$status"
         ;;
     env)
         setup

@@ -170,6 +170,10 @@ mod tests {
             ("[source]\nfreeze_after_s = 0.0\n", "source.freeze_after_s"),
             ("[source]\nfreeze_after_s = nan\n", "source.freeze_after_s"),
             ("[source]\nfreeze_max_mean_diff = -1.0\n", "source.freeze_max_mean_diff"),
+            ("[source]\ncamera_fps = 0\n", "source.camera_fps"),
+            ("[source]\ncamera_resolution = [0, 0]\n", "source.camera_resolution"),
+            ("[source]\nimage_fps = 0.0\n", "source.image_fps"),
+            ("[decode]\nmax_detections = 0\n", "max_detections"),
         ] {
             std::fs::write(&bad, text).unwrap();
             let err = Config::load(&bad).unwrap_err().to_string();

@@ -12,7 +12,8 @@
 //! ```
 //! Each stage is a module with one main type, its own config and its own error type.
 //! Stages only import the vocabulary modules ([`frame`], [`tensor`], [`geom`],
-//! [`signal`], [`truth`]); [`pipeline`] is the only place that wires them together.
+//! [`signal`], [`truth`]); [`pipeline`] is the only place that wires them together,
+//! and [`runner`] runs the loop around it: source, pipeline and cues, on time.
 //! [`synth`] makes test scenes and training stills; [`eval`] measures quality.
 #![deny(missing_docs)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::todo, clippy::unimplemented)]
@@ -35,3 +36,4 @@ pub mod synth;
 pub mod bench;
 pub mod config;
 pub mod pipeline;
+pub mod runner;

@@ -522,6 +522,18 @@ impl Pipeline {
         self.smoother.tick(t_s)
     }
 
+    /// A frame at media time `t_s` was lost (unreadable): it counts as a frame in which
+    /// nothing could be seen, like a dark one.
+    pub fn unseen(&mut self, t_s: f64) -> Decision {
+        self.smoother.update(t_s, &Observation { dark: true, ..Observation::default() })
+    }
+
+    /// The source or the model failed at media time `t_s`: the decision falls to
+    /// unknown at once (see [`Smoother::fault`]).
+    pub fn fault(&mut self, t_s: f64) -> Decision {
+        self.smoother.fault(t_s)
+    }
+
     /// Forgets every track and all smoother history, keeping the loaded model, so the
     /// next frame (of a new source, whose time may restart at 0) starts from unknown.
     pub fn reset(&mut self) {

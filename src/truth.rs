@@ -180,6 +180,12 @@ impl Timeline {
     /// [`TimelineError::Invalid`] naming the first bad field.
     pub fn validate(&self, path: &str) -> Result<(), TimelineError> {
         let bad = |field: String, message: String| TimelineError::Invalid { path: path.to_string(), field, message };
+        if self.version != TIMELINE_FORMAT_VERSION {
+            return Err(bad(
+                "version".into(),
+                format!("is {}; this safecross reads version {TIMELINE_FORMAT_VERSION}", self.version),
+            ));
+        }
         if !(self.fps.is_finite() && self.fps > 0.0) {
             return Err(bad("fps".into(), format!("must be a positive number, got {}", self.fps)));
         }
@@ -233,11 +239,21 @@ impl Timeline {
         Ok(())
     }
 
-    /// Checks that the timeline covers a clip of `clip_duration_s` seconds (as decoded).
+    /// Checks that the timeline covers a clip of `clip_duration_s` seconds (as decoded)
+    /// at `clip_fps` frames per second (0: unknown, not checked).
     ///
     /// # Errors
-    /// [`TimelineError::Invalid`] on field `duration_s` when they differ by more than a frame.
-    pub fn check_covers(&self, path: &str, clip_duration_s: f64) -> Result<(), TimelineError> {
+    /// [`TimelineError::Invalid`] on field `fps` when the rates differ by more than 1 %
+    /// (per-frame boxes would land on the wrong frames), on `duration_s` when the lengths
+    /// differ by more than a frame.
+    pub fn check_covers(&self, path: &str, clip_duration_s: f64, clip_fps: f64) -> Result<(), TimelineError> {
+        if clip_fps > 0.0 && ((self.fps - clip_fps) / clip_fps).abs() > 0.01 {
+            return Err(TimelineError::Invalid {
+                path: path.to_string(),
+                field: "fps".into(),
+                message: format!("the timeline is at {} fps but the clip at {clip_fps:.3} fps", self.fps),
+            });
+        }
         if (self.duration_s - clip_duration_s).abs() > 1.5 / self.fps {
             return Err(TimelineError::Invalid {
                 path: path.to_string(),
@@ -382,6 +398,22 @@ mod tests {
             assert!(err.starts_with("timeline t.json: "), "{segments}: error {err:?} should name the file");
             assert!(err.contains(want), "{segments}: error {err:?} should mention {want:?}");
         }
+    }
+
+    #[test]
+    fn another_format_version_or_frame_rate_is_named() {
+        let segments = r#"[{"start_s":0,"end_s":10,"signal":"walk"}]"#;
+        let text = format!(
+            r#"{{"version":99,"fps":10,"duration_s":10,"source":{{"kind":"recorded"}},"segments":{segments}}}"#
+        );
+        let err = Timeline::from_json(&text, "t.json").unwrap_err().to_string();
+        assert!(err.contains("field `version`: is 99; this safecross reads version 1"), "{err}");
+        let t = timeline(segments).unwrap();
+        assert!(t.check_covers("t.json", 10.0, 10.0).is_ok());
+        assert!(t.check_covers("t.json", 10.0, 0.0).is_ok(), "an unknown clip rate is not checked");
+        let err = t.check_covers("t.json", 10.0, 15.0).unwrap_err().to_string();
+        assert!(err.contains("field `fps`: the timeline is at 10 fps but the clip at 15.000 fps"), "{err}");
+        assert!(t.check_covers("t.json", 12.0, 10.0).unwrap_err().to_string().contains("duration_s"));
     }
 
     #[test]

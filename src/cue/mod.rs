@@ -118,7 +118,8 @@ pub struct CueConfig {
     /// Sample rate of WAV output, Hz; default 48,000 (the speaker uses its own rate).
     pub sample_rate_hz: u32,
     /// Where the speaker output falls back to when there is no audio device; default
-    /// `safecross-cues.wav` in the working directory.
+    /// `safecross-cues.wav` in the system's temporary folder (`/tmp` on Linux), not in
+    /// whatever folder `run` was started from, such as a clone of this repository.
     pub fallback_wav: PathBuf,
     /// If the decision loop sends nothing for this long, s (a camera or model that
     /// hangs), the speaker switches to the unknown cue by itself, so a frozen pipeline
@@ -135,7 +136,7 @@ impl Default for CueConfig {
             speech_duck: 0.3,
             speech_repeat_s: 4.0,
             sample_rate_hz: 48_000,
-            fallback_wav: PathBuf::from("safecross-cues.wav"),
+            fallback_wav: std::env::temp_dir().join("safecross-cues.wav"),
             stall_timeout_s: 1.0,
         }
     }

@@ -128,8 +128,9 @@ impl CuePlayer {
                 Ok(sink) => sink,
                 Err(why) => {
                     let path = config.fallback_wav.clone();
+                    // Said once, by whoever shows `notice` to the user; logged for the record.
                     let msg = format!("no audio output ({why}); writing the cues to {} instead", path.display());
-                    tracing::warn!("{msg}");
+                    tracing::debug!("{msg}");
                     notice = Some(msg);
                     Sink::Wav(Box::new(WavSink::create(&path, &config)?))
                 }
@@ -187,6 +188,25 @@ impl CuePlayer {
             Sink::Silent => {}
         }
         Ok(start.and_then(|s| announcement(t_s, &s, self.config.mode, self.config.lang)))
+    }
+
+    /// Keeps the current cue sounding for `seconds` after media time `t_s`, so it is
+    /// heard before the program ends: after a fault, "unknown" must reach the user
+    /// before the exit. A WAV output renders up to `t_s + seconds`; the speaker is waited
+    /// for on this thread.
+    ///
+    /// # Errors
+    /// [`CueError::Wav`] if writing the WAV file fails.
+    pub fn play_out(&mut self, t_s: f64, seconds: f64) -> Result<(), CueError> {
+        match &mut self.sink {
+            Sink::Wav(w) => w.render_to(t_s + seconds),
+            #[cfg(feature = "audio")]
+            Sink::Speaker(_) => {
+                std::thread::sleep(std::time::Duration::from_secs_f64(seconds.clamp(0.0, 10.0)));
+                Ok(())
+            }
+            Sink::Silent => Ok(()),
+        }
     }
 
     /// Ends playback with a short fade. Returns the WAV file written, if any.

@@ -64,6 +64,14 @@ pub struct SelectConfig {
     /// silence walk for two seconds). 0 leaves only the check within one frame (a vehicle
     /// box on the same head beside the walk box, with per-class NMS).
     pub kind_doubt_s: f64,
+    /// For this long after a pedestrian head was last followed, no vehicle signal is
+    /// followed in its place, s; default 10. A pedestrian head that goes out of sight
+    /// (a bus in front of it) has not stopped existing: the parallel vehicle green often
+    /// outlasts the pedestrian phase by seconds, so following it then says walk while
+    /// the hidden head says stop. On a held-out clip this gave walk for 0.7 s, 0.13 s
+    /// of it after the head had reappeared showing stop. The user hears unknown instead
+    /// until the head is seen again. 0 turns this off.
+    pub vehicle_after_pedestrian_s: f64,
     /// Most tracks kept at once; further new boxes are ignored; default 32.
     pub max_tracks: usize,
 }
@@ -81,6 +89,7 @@ impl Default for SelectConfig {
             switch_margin: 0.15,
             conflict_ratio: 0.8,
             kind_doubt_s: 1.0,
+            vehicle_after_pedestrian_s: 10.0,
             max_tracks: 32,
         }
     }
@@ -101,6 +110,7 @@ impl SelectConfig {
         check_range("confirm_s", self.confirm_s, 0.0, 10.0, "[0, 10]")?;
         check_range("switch_margin", self.switch_margin.into(), 0.0, 1.0, "[0, 1]")?;
         check_range("conflict_ratio", self.conflict_ratio.into(), 0.0, 1.0, "[0, 1]")?;
+        check_range("vehicle_after_pedestrian_s", self.vehicle_after_pedestrian_s, 0.0, 600.0, "[0, 600]")?;
         check_range("max_tracks", self.max_tracks as f64, 1.0, 10_000.0, "[1, 10000]")?;
         Ok(())
     }
@@ -198,6 +208,8 @@ pub struct Selector {
     chosen: Option<u32>,
     next_id: u32,
     last_t_s: Option<f64>,
+    /// When a pedestrian head was last followed and seen, s.
+    last_pedestrian_s: Option<f64>,
 }
 
 impl Selector {
@@ -213,6 +225,7 @@ impl Selector {
             chosen: None,
             next_id: 0,
             last_t_s: None,
+            last_pedestrian_s: None,
         }
     }
 
@@ -226,6 +239,7 @@ impl Selector {
         self.tracks.clear();
         self.chosen = None;
         self.last_t_s = None;
+        self.last_pedestrian_s = None;
     }
 
     /// Feeds one frame's detections (boxes in frame px) taken at media time `t_s`, and
@@ -406,8 +420,25 @@ impl Selector {
             return Observation::nothing();
         };
         let tr = &self.tracks[ci];
-        self.chosen = Some(tr.id);
         let kind = tr.kind();
+        match kind {
+            Kind::Pedestrian if tr.now.is_some() => self.last_pedestrian_s = self.last_t_s,
+            Kind::Vehicle
+                if self.last_pedestrian_s.is_some_and(|p| {
+                    self.last_t_s.is_some_and(|t| t - p <= self.config.vehicle_after_pedestrian_s)
+                }) =>
+            {
+                tracing::trace!(
+                    t_s = self.last_t_s,
+                    track = tr.id,
+                    "no vehicle stand-in: a pedestrian head was just seen"
+                );
+                self.chosen = None;
+                return Observation::nothing();
+            }
+            _ => {}
+        }
+        self.chosen = Some(tr.id);
         let chosen_score = self.score(tr, frame_w, frame_h);
 
         let mut conflict = tr.self_conflict;
@@ -426,6 +457,15 @@ impl Selector {
                 last_vehicle_reading_s = tr.last_vehicle_reading_s,
                 "conflict: kind doubt"
             );
+            conflict = true;
+        }
+        let stop_reading_elsewhere =
+            self.tracks.iter().any(|o| o.id != tr.id && o.now.is_some_and(|(m, _)| m == SignalMeaning::PedStop));
+        if kind == Kind::Vehicle && tr.now.and_then(|(m, _)| aspect(m)) == Some(Aspect::Go) && stop_reading_elsewhere {
+            // A pedestrian stop figure anywhere in view outranks a vehicle green, even on
+            // its first frame, before it could be followed (a head coming out from behind
+            // a bus).
+            tracing::trace!(t_s = self.last_t_s, track = tr.id, "conflict: vehicle green beside a pedestrian stop");
             conflict = true;
         }
         if let Some(a) = tr.now.and_then(|(m, _)| aspect(m)) {
@@ -679,6 +719,47 @@ mod tests {
         // ...and the track is forgotten after the timeout.
         let obs = sel.select(2.0, &[], W, H);
         assert_eq!(obs.track_id, None);
+    }
+
+    #[test]
+    fn a_hidden_pedestrian_head_is_not_replaced_by_the_vehicle_signal_for_a_while() {
+        let mut sel = Selector::new(SelectConfig::default());
+        let ped = |m| det(m, 0.8, 500.0, 200.0, 40.0);
+        let car = |m| det(m, 0.7, 200.0, 150.0, 60.0);
+        // A walk head and a vehicle green, then the walk head hidden (a bus) for 5 s.
+        let seen = frames_at(10.0, 20, |_| vec![ped(SignalMeaning::PedWalk), car(SignalMeaning::VehicleGreen)]);
+        assert_eq!(run(&mut sel, &seen).basis, Basis::Pedestrian);
+        for k in 20..70 {
+            let o = sel.select(k as f64 / 10.0, &[car(SignalMeaning::VehicleGreen)], 1000, 600);
+            // The head's own track lingers for a second (showing nothing), then nothing.
+            assert!(
+                o.shows.is_none() && o.basis != Basis::Vehicle,
+                "followed the vehicle green at {} s",
+                k as f64 / 10.0
+            );
+        }
+        // Long after the head was last seen, the vehicle signal may stand in again.
+        let later: Vec<_> = (0..30).map(|k| (12.0 + k as f64 / 10.0, vec![car(SignalMeaning::VehicleGreen)])).collect();
+        assert_eq!(run(&mut sel, &later).basis, Basis::Vehicle);
+        // Turned off, the vehicle signal stands in as soon as the head's track is gone.
+        let off = SelectConfig { vehicle_after_pedestrian_s: 0.0, ..SelectConfig::default() };
+        let mut sel = Selector::new(off);
+        run(&mut sel, &seen);
+        let hidden: Vec<_> = (20..45).map(|k| (k as f64 / 10.0, vec![car(SignalMeaning::VehicleGreen)])).collect();
+        assert_eq!(run(&mut sel, &hidden).basis, Basis::Vehicle);
+    }
+
+    #[test]
+    fn a_vehicle_green_beside_a_new_pedestrian_stop_reading_is_a_conflict() {
+        let mut sel = Selector::new(SelectConfig { vehicle_after_pedestrian_s: 0.0, ..SelectConfig::default() });
+        let car = det(SignalMeaning::VehicleGreen, 0.7, 200.0, 150.0, 60.0);
+        let o = run(&mut sel, &frames_at(10.0, 20, |_| vec![car]));
+        assert_eq!((o.basis, o.conflict), (Basis::Vehicle, false));
+        // The stop head's first frame: not yet confirmed, so not followed, but enough to
+        // stop a vehicle-based walk.
+        let stop = det(SignalMeaning::PedStop, 0.66, 500.0, 200.0, 30.0);
+        let o = sel.select(2.0, &[car, stop], 1000, 600);
+        assert_eq!((o.basis, o.conflict), (Basis::Vehicle, true));
     }
 
     #[test]

@@ -311,6 +311,15 @@ impl Smoother {
         self.decision(prev_state, prev_basis)
     }
 
+    /// The source or the model failed at media time `t_s`: unknown at once, and
+    /// everything seen before is forgotten, as after a stall.
+    pub fn fault(&mut self, t_s: f64) -> Decision {
+        self.advance_clock(t_s);
+        let (prev_state, prev_basis) = (self.state, self.basis);
+        self.forget();
+        self.decision(prev_state, prev_basis)
+    }
+
     fn advance_clock(&mut self, t_s: f64) -> f64 {
         // Time never runs backwards, and a NaN time counts as "no time passed".
         let t = match self.now_s {
@@ -639,6 +648,21 @@ mod tests {
         let mut sm = Smoother::new(SmootherConfig::default());
         let tr = feed(&mut sm, 10.0, &[(0.0, 5.0, obs(WALK, 0.45))]);
         assert!(tr.iter().all(|(_, s)| *s == Unknown));
+    }
+
+    #[test]
+    fn a_fault_is_unknown_at_once_and_walk_needs_full_evidence_again() {
+        let mut sm = Smoother::new(SmootherConfig::default());
+        let walk = obs(Some(SignalMeaning::PedWalk), 0.9);
+        let mut t = 0.0;
+        while sm.state() != Walk {
+            sm.update(t, &walk);
+            t += 0.1;
+            assert!(t < 5.0, "steady walk evidence never became walk");
+        }
+        let d = sm.fault(t);
+        assert_eq!((d.state, d.basis, d.changed), (Unknown, Basis::None, true));
+        assert_eq!(sm.update(t + 0.1, &walk).state, Unknown, "one frame after a fault is not enough for walk");
     }
 
     #[test]

@@ -78,6 +78,15 @@ impl DecodeConfig {
         if !(0.0..=1.0).contains(&self.nms_iou) {
             return Err(DecodeError::Config { field: "nms_iou", value: self.nms_iou, range: "[0, 1]" });
         }
+        // None kept would mean no signal is ever seen: unknown forever, however clear the
+        // street. More than 10000 is not a setting but a typo.
+        if !(1..=10_000).contains(&self.max_detections) {
+            return Err(DecodeError::Config {
+                field: "max_detections",
+                value: self.max_detections as f32,
+                range: "[1, 10000]",
+            });
+        }
         Ok(())
     }
 }

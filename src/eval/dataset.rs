@@ -185,92 +185,62 @@ fn find_data_yaml(dir: &Path) -> Result<PathBuf, EvalError> {
         .ok_or_else(|| EvalError::MissingDataYaml { path: dir.to_path_buf() })
 }
 
-/// Class names from the text of a `data.yaml`. Errors carry a 1-based line (0 when the
-/// key is missing altogether).
+/// Class names from the text of a `data.yaml`, read by a YAML parser (`yaml-rust2`):
+/// every form YOLO exporters write (flow or block lists, `id: name` mappings, quoted
+/// names, names spread over lines) reads as YAML says it should. Errors carry a 1-based
+/// line: where the YAML breaks, or the `names:` line (0 when the key is missing).
 pub fn parse_names(yaml: &str) -> Result<Vec<String>, (usize, String)> {
-    let lines: Vec<&str> = yaml.lines().collect();
-    let Some(key_idx) = lines.iter().position(|l| {
-        let l = strip_comment(l);
-        l.starts_with("names:") // top level only: no indentation
-    }) else {
-        return Err((0, "no `names:` key with the class names".into()));
+    use yaml_rust2::{Yaml, YamlLoader};
+    let docs =
+        YamlLoader::load_from_str(yaml).map_err(|e| (e.marker().line(), format!("not valid YAML: {}", e.info())))?;
+    let names_line = yaml.lines().position(|l| l.starts_with("names:")).map_or(0, |i| i + 1);
+    let at_names = |message: String| (names_line, message);
+    let scalar = |v: &Yaml| match v {
+        Yaml::String(s) | Yaml::Real(s) => Some(s.clone()),
+        Yaml::Integer(i) => Some(i.to_string()),
+        Yaml::Boolean(b) => Some(b.to_string()),
+        _ => None,
     };
-    let line_no = key_idx + 1;
-    let rest = strip_comment(lines[key_idx]).trim_start_matches("names:").trim();
-    if !rest.is_empty() {
-        // Flow list: `[a, 'b', "c"]`.
-        let inner = rest
-            .strip_prefix('[')
-            .and_then(|r| r.strip_suffix(']'))
-            .ok_or_else(|| (line_no, format!("`names:` must be a list like [a, b] or a mapping, got `{rest}`")))?;
-        let names: Vec<String> = inner.split(',').map(unquote).filter(|n| !n.is_empty()).collect();
-        if names.is_empty() {
-            return Err((line_no, "`names:` is an empty list".into()));
-        }
-        return Ok(names);
-    }
-    // Block form: indented `- name` or `id: name` lines.
-    let mut listed: Vec<String> = Vec::new();
-    let mut mapped: Vec<(usize, String, usize)> = Vec::new();
-    for (i, raw) in lines.iter().enumerate().skip(key_idx + 1) {
-        let l = strip_comment(raw);
-        if l.trim().is_empty() {
-            continue;
-        }
-        if !l.starts_with([' ', '\t']) {
-            break;
-        }
-        let item = l.trim();
-        if let Some(name) = item.strip_prefix('-') {
-            listed.push(unquote(name));
-        } else if let Some((id, name)) = item.split_once(':') {
-            let id: usize =
-                id.trim().parse().map_err(|_| (i + 1, format!("class id `{}` is not a whole number", id.trim())))?;
-            mapped.push((id, unquote(name), i + 1));
-        } else {
-            return Err((i + 1, format!("expected `- name` or `id: name` under `names:`, got `{item}`")));
-        }
-    }
-    if !mapped.is_empty() {
-        mapped.sort_by_key(|m| m.0);
-        let mut names = Vec::with_capacity(mapped.len());
-        for (expect, (id, name, line)) in mapped.into_iter().enumerate() {
-            if id != expect {
-                return Err((
-                    line,
-                    format!("class ids must run 0, 1, 2, ... without gaps; expected {expect}, got {id}"),
-                ));
+    let names = match docs.first().map(|d| &d["names"]) {
+        None | Some(Yaml::BadValue | Yaml::Null) => return Err((0, "no `names:` key with the class names".into())),
+        Some(Yaml::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| scalar(v).ok_or_else(|| at_names(format!("`names` entry {i} is not a name"))))
+            .collect::<Result<Vec<_>, _>>()?,
+        Some(Yaml::Hash(map)) => {
+            let mut pairs = Vec::with_capacity(map.len());
+            for (k, v) in map {
+                let id = match k {
+                    Yaml::Integer(i) => usize::try_from(*i).ok(),
+                    _ => None,
+                }
+                .ok_or_else(|| {
+                    at_names(format!("class id `{}` is not a whole number of 0 or more", scalar(k).unwrap_or_default()))
+                })?;
+                let name = scalar(v).ok_or_else(|| at_names(format!("class {id} has no name")))?;
+                pairs.push((id, name));
             }
-            names.push(name);
+            pairs.sort_by_key(|p| p.0);
+            if let Some((expect, (id, _))) = pairs.iter().enumerate().find(|(i, (id, _))| id != i) {
+                return Err(at_names(format!(
+                    "class ids must run 0, 1, 2, ... without gaps; expected {expect}, got {id}"
+                )));
+            }
+            pairs.into_iter().map(|p| p.1).collect()
         }
-        return Ok(names);
-    }
-    if listed.is_empty() {
-        return Err((line_no, "`names:` has no entries".into()));
-    }
-    Ok(listed)
-}
-
-fn strip_comment(line: &str) -> &str {
-    // A `#` starts a comment only at the line start or after whitespace (names may not
-    // contain `#` in our datasets; quoted `#` is not supported).
-    let bytes = line.as_bytes();
-    for (i, &b) in bytes.iter().enumerate() {
-        if b == b'#' && (i == 0 || bytes[i - 1].is_ascii_whitespace()) {
-            return line[..i].trim_end();
+        Some(other) => {
+            let got = scalar(other).unwrap_or_default();
+            return Err(at_names(format!("`names:` must be a list like [a, b] or a mapping, got `{got}`")));
         }
+    };
+    if let Some(i) = names.iter().position(|n| n.trim().is_empty()) {
+        return Err(at_names(format!("`names` entry {i} is empty")));
     }
-    line.trim_end()
-}
-
-fn unquote(s: &str) -> String {
-    let t = s.trim();
-    let t = t
-        .strip_prefix('\'')
-        .and_then(|r| r.strip_suffix('\''))
-        .or_else(|| t.strip_prefix('"').and_then(|r| r.strip_suffix('"')))
-        .unwrap_or(t);
-    t.trim().to_string()
+    if names.is_empty() {
+        return Err(at_names("`names:` has no entries".into()));
+    }
+    Ok(names)
 }
 
 /// Parses one label file into boxes in source px.
@@ -348,10 +318,26 @@ mod tests {
     }
 
     #[test]
+    fn reads_what_roboflow_and_ultralytics_write() {
+        let roboflow = "train: ../train/images\nval: ../valid/images\n\nnc: 3\nnames: ['crosswalk', 'greenlight', 'redlight']\n\nroboflow:\n  workspace: w\n  version: 2\n  license: CC BY 4.0\n  url: https://universe.roboflow.com/x\n";
+        assert_eq!(parse_names(roboflow).unwrap(), ["crosswalk", "greenlight", "redlight"]);
+        let spread = "names: [\n  'a, b',\n  \"c # not a comment\",\n  d\n]\n";
+        assert_eq!(parse_names(spread).unwrap(), ["a, b", "c # not a comment", "d"]);
+    }
+
+    #[test]
     fn rejects_names_it_cannot_read_with_the_line() {
         assert_eq!(parse_names("nc: 2\n").unwrap_err().0, 0);
         assert_eq!(parse_names("nc: 2\nnames: green\n").unwrap_err().0, 2);
-        assert_eq!(parse_names("names:\n  0: a\n  2: b\n").unwrap_err().0, 3);
+        let gap = parse_names("nc: 2\nnames:\n  0: a\n  2: b\n").unwrap_err();
+        assert_eq!(gap.0, 2);
+        assert!(gap.1.contains("expected 1, got 2"), "{}", gap.1);
+        let negative = parse_names("names:\n  -1: red\n  0: green\n").unwrap_err();
+        assert!(negative.1.contains("class id `-1` is not a whole number of 0 or more"), "{}", negative.1);
+        let broken = parse_names("nc: 2\nnames: [a, b\n").unwrap_err();
+        assert!(broken.1.starts_with("not valid YAML"), "{}", broken.1);
+        assert!(parse_names("names: []\n").unwrap_err().1.contains("no entries"));
+        assert!(parse_names("names: [a, '']\n").unwrap_err().1.contains("entry 1 is empty"));
     }
 
     #[test]

@@ -50,6 +50,9 @@ pub struct ClipDecisions {
     pub name: String,
     /// Length of the clip as decoded, seconds (checked against the timeline).
     pub duration_s: f64,
+    /// The clip's frame rate, frames per second, 0 when unknown (checked against the
+    /// timeline, whose per-frame boxes are numbered by frame).
+    pub fps: f64,
     /// Frames in the clip, including frames dropped by pacing.
     pub frames: u64,
     /// One sample per processed frame, in time order.
@@ -286,7 +289,7 @@ impl DecisionEvaluator {
         run: &ClipDecisions,
     ) -> Result<&ClipReport, EvalError> {
         timeline.validate(timeline_path)?;
-        timeline.check_covers(timeline_path, run.duration_s)?;
+        timeline.check_covers(timeline_path, run.duration_s, run.fps)?;
         let samples = &run.samples;
         let bad = |message: String| EvalError::Samples { clip: run.name.clone(), message };
         for (i, s) in samples.iter().enumerate() {
@@ -526,6 +529,7 @@ mod tests {
 
     fn run(samples: Vec<DecisionSample>, duration_s: f64) -> ClipDecisions {
         ClipDecisions {
+            fps: 10.0,
             name: "c".into(),
             duration_s,
             frames: (duration_s * 10.0).round() as u64,

@@ -591,8 +591,14 @@ mod tests {
                 DecisionSample { t_s: t, state, announced: k == 0 || k == 60 }
             })
             .collect();
-        let run =
-            ClipDecisions { name: "a b/c".into(), duration_s: 10.0, frames: 100, samples, heads: Default::default() };
+        let run = ClipDecisions {
+            name: "a b/c".into(),
+            duration_s: 10.0,
+            fps: 10.0,
+            frames: 100,
+            samples,
+            heads: Default::default(),
+        };
         let mut ev = DecisionEvaluator::new();
         ev.add_clip(&timeline, "t.json", &run).unwrap();
         let report = ev.finish();

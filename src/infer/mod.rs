@@ -196,7 +196,8 @@ pub struct ModelIo {
 impl ModelIo {
     /// Class names from the `names` metadata entry, when the model has one.
     pub fn class_names(&self) -> Option<Vec<String>> {
-        self.metadata.get("names").and_then(|n| onnx_meta::parse_names(n))
+        // Malformed names were refused when the model was loaded.
+        self.metadata.get("names").and_then(|n| onnx_meta::parse_names(n).ok())
     }
 }
 
@@ -338,7 +339,10 @@ fn read_model_io(path: &Path, bytes: &[u8]) -> Result<ModelIo, InferError> {
     }
     let dims: Vec<Option<i64>> = input.dims.clone();
     let (h, w) = match dims.as_slice() {
-        [_, Some(3), Some(h), Some(w)] if *h > 0 && *w > 0 => (*h as u32, *w as u32),
+        // Sizes beyond u32 saturate here and are refused by `check_sizes`.
+        [_, Some(3), Some(h), Some(w)] if *h > 0 && *w > 0 => {
+            (u32::try_from(*h).unwrap_or(u32::MAX), u32::try_from(*w).unwrap_or(u32::MAX))
+        }
         [_, Some(3), _, _] => {
             let imgsz = summary.metadata.get("imgsz").and_then(|s| parse_imgsz(s));
             imgsz.ok_or_else(|| {
@@ -386,6 +390,41 @@ fn read_model_io(path: &Path, bytes: &[u8]) -> Result<ModelIo, InferError> {
         output_shape,
         metadata: summary.metadata,
     })
+    .and_then(|io| check_sizes(io).map_err(not_detector))
+    .and_then(|io| match io.metadata.get("names").map(|n| onnx_meta::parse_names(n)) {
+        Some(Err(why)) => Err(not_detector(format!("its `names` metadata is malformed: {why}"))),
+        _ => Ok(io),
+    })
+}
+
+/// Largest input side accepted, px: four times the largest detector input in use
+/// (1280), and a 4096x4096 float input is already 200 MB.
+pub const MAX_INPUT_SIDE: u32 = 4096;
+
+/// Largest output accepted, in floats (256 MB): far above any detector head (YOLOX-Nano
+/// at 640 has 8400 x 85 = 0.7 M), far below what would exhaust a board's memory.
+pub const MAX_OUTPUT_VALUES: usize = 64 << 20;
+
+/// Refuses sizes whose buffers could not be allocated: a model declaring a
+/// 100000x100000 input aborted the process on a failed 120 GB allocation.
+fn check_sizes(io: ModelIo) -> Result<ModelIo, String> {
+    if io.input_width == 0 || io.input_height == 0 {
+        return Err(format!("its input is {}x{}, an empty image", io.input_width, io.input_height));
+    }
+    if io.input_width > MAX_INPUT_SIDE || io.input_height > MAX_INPUT_SIDE {
+        return Err(format!(
+            "its input is {}x{}, larger than the {MAX_INPUT_SIDE}x{MAX_INPUT_SIDE} safecross accepts",
+            io.input_width, io.input_height
+        ));
+    }
+    let values = io.output_shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+    if values.is_none_or(|n| n > MAX_OUTPUT_VALUES) {
+        return Err(format!(
+            "its output {:?} holds more than the {MAX_OUTPUT_VALUES} values safecross accepts",
+            io.output_shape
+        ));
+    }
+    Ok(io)
 }
 
 fn parse_imgsz(text: &str) -> Option<(u32, u32)> {
@@ -427,6 +466,9 @@ fn activate_backend(config: &InferConfig) -> Result<&'static Backend, InferError
         BackendChoice::Ort => install_ort(config).map_err(|looked| InferError::OrtNotFound { looked })?,
         BackendChoice::Auto => match install_ort(config) {
             Ok(b) => b,
+            // A library the user named that does not load is an error, not a reason to
+            // run on something else.
+            Err(looked) if config.ort_lib.is_some() => return Err(InferError::OrtNotFound { looked }),
             Err(looked) => {
                 tracing::info!("ONNX Runtime not found (looked in: {looked}); using tract, which is slower");
                 install_tract(format!("ONNX Runtime not found; looked in: {looked}"))
@@ -443,22 +485,44 @@ fn install_tract(reason: String) -> Backend {
     Backend::Tract { reason }
 }
 
-/// Where `auto` and `ort` look for the library, in order.
+/// Where `auto` and `ort` look for the library, in order: the configured library alone
+/// when there is one; else `ORT_DYLIB_PATH`; the `.venv` that `./quickstart.sh` fills
+/// (from the working directory, then beside the repository the executable was built
+/// in); the executable's folder; the usual system folders.
 pub fn ort_library_candidates(config: &InferConfig) -> Vec<PathBuf> {
-    let mut candidates = Vec::new();
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let exe = std::env::current_exe().ok();
+    ort_library_candidates_from(config, std::env::var("ORT_DYLIB_PATH").ok(), &cwd, exe.as_deref())
+}
+
+/// [`ort_library_candidates`] with the environment passed in, for tests.
+pub fn ort_library_candidates_from(
+    config: &InferConfig,
+    env_path: Option<String>,
+    cwd: &Path,
+    exe: Option<&Path>,
+) -> Vec<PathBuf> {
+    // A library named on the command line or in the config is the only one tried: a
+    // user who names one must not silently get another (ORT_DYLIB_PATH's, or tract).
     if let Some(p) = &config.ort_lib {
-        candidates.push(p.clone());
+        return vec![p.clone()];
     }
-    if let Ok(p) = std::env::var("ORT_DYLIB_PATH") {
-        if !p.is_empty() {
-            candidates.push(PathBuf::from(p));
-        }
-    }
+    let mut candidates: Vec<PathBuf> = env_path.filter(|p| !p.is_empty()).map(PathBuf::from).into_iter().collect();
     let file = format!("{}onnxruntime{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
+    // `pip install onnxruntime` into a virtual environment puts the library in
+    // .venv/lib/python3.X/site-packages/onnxruntime/capi/, under a versioned name.
+    let repos = std::iter::once(cwd.to_path_buf())
+        .chain(exe.into_iter().flat_map(|e| e.ancestors().skip(1).take(4)).map(Path::to_path_buf));
     let mut dirs = Vec::new();
-    if let Some(exe_dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
+    for repo in repos {
+        let Ok(entries) = std::fs::read_dir(repo.join(".venv/lib")) else { continue };
+        let mut pythons: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        pythons.sort();
+        dirs.extend(pythons.into_iter().rev().map(|p| p.join("site-packages/onnxruntime/capi")));
+    }
+    if let Some(exe_dir) = exe.and_then(Path::parent) {
         dirs.push(exe_dir.join("lib"));
-        dirs.push(exe_dir);
+        dirs.push(exe_dir.to_path_buf());
     }
     for d in [
         "/usr/local/lib",
@@ -470,15 +534,22 @@ pub fn ort_library_candidates(config: &InferConfig) -> Vec<PathBuf> {
         dirs.push(PathBuf::from(d));
     }
     for dir in dirs {
-        candidates.push(dir.join(&file));
+        let plain = dir.join(&file);
         // Wheels and release tarballs ship only the versioned name.
-        if let Ok(entries) = std::fs::read_dir(&dir) {
-            let mut versioned: Vec<PathBuf> = entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(&format!("{file}."))))
-                .collect();
-            versioned.sort();
-            candidates.extend(versioned.into_iter().rev());
+        let mut versioned: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(&format!("{file}."))))
+            .collect();
+        versioned.sort();
+        if !candidates.contains(&plain) {
+            candidates.push(plain);
+        }
+        for p in versioned.into_iter().rev() {
+            if !candidates.contains(&p) {
+                candidates.push(p);
+            }
         }
     }
     candidates
@@ -539,6 +610,40 @@ mod tests {
         assert_eq!(parse_imgsz("320"), Some((320, 320)));
         assert_eq!(parse_imgsz("[384, 640]"), Some((384, 640)));
         assert_eq!(parse_imgsz("none"), None);
+    }
+
+    #[test]
+    fn onnx_runtime_is_looked_for_in_the_quick_start_venv_after_the_environment() {
+        let dir = std::env::temp_dir().join(format!("safecross-ort-{}", std::process::id()));
+        let capi = dir.join("repo/.venv/lib/python3.11/site-packages/onnxruntime/capi");
+        std::fs::create_dir_all(&capi).unwrap();
+        let lib = capi.join("libonnxruntime.so.1.32.0");
+        std::fs::write(&lib, b"").unwrap();
+        let exe = dir.join("repo/target/release/safecross");
+        let elsewhere = dir.join("elsewhere");
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        let config = InferConfig::default();
+
+        // From any directory, the executable finds its repository's .venv.
+        let found = ort_library_candidates_from(&config, None, &elsewhere, Some(&exe));
+        let venv_at = found.iter().position(|p| *p == lib).expect("the .venv library is a candidate");
+        let system_at = found.iter().position(|p| p.starts_with("/usr")).unwrap();
+        assert!(venv_at < system_at, "{found:?}");
+        // ORT_DYLIB_PATH comes first; a library named in the config is the only one.
+        let env = Some("/opt/ort/libonnxruntime.so".to_string());
+        assert_eq!(
+            ort_library_candidates_from(&config, env.clone(), &elsewhere, Some(&exe))[0],
+            PathBuf::from("/opt/ort/libonnxruntime.so")
+        );
+        let named = InferConfig { ort_lib: Some(PathBuf::from("/x/libonnxruntime.so")), ..Default::default() };
+        assert_eq!(
+            ort_library_candidates_from(&named, env, &elsewhere, Some(&exe)),
+            [PathBuf::from("/x/libonnxruntime.so")]
+        );
+        // From the repository itself (the working directory), without an executable path.
+        let found = ort_library_candidates_from(&config, None, &dir.join("repo"), None);
+        assert_eq!(found.iter().filter(|p| **p == lib).count(), 1, "{found:?}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

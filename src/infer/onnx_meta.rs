@@ -211,23 +211,47 @@ fn read_tensor_type(bytes: &[u8], info: &mut TensorInfo) -> Result<(), OnnxForma
 
 /// Parses the class names as ultralytics writes them (`{0: 'red', 1: 'green'}`), or a
 /// plain list (`['red', 'green']`, `red,green`). Returns names in id order.
-pub fn parse_names(text: &str) -> Option<Vec<String>> {
+///
+/// # Errors
+/// What is malformed: an unclosed `{` or `[`, an entry without a name, an id that is not
+/// a whole number, or ids that do not run 0, 1, 2, ... (class indices would not line up).
+pub fn parse_names(text: &str) -> Result<Vec<String>, String> {
     let trimmed = text.trim();
     let unquote = |s: &str| s.trim().trim_matches(|c| c == '\'' || c == '"').to_string();
-    if let Some(body) = trimmed.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+    let closed = |open: char, close: char| match trimmed.strip_prefix(open) {
+        Some(rest) => rest.strip_suffix(close).map(Some).ok_or_else(|| format!("`{open}` is never closed")),
+        None => Ok(None),
+    };
+    if let Some(body) = closed('{', '}')? {
         let mut pairs = Vec::new();
         for item in split_top_level(body) {
-            let (id, name) = item.split_once(':')?;
-            pairs.push((unquote(id).parse::<usize>().ok()?, unquote(name)));
+            let (id, name) = item.split_once(':').ok_or_else(|| format!("`{}` is not `id: name`", item.trim()))?;
+            let id =
+                unquote(id).parse::<usize>().map_err(|_| format!("class id `{}` is not a whole number", id.trim()))?;
+            let name = unquote(name);
+            if name.is_empty() {
+                return Err(format!("class {id} has no name"));
+            }
+            pairs.push((id, name));
         }
         pairs.sort_by_key(|(id, _)| *id);
-        // Ids must be 0..n with no gaps, or class indices would not line up.
-        pairs.iter().enumerate().all(|(i, (id, _))| *id == i).then(|| pairs.into_iter().map(|(_, n)| n).collect())
-    } else {
-        let body = trimmed.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(trimmed);
-        let names: Vec<String> = split_top_level(body).into_iter().map(unquote).filter(|n| !n.is_empty()).collect();
-        (!names.is_empty()).then_some(names)
+        if let Some((expect, (id, _))) = pairs.iter().enumerate().find(|(i, (id, _))| id != i) {
+            return Err(format!("class ids must run 0, 1, 2, ... without gaps; expected {expect}, got {id}"));
+        }
+        if pairs.is_empty() {
+            return Err("it lists no classes".into());
+        }
+        return Ok(pairs.into_iter().map(|(_, n)| n).collect());
     }
+    let body = closed('[', ']')?.unwrap_or(trimmed);
+    let names: Vec<String> = split_top_level(body).into_iter().map(unquote).collect();
+    if let Some(i) = names.iter().position(String::is_empty) {
+        return Err(format!("entry {i} has no name"));
+    }
+    if names.is_empty() {
+        return Err("it lists no classes".into());
+    }
+    Ok(names)
 }
 
 /// Splits on commas that are not inside quotes (class names may contain commas).
@@ -262,7 +286,24 @@ mod tests {
         assert_eq!(names, ["red", "yellow", "green"]);
         assert_eq!(parse_names("['a', 'b,c']").unwrap(), ["a", "b,c"]);
         assert_eq!(parse_names("red, green").unwrap(), ["red", "green"]);
-        assert!(parse_names("{0: 'a', 2: 'b'}").is_none(), "gaps in ids are rejected");
+        assert!(parse_names("{0: 'a', 2: 'b'}").unwrap_err().contains("expected 1, got 2"), "gaps in ids");
+    }
+
+    #[test]
+    fn malformed_names_are_errors_that_say_what_is_wrong() {
+        for (text, says) in [
+            ("{0: 'ped_stop', 1: ", "never closed"),
+            ("{0: 'ped_stop', 1: }", "class 1 has no name"),
+            ("{0: 'a', x: 'b'}", "`x` is not a whole number"),
+            ("{0: 'a', 'b'}", "is not `id: name`"),
+            ("['a', 'b'", "never closed"),
+            ("a,,b", "entry 1 has no name"),
+            ("{}", "no classes"),
+            ("", "no classes"),
+        ] {
+            let err = parse_names(text).unwrap_err();
+            assert!(err.contains(says), "{text:?}: {err}");
+        }
     }
 
     proptest::proptest! {

@@ -22,7 +22,7 @@ impl ImageSource {
     /// # Errors
     /// [`SourceError`] when the image header cannot be read.
     pub fn single(path: &Path, fps: f64) -> Result<Self, SourceError> {
-        Self::from_files(vec![path.to_path_buf()], fps, format!("image {}", path.display()))
+        Self::from_files(vec![path.to_path_buf()], fps, format!("image {}", path.display()), None)
     }
 
     /// Every image in a folder (not recursive), sorted naturally.
@@ -48,13 +48,36 @@ impl ImageSource {
         }
         files.sort_by(|a, b| natural_cmp(&a.to_string_lossy(), &b.to_string_lossy()));
         let description = format!("{} images in {} at {fps} fps", files.len(), dir.display());
-        Self::from_files(files, fps, description)
+        Self::from_files(files, fps, description, Some(dir))
     }
 
-    fn from_files(files: Vec<PathBuf>, fps: f64, description: String) -> Result<Self, SourceError> {
+    fn from_files(
+        files: Vec<PathBuf>,
+        fps: f64,
+        description: String,
+        folder: Option<&Path>,
+    ) -> Result<Self, SourceError> {
         let fps = if fps.is_finite() && fps > 0.0 { fps } else { 10.0 };
-        let first = &files[0];
-        let (width, height) = image::image_dimensions(first).map_err(|e| image_error(first, e))?;
+        // The size comes from the first image that can be read: in a folder, an
+        // unreadable image is one lost frame (see `next_frame`), even the first.
+        let mut first_error = None;
+        let size = files
+            .iter()
+            .find_map(|f| image::image_dimensions(f).map_err(|e| first_error.get_or_insert(image_error(f, e))).ok());
+        let (width, height) = match (size, first_error, folder) {
+            (Some(size), _, _) => size,
+            (None, Some(first), Some(dir)) if files.len() > 1 => {
+                return Err(SourceError::NoReadableImages {
+                    path: dir.to_path_buf(),
+                    count: files.len(),
+                    first: Box::new(first),
+                });
+            }
+            (None, Some(first), _) => return Err(first),
+            (None, None, _) => {
+                return Err(SourceError::EmptyFolder { path: folder.unwrap_or(&files[0]).to_path_buf() });
+            }
+        };
         let duration_s = Some(files.len() as f64 / fps);
         Ok(Self { info: SourceInfo { description, width, height, fps, duration_s, live: false }, files, next: 0, fps })
     }
@@ -71,9 +94,15 @@ fn image_error(path: &Path, e: image::ImageError) -> SourceError {
         image::ImageError::Unsupported(u) => {
             SourceError::Unsupported { path: path.to_path_buf(), detail: u.to_string() }
         }
+        image::ImageError::Limits(l) => {
+            SourceError::TooLarge { path: path.to_path_buf(), detail: l.to_string(), limit_mb: IMAGE_LIMIT_MB }
+        }
         other => SourceError::Corrupt { path: path.to_path_buf(), detail: other.to_string() },
     }
 }
+
+/// The `image` crate's default decoding limit (512 MiB), in MB for messages.
+const IMAGE_LIMIT_MB: u64 = 512;
 
 /// Reads any supported image file into `frame` as RGB8.
 ///
@@ -99,11 +128,21 @@ impl FrameSource for ImageSource {
 
     fn next_frame(&mut self, frame: &mut Frame) -> Result<bool, SourceError> {
         let Some(path) = self.files.get(self.next) else { return Ok(false) };
-        load_image(path, frame)?;
-        frame.pts = Duration::from_secs_f64(self.next as f64 / self.fps);
-        frame.seq = self.next as u64;
+        let (seq, pts) = (self.next as u64, Duration::from_secs_f64(self.next as f64 / self.fps));
         self.next += 1;
-        Ok(true)
+        match load_image(path, frame) {
+            Ok(()) => {
+                frame.pts = pts;
+                frame.seq = seq;
+                Ok(true)
+            }
+            // In a folder, one unreadable image is one lost frame, as a decoder glitch
+            // would be in a video; a lone image is the whole source.
+            Err(e) if self.files.len() > 1 => {
+                Err(SourceError::BadFrame { seq, pts, path: path.clone(), source: Box::new(e) })
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn skip_frame(&mut self, _scratch: &mut Frame) -> Result<Option<Duration>, SourceError> {

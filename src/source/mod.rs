@@ -70,7 +70,7 @@ impl Default for SourceConfig {
 }
 
 impl SourceConfig {
-    /// Checks the ranges of the freeze settings.
+    /// Checks the ranges of the settings.
     ///
     /// # Errors
     /// A one-line message naming the field out of range.
@@ -80,6 +80,16 @@ impl SourceConfig {
         }
         if !(self.freeze_max_mean_diff.is_finite() && (0.0..=5.0).contains(&self.freeze_max_mean_diff)) {
             return Err(format!("source.freeze_max_mean_diff = {} is out of range [0, 5]", self.freeze_max_mean_diff));
+        }
+        if !(self.image_fps.is_finite() && self.image_fps > 0.0 && self.image_fps <= 1000.0) {
+            return Err(format!("source.image_fps = {} is out of range (0, 1000]", self.image_fps));
+        }
+        if !(1..=1000).contains(&self.camera_fps) {
+            return Err(format!("source.camera_fps = {} is out of range [1, 1000]", self.camera_fps));
+        }
+        let (w, h) = self.camera_resolution;
+        if !((16..=8192).contains(&w) && (16..=8192).contains(&h)) {
+            return Err(format!("source.camera_resolution = [{w}, {h}] is out of range: each side in [16, 8192]"));
         }
         Ok(())
     }
@@ -136,6 +146,29 @@ pub enum SourceError {
         /// What failed.
         detail: String,
     },
+    /// A valid image too large to decode within the memory limit.
+    #[error("{path} is too large to read: {detail} (safecross decodes images of up to {limit_mb} MB of pixels)")]
+    TooLarge {
+        /// The path.
+        path: PathBuf,
+        /// What the decoder said.
+        detail: String,
+        /// The limit, MB.
+        limit_mb: u64,
+    },
+    /// One frame of a stream could not be read; the frames around it can. The run counts
+    /// it as unknown and goes on (see [`SourceError::bad_frame_time`]).
+    #[error("frame {seq} ({path}) cannot be read: {source}")]
+    BadFrame {
+        /// Number of the frame in the stream.
+        seq: u64,
+        /// Its presentation time.
+        pts: std::time::Duration,
+        /// The file that holds it.
+        path: PathBuf,
+        /// Why it cannot be read.
+        source: Box<SourceError>,
+    },
     /// The MP4 has no H.264 video track.
     #[error("{path} has no H.264 video track (tracks: {tracks})")]
     NoVideoTrack {
@@ -143,6 +176,16 @@ pub enum SourceError {
         path: PathBuf,
         /// The tracks that are there.
         tracks: String,
+    },
+    /// A folder whose images all fail to read.
+    #[error("none of the {count} images in {path} can be read; the first: {first}")]
+    NoReadableImages {
+        /// The folder.
+        path: PathBuf,
+        /// How many images it holds.
+        count: usize,
+        /// Why the first one cannot be read.
+        first: Box<SourceError>,
     },
     /// A folder without images.
     #[error("{path} contains no images (.png, .jpg, .jpeg, .bmp, .webp)")]
@@ -166,6 +209,28 @@ pub enum SourceError {
     },
 }
 
+impl SourceError {
+    /// For [`SourceError::BadFrame`], the lost frame's time, s: the source goes on after
+    /// it. None for every other error, which ends the source.
+    pub fn bad_frame_time(&self) -> Option<f64> {
+        match self {
+            SourceError::BadFrame { pts, .. } => Some(pts.as_secs_f64()),
+            _ => None,
+        }
+    }
+}
+
+/// What waiting for the next frame brought (see [`FrameSource::next_frame_until`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// A frame was written to the caller's buffer.
+    Frame,
+    /// Nothing arrived by the deadline; ask again. The caller's buffer is unchanged.
+    Pending,
+    /// The end of the file.
+    End,
+}
+
 /// Anything that yields frames.
 pub trait FrameSource: Send {
     /// What this source is.
@@ -176,6 +241,19 @@ pub trait FrameSource: Send {
     /// # Errors
     /// [`SourceError`] when the data is damaged or the device fails.
     fn next_frame(&mut self, frame: &mut Frame) -> Result<bool, SourceError>;
+
+    /// As [`FrameSource::next_frame`], but gives up waiting at `deadline` with
+    /// [`Next::Pending`], so a caller can keep time while a camera or decoder stalls.
+    /// Sources that read ahead on another thread ([`prefetch::Prefetch`]) or wait for a
+    /// frame's time ([`pacing::Paced`]) honour the deadline; the default blocks, since a
+    /// source that decodes on the caller's thread cannot be interrupted.
+    ///
+    /// # Errors
+    /// As [`FrameSource::next_frame`].
+    fn next_frame_until(&mut self, frame: &mut Frame, deadline: std::time::Instant) -> Result<Next, SourceError> {
+        let _ = deadline;
+        Ok(if self.next_frame(frame)? { Next::Frame } else { Next::End })
+    }
 
     /// Advances past the next frame without producing pixels, returning its
     /// presentation time, or `None` at the end. Sources that can skip the colour
@@ -201,6 +279,10 @@ impl<S: FrameSource + ?Sized> FrameSource for Box<S> {
 
     fn next_frame(&mut self, frame: &mut Frame) -> Result<bool, SourceError> {
         (**self).next_frame(frame)
+    }
+
+    fn next_frame_until(&mut self, frame: &mut Frame, deadline: std::time::Instant) -> Result<Next, SourceError> {
+        (**self).next_frame_until(frame, deadline)
     }
 
     fn skip_frame(&mut self, scratch: &mut Frame) -> Result<Option<std::time::Duration>, SourceError> {

@@ -14,7 +14,7 @@
 //! spent processing, times a slowdown factor, to show how a board K times slower than
 //! this machine would behave, without waiting for it.
 
-use super::{FrameSource, SourceError, SourceInfo};
+use super::{FrameSource, Next, SourceError, SourceInfo};
 use crate::frame::Frame;
 use std::time::{Duration, Instant};
 
@@ -40,6 +40,9 @@ pub struct Paced<S> {
     last_return: Option<Instant>,
     dropped: u64,
     scratch: Frame,
+    /// A decoded frame not yet handed out (it was not due by the caller's deadline).
+    held_frame: Frame,
+    held: bool,
 }
 
 impl<S: FrameSource> Paced<S> {
@@ -53,6 +56,8 @@ impl<S: FrameSource> Paced<S> {
             last_return: None,
             dropped: 0,
             scratch: Frame::default(),
+            held_frame: Frame::default(),
+            held: false,
         }
     }
 
@@ -75,51 +80,92 @@ impl<S: FrameSource> Paced<S> {
     }
 }
 
+impl<S: FrameSource> Paced<S> {
+    /// The next due frame, waiting at most until `deadline` (None: as long as it takes).
+    fn pull(&mut self, frame: &mut Frame, deadline: Option<Instant>) -> Result<Next, SourceError> {
+        if self.inner.info().live {
+            return match deadline {
+                Some(d) => self.inner.next_frame_until(frame, d),
+                None => Ok(if self.inner.next_frame(frame)? { Next::Frame } else { Next::End }),
+            };
+        }
+        let period = Duration::from_secs_f64(1.0 / self.inner.info().fps.max(1.0));
+        // Skip every frame whose successor is also already due: only the newest due frame is shown.
+        loop {
+            let now = self.now();
+            // The candidate: a frame decoded earlier and held back because it was not yet
+            // due when the caller's deadline came, else the inner source's next frame,
+            // peeked at without decoding when the source can.
+            let next_pts = match (self.held, self.inner.peek_pts()) {
+                (true, _) => self.held_frame.pts,
+                (false, Some(p)) => p,
+                (false, None) => {
+                    let got = match deadline {
+                        Some(d) => self.inner.next_frame_until(&mut self.held_frame, d)?,
+                        None => {
+                            if self.inner.next_frame(&mut self.held_frame)? {
+                                Next::Frame
+                            } else {
+                                Next::End
+                            }
+                        }
+                    };
+                    if got != Next::Frame {
+                        return Ok(got);
+                    }
+                    self.held = true;
+                    self.held_frame.pts
+                }
+            };
+            if next_pts + period <= now {
+                if self.held {
+                    self.held = false;
+                } else if self.inner.skip_frame(&mut self.scratch)?.is_none() {
+                    return Ok(Next::End);
+                }
+                self.dropped += 1;
+                continue;
+            }
+            if next_pts > now {
+                match self.clock {
+                    Clock::Wall => {
+                        let wait = next_pts - now;
+                        let left = deadline.map_or(wait, |d| d.saturating_duration_since(Instant::now()));
+                        if wait > left {
+                            // Not due before the caller's deadline: keep it (decoded or
+                            // not) for the next call.
+                            std::thread::sleep(left);
+                            return Ok(Next::Pending);
+                        }
+                        std::thread::sleep(wait);
+                    }
+                    Clock::Simulated { .. } => self.sim_now = next_pts,
+                }
+            }
+            if self.held {
+                std::mem::swap(frame, &mut self.held_frame);
+                self.held = false;
+            } else if !self.inner.next_frame(frame)? {
+                return Ok(Next::End);
+            }
+            if let Clock::Simulated { .. } = self.clock {
+                self.last_return = Some(Instant::now());
+            }
+            return Ok(Next::Frame);
+        }
+    }
+}
+
 impl<S: FrameSource> FrameSource for Paced<S> {
     fn info(&self) -> &SourceInfo {
         self.inner.info()
     }
 
     fn next_frame(&mut self, frame: &mut Frame) -> Result<bool, SourceError> {
-        if self.inner.info().live {
-            return self.inner.next_frame(frame);
-        }
-        let now = self.now();
-        let period = Duration::from_secs_f64(1.0 / self.inner.info().fps.max(1.0));
-        // Skip every frame whose successor is also already due: only the newest due frame is shown.
-        loop {
-            let next_pts = match self.inner.peek_pts() {
-                Some(p) => p,
-                None => {
-                    if !self.inner.next_frame(frame)? {
-                        return Ok(false);
-                    }
-                    frame.pts
-                }
-            };
-            let decoded_already = self.inner.peek_pts().is_none();
-            if next_pts + period <= now {
-                if !decoded_already {
-                    if self.inner.skip_frame(&mut self.scratch)?.is_none() {
-                        return Ok(false);
-                    }
-                }
-                self.dropped += 1;
-                continue;
-            }
-            if !decoded_already && !self.inner.next_frame(frame)? {
-                return Ok(false);
-            }
-            if next_pts > now {
-                match self.clock {
-                    Clock::Wall => std::thread::sleep(next_pts - now),
-                    Clock::Simulated { .. } => self.sim_now = next_pts,
-                }
-            }
-            if let Clock::Simulated { .. } = self.clock {
-                self.last_return = Some(Instant::now());
-            }
-            return Ok(true);
-        }
+        Ok(self.pull(frame, None)? == Next::Frame)
+    }
+
+    fn next_frame_until(&mut self, frame: &mut Frame, deadline: Instant) -> Result<Next, SourceError> {
+        self.pull(frame, Some(deadline))
     }
 }

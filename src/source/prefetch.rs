@@ -11,9 +11,9 @@
 //! buffers take turns (the caller's and the reader's), swapped rather than copied, so
 //! nothing is allocated per frame once both have the frame's size.
 
-use super::{FrameSource, SourceError, SourceInfo};
+use super::{FrameSource, Next, SourceError, SourceInfo};
 use crate::frame::Frame;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
 /// What the reader thread hands over.
@@ -55,15 +55,26 @@ impl Prefetch {
             .spawn(move || {
                 // Ends when the caller drops its side: `recv` or `send` then fail.
                 while let Ok(mut frame) = empty_rx.recv() {
-                    let started = Instant::now();
-                    let message = match source.next_frame(&mut frame) {
-                        Ok(true) => Read::Frame { frame, decode: started.elapsed() },
-                        Ok(false) => Read::End,
-                        Err(e) => Read::Failed(e),
-                    };
-                    let last = !matches!(message, Read::Frame { .. });
-                    if filled_tx.send(message).is_err() || last {
-                        return;
+                    loop {
+                        let started = Instant::now();
+                        let message = match source.next_frame(&mut frame) {
+                            Ok(true) => Read::Frame { frame, decode: started.elapsed() },
+                            Ok(false) => Read::End,
+                            // A lost frame is not the end: report it, keep the buffer and
+                            // read the next one.
+                            Err(e) if e.bad_frame_time().is_some() => {
+                                if filled_tx.send(Read::Failed(e)).is_err() {
+                                    return;
+                                }
+                                continue;
+                            }
+                            Err(e) => Read::Failed(e),
+                        };
+                        let last = !matches!(message, Read::Frame { .. });
+                        if filled_tx.send(message).is_err() || last {
+                            return;
+                        }
+                        break;
                     }
                 }
             })
@@ -86,10 +97,28 @@ impl FrameSource for Prefetch {
         if self.finished {
             return Ok(false);
         }
-        let read = self
-            .filled
-            .recv()
-            .unwrap_or_else(|_| Read::Failed(SourceError::Reader("the reader thread stopped".into())));
+        let read = self.filled.recv().unwrap_or_else(|_| reader_stopped());
+        Ok(self.take(read, frame)? == Next::Frame)
+    }
+
+    fn next_frame_until(&mut self, frame: &mut Frame, deadline: Instant) -> Result<Next, SourceError> {
+        if self.finished {
+            return Ok(Next::End);
+        }
+        match self.filled.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(read) => self.take(read, frame),
+            Err(RecvTimeoutError::Timeout) => Ok(Next::Pending),
+            Err(RecvTimeoutError::Disconnected) => self.take(reader_stopped(), frame),
+        }
+    }
+}
+
+fn reader_stopped() -> Read {
+    Read::Failed(SourceError::Reader("the reader thread stopped".into()))
+}
+
+impl Prefetch {
+    fn take(&mut self, read: Read, frame: &mut Frame) -> Result<Next, SourceError> {
         match read {
             Read::Frame { frame: mut fresh, decode } => {
                 std::mem::swap(frame, &mut fresh);
@@ -97,14 +126,14 @@ impl FrameSource for Prefetch {
                 // The reader starts on the following frame as soon as it has a buffer. A
                 // closed pool means the reader already stopped; the next `recv` says why.
                 let _ = self.empty.send(fresh);
-                Ok(true)
+                Ok(Next::Frame)
             }
             Read::End => {
                 self.finished = true;
-                Ok(false)
+                Ok(Next::End)
             }
             Read::Failed(e) => {
-                self.finished = true;
+                self.finished = e.bad_frame_time().is_none();
                 Err(e)
             }
         }

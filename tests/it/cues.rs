@@ -8,7 +8,7 @@ use safecross::cue::{AudioOutput, CueConfig, CueMode, CuePlayer, Lang, Message};
 use safecross::signal::{Basis, SignalState};
 use std::path::Path;
 
-fn read_wav(path: &Path) -> (Vec<f32>, u32) {
+pub(crate) fn read_wav(path: &Path) -> (Vec<f32>, u32) {
     let mut r = hound::WavReader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let spec = r.spec();
     assert_eq!(spec.channels, 1);
@@ -48,7 +48,7 @@ fn envelope(x: &[f32], sr: u32) -> (Vec<f32>, f64) {
 
 /// Onset times, s: the envelope rises above a quarter of its peak after having fallen
 /// below a twelfth of it.
-fn onsets(x: &[f32], sr: u32) -> Vec<f64> {
+pub(crate) fn onsets(x: &[f32], sr: u32) -> Vec<f64> {
     let (env, hop_s) = envelope(x, sr);
     let peak = env.iter().fold(0.0f32, |m, v| m.max(*v));
     let (hi, lo) = (peak / 4.0, peak / 12.0);

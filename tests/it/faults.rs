@@ -102,7 +102,7 @@ fn a_frozen_picture_of_walk_falls_to_unknown() {
 
 /// A one-anchor detector for `ped_stop, ped_walk` that always outputs `stop` and `walk`
 /// for a head in the middle of its 320x320 input.
-fn constant_model(dir: &Path, name: &str, stop: f32, walk: f32) -> std::path::PathBuf {
+pub(crate) fn constant_model(dir: &Path, name: &str, stop: f32, walk: f32) -> std::path::PathBuf {
     let anchors = 8;
     let mut t = vec![0.0f32; 6 * anchors];
     for (row, v) in [(0, 160.0), (1, 160.0), (2, 20.0), (3, 40.0), (4, stop), (5, walk)] {

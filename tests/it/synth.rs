@@ -371,7 +371,7 @@ fn committed_samples_have_valid_timelines_that_cover_their_clips() {
         let source = Mp4Source::open(clip).unwrap();
         let info = source.info();
         assert!((info.fps - timeline.fps).abs() < 0.01, "{}: {} fps vs {}", clip.display(), info.fps, timeline.fps);
-        timeline.check_covers(&json.display().to_string(), info.duration_s.unwrap()).unwrap();
+        timeline.check_covers(&json.display().to_string(), info.duration_s.unwrap(), info.fps).unwrap();
         assert!((10.0..=40.0).contains(&timeline.duration_s), "{}: {} s", clip.display(), timeline.duration_s);
         assert_eq!(timeline.boxes.len() as f64, (timeline.duration_s * timeline.fps).round());
         let signals: Vec<_> = timeline.segments.iter().map(|s| s.signal).collect();

@@ -5,18 +5,21 @@
 use crate::util::{repo_root, safecross, skip, temp_dir};
 use std::process::Command;
 
-fn python_has_torch() -> bool {
-    Command::new("python3")
-        .args(["-c", "import torch, onnx, onnxruntime"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
+/// The Python modules the training code needs that python3 cannot import.
+fn missing_python_modules() -> Vec<&'static str> {
+    ["torch", "onnx", "onnxruntime"]
+        .into_iter()
+        .filter(|m| {
+            !Command::new("python3").args(["-c", &format!("import {m}")]).output().is_ok_and(|o| o.status.success())
+        })
+        .collect()
 }
 
 #[test]
 fn training_smoke_run_exports_a_model_the_pipeline_loads() {
-    if !python_has_torch() {
-        return skip("training_smoke_run", "python3 cannot import torch, onnx and onnxruntime");
+    let missing = missing_python_modules();
+    if !missing.is_empty() {
+        return skip("training_smoke_run", &format!("python3 cannot import {}", missing.join(", ")));
     }
     let out = temp_dir();
     let run = Command::new("python3")

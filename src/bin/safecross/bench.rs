@@ -14,7 +14,7 @@ pub struct Args {
     #[arg(long, value_name = "SOURCE")]
     source: Option<String>,
     /// How long to measure, seconds (after warm-up)
-    #[arg(long, default_value_t = 10.0, value_name = "N")]
+    #[arg(long, default_value_t = 10.0, value_name = "N", value_parser = crate::common::positive, allow_negative_numbers = true)]
     seconds: f64,
     /// Frames processed before measuring
     #[arg(long, default_value_t = 10, value_name = "N")]
@@ -43,17 +43,17 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
         config.infer.intra_threads,
     )?;
     if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+        outln!("{}", serde_json::to_string(&report)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("safecross bench {}", env!("CARGO_PKG_VERSION"));
-    println!("  cpu       {} ({} cores)", report.cpu, report.cores);
-    println!("  backend   {} ({} threads)", report.backend, report.threads);
-    println!("  model     {} ({}x{})", report.model, report.input[0], report.input[1]);
-    println!("  source    {}", report.source);
-    println!("  frames    {}", report.frames);
-    println!();
-    println!("  {:<22} {:>8} {:>8} {:>8}", "stage (ms)", "p50", "p95", "max");
+    outln!("safecross bench {}", env!("CARGO_PKG_VERSION"));
+    outln!("  cpu       {} ({} cores)", report.cpu, report.cores);
+    outln!("  backend   {} ({} threads)", report.backend, report.threads);
+    outln!("  model     {} ({}x{})", report.model, report.input[0], report.input[1]);
+    outln!("  source    {}", report.source);
+    outln!("  frames    {}", report.frames);
+    outln!();
+    outln!("  {:<22} {:>8} {:>8} {:>8}", "stage (ms)", "p50", "p95", "max");
     for (name, l) in [
         ("read + decode (ahead)", report.source_decode),
         ("preprocess", report.preprocess),
@@ -63,19 +63,20 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
         ("capture to decision", report.capture_to_decision),
         ("frame interval", report.frame_interval),
     ] {
-        println!("  {name:<22} {:>8.2} {:>8.2} {:>8.2}", l.p50_ms, l.p95_ms, l.max_ms);
+        outln!("  {name:<22} {:>8.2} {:>8.2} {:>8.2}", l.p50_ms, l.p95_ms, l.max_ms);
     }
-    println!();
-    println!("  throughput            {:.1} FPS", report.fps);
-    println!("  CPU per frame         {:.1} ms (all threads)", report.cpu_ms_per_frame);
-    println!("  peak memory           {:.0} MB", report.peak_rss_mb);
-    println!(
+    outln!();
+    outln!("  throughput            {:.1} FPS", report.fps);
+    outln!("  CPU per frame         {:.1} ms (all threads)", report.cpu_ms_per_frame);
+    outln!("  peak memory           {:.0} MB", report.peak_rss_mb);
+    outln!(
         "  pipeline / model      {:.2}x (stages one after another: {:.2}x)",
-        report.pipeline_over_model, report.stages_over_model
+        report.pipeline_over_model,
+        report.stages_over_model
     );
-    println!("  real time, no drops   up to {:.1} FPS", report.max_realtime_fps);
-    println!("  second looks          {:.1} % of frames (in the model time)", report.second_look_share * 100.0);
-    println!();
-    println!("  {}", report.recommendation);
+    outln!("  real time, no drops   up to {:.1} FPS", report.max_realtime_fps);
+    outln!("  second looks          {:.1} % of frames (in the model time)", report.second_look_share * 100.0);
+    outln!();
+    outln!("  {}", report.recommendation);
     Ok(ExitCode::SUCCESS)
 }

@@ -28,10 +28,10 @@ pub struct ModelArgs {
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]
     pub classes: Option<Vec<String>>,
     /// Minimum confidence to keep a box, 0..1 [default: 0.25]
-    #[arg(long, value_name = "SCORE")]
+    #[arg(long, value_name = "SCORE", value_parser = fraction_f32, allow_negative_numbers = true)]
     pub conf: Option<f32>,
     /// IoU above which overlapping boxes of one class are merged, 0..1 [default: 0.45]
-    #[arg(long, value_name = "IOU")]
+    #[arg(long, value_name = "IOU", value_parser = fraction_f32, allow_negative_numbers = true)]
     pub iou: Option<f32>,
     /// Never run the model a second time on a window around a small head the full view
     /// missed (the `[zoom]` second look; `run`, `bench` and `eval` on clips)
@@ -110,4 +110,60 @@ pub fn detection_json(d: &safecross::signal::Detection, classes: &safecross::dec
         json["rival"] = serde_json::json!({"class": classes.name(rival.class_id), "signal": rival.meaning.as_str(), "score": score(rival.score)});
     }
     json
+}
+
+/// Parsers for number flags. NaN and infinity pass every comparison unnoticed (`bench
+/// --seconds nan` never ended, `eval --min-map50 nan` passed a model with mAP50 0), so
+/// every float flag states its range and is checked as it is parsed.
+fn finite(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(_) => Err("must be a finite number".into()),
+        Err(_) => Err("must be a number".into()),
+    }
+}
+
+/// A number above 0 (seconds, frame rates).
+pub fn positive(text: &str) -> Result<f64, String> {
+    finite(text).and_then(|v| if v > 0.0 { Ok(v) } else { Err("must be more than 0".into()) })
+}
+
+/// A number of 0 or more.
+pub fn non_negative(text: &str) -> Result<f64, String> {
+    finite(text).and_then(|v| if v >= 0.0 { Ok(v) } else { Err("must be 0 or more".into()) })
+}
+
+/// A number of 1 or more (slowdown factors).
+pub fn at_least_one(text: &str) -> Result<f64, String> {
+    finite(text).and_then(|v| if v >= 1.0 { Ok(v) } else { Err("must be 1 or more".into()) })
+}
+
+/// A number from 0 to 1 (scores, shares, volume).
+pub fn fraction(text: &str) -> Result<f64, String> {
+    finite(text).and_then(|v| if (0.0..=1.0).contains(&v) { Ok(v) } else { Err("must be from 0 to 1".into()) })
+}
+
+/// As [`fraction`], for `f32` settings.
+pub fn fraction_f32(text: &str) -> Result<f32, String> {
+    fraction(text).map(|v| v as f32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_flags_refuse_nan_infinity_and_out_of_range_values() {
+        for text in ["nan", "NaN", "inf", "-inf", "abc", ""] {
+            assert!(positive(text).is_err() && fraction(text).is_err() && non_negative(text).is_err(), "{text}");
+        }
+        assert_eq!(positive("2.5"), Ok(2.5));
+        assert!(positive("0").is_err() && positive("-1").is_err());
+        assert_eq!(non_negative("0"), Ok(0.0));
+        assert!(non_negative("-0.1").is_err());
+        assert_eq!(at_least_one("1"), Ok(1.0));
+        assert!(at_least_one("0.5").is_err());
+        assert_eq!(fraction_f32("0.25"), Ok(0.25));
+        assert!(fraction("-1").is_err() && fraction("1.01").is_err());
+    }
 }

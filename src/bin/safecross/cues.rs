@@ -17,7 +17,7 @@ pub struct Args {
     #[arg(long, default_value = "pedestrian", value_parser = parse_basis)]
     basis: Basis,
     /// Length of the rendering, s.
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = 5.0, value_parser = crate::common::positive, allow_negative_numbers = true)]
     seconds: f64,
     /// Output WAV file (mono, 16-bit).
     #[arg(long)]
@@ -29,7 +29,7 @@ pub struct Args {
     #[arg(long, default_value = "both")]
     mode: CueMode,
     /// Volume, 0 to 1.
-    #[arg(long, default_value_t = CueConfig::default().volume)]
+    #[arg(long, default_value_t = CueConfig::default().volume, value_parser = crate::common::fraction_f32, allow_negative_numbers = true)]
     volume: f32,
     /// Sample rate of the WAV file, Hz.
     #[arg(long, default_value_t = CueConfig::default().sample_rate_hz)]
@@ -68,7 +68,7 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     let mut player = CuePlayer::open(config, AudioOutput::Wav(args.out.clone()))
         .with_context(|| format!("opening {}", args.out.display()))?;
     if let Some(a) = player.update(0.0, args.state, basis).context("rendering the cue")? {
-        println!("{}", serde_json::to_string(&a).context("encoding the announcement")?);
+        outln!("{}", serde_json::to_string(&a).context("encoding the announcement")?);
     }
     player.update(args.seconds, args.state, basis).context("rendering the cue")?;
     player.finish().with_context(|| format!("finishing {}", args.out.display()))?;

@@ -35,15 +35,15 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
         let classes = detector.classes();
         if args.json {
             let list: Vec<_> = detections.iter().map(|d| detection_json(d, classes)).collect();
-            println!(
+            outln!(
                 "{}",
-                serde_json::json!({"image": path, "width": frame.width, "height": frame.height, "detections": list})
+                serde_json::json!({"image": path.to_string_lossy(), "width": frame.width, "height": frame.height, "detections": list})
             );
         } else {
-            println!("{} ({}x{}): {} light(s)", path.display(), frame.width, frame.height, detections.len());
+            outln!("{} ({}x{}): {} light(s)", path.display(), frame.width, frame.height, detections.len());
             for d in &detections {
                 let b = d.bbox;
-                println!(
+                outln!(
                     "  {:<10} {:<14} {:.2}  [{:.0}, {:.0}, {:.0}, {:.0}]",
                     classes.name(d.class_id),
                     d.meaning.as_str(),

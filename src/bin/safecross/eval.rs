@@ -20,7 +20,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 /// Measure detection quality on labelled photos, or decision quality on clips with a
-/// ground-truth timeline. Exits 1 when a quality gate fails, 2 on errors.
+/// ground-truth timeline. Exits 1 when a quality gate fails, 2 on errors. Every column
+/// of the tables is explained in the README, under "Measuring quality".
 #[derive(clap::Args)]
 pub struct Args {
     /// A YOLO dataset folder (images/, labels/, data.yaml here or in a parent) for
@@ -39,10 +40,10 @@ pub struct Args {
     report: Option<PathBuf>,
     /// Decision mode: exit 1 when walk is decided during don't walk for longer than
     /// this, seconds over all clips
-    #[arg(long, value_name = "SECONDS", default_value_t = 0.0)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.0, value_parser = crate::common::non_negative, allow_negative_numbers = true)]
     max_false_go: f64,
     /// Detection mode: exit 1 when mAP50 is below this
-    #[arg(long, value_name = "MAP")]
+    #[arg(long, value_name = "MAP", value_parser = crate::common::fraction, allow_negative_numbers = true)]
     min_map50: Option<f64>,
     /// Decision mode: `fast` processes every frame; `realtime` drops frames that are
     /// stale on a simulated board (see --slowdown), as a user's device would
@@ -50,11 +51,11 @@ pub struct Args {
     pace: Pace,
     /// With --pace realtime: how many times slower than this machine the simulated
     /// board is
-    #[arg(long, value_name = "K", default_value_t = 1.0)]
+    #[arg(long, value_name = "K", default_value_t = 1.0, value_parser = crate::common::at_least_one, allow_negative_numbers = true)]
     slowdown: f64,
     /// Detection mode: confidence down to which detections enter average precision
     /// (the operating point uses --conf)
-    #[arg(long, value_name = "SCORE", default_value_t = 0.001)]
+    #[arg(long, value_name = "SCORE", default_value_t = 0.001, value_parser = crate::common::fraction_f32, allow_negative_numbers = true)]
     ap_conf: f32,
     /// Detection mode: also write labels and all detections as JSON (the input of
     /// tests/reference/det_metrics.py)
@@ -72,12 +73,6 @@ enum Pace {
 }
 
 pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
-    if !(args.slowdown.is_finite() && args.slowdown >= 1.0) {
-        anyhow::bail!("--slowdown must be at least 1, got {}", args.slowdown);
-    }
-    if !(args.max_false_go.is_finite() && args.max_false_go >= 0.0) {
-        anyhow::bail!("--max-false-go must be a non-negative number of seconds, got {}", args.max_false_go);
-    }
     let config = args.model.to_config()?;
     if !args.path.exists() {
         anyhow::bail!("{}: no such file or folder", args.path.display());
@@ -127,21 +122,22 @@ fn detection(args: &Args, mut config: Config) -> anyhow::Result<ExitCode> {
             obj.insert("kind".into(), "detection".into());
             obj.insert("dataset".into(), args.path.display().to_string().into());
             obj.insert("model".into(), detector.model_path().display().to_string().into());
+            obj.insert("backend".into(), detector.backend().to_string().into());
             obj.insert("class_names".into(), dataset.class_names.clone().into());
             obj.insert("report_files".into(), files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().into());
             obj.insert("passed".into(), (!failed).into());
         }
-        println!("{v}");
+        outln!("{v}");
     } else {
-        println!(
+        outln!(
             "safecross eval  |  {}  |  model {}  |  {}",
             args.path.display(),
             detector.model_path().display(),
             detector.backend().name()
         );
-        print!("{}", report::detection_table(&result));
+        out!("{}", report::detection_table(&result));
         for f in &files {
-            println!("report: {}", f.display());
+            outln!("report: {}", f.display());
         }
     }
     if failed {
@@ -219,23 +215,25 @@ fn decision(args: &Args, config: Config) -> anyhow::Result<ExitCode> {
             obj.insert("slowdown".into(), args.slowdown.into());
             obj.insert("max_false_go_s".into(), args.max_false_go.into());
             obj.insert("model".into(), pipeline.detector().model_path().display().to_string().into());
+            obj.insert("backend".into(), pipeline.detector().backend().to_string().into());
             obj.insert("report_files".into(), files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().into());
             obj.insert("passed".into(), (!failed).into());
         }
-        println!("{v}");
+        outln!("{v}");
     } else {
         let pace = match args.pace {
             Pace::Fast => "every frame".to_string(),
             Pace::Realtime => format!("real time on a board {}x slower", args.slowdown),
         };
-        println!(
-            "safecross eval  |  {} clip(s), {pace}  |  model {}",
+        outln!(
+            "safecross eval  |  {} clip(s), {pace}  |  model {}  |  {}",
             clips.len(),
-            pipeline.detector().model_path().display()
+            pipeline.detector().model_path().display(),
+            pipeline.detector().backend().name()
         );
-        print!("{}", report::decision_table(&result));
+        out!("{}", report::decision_table(&result));
         for f in &files {
-            println!("report: {}", f.display());
+            outln!("report: {}", f.display());
         }
     }
     if failed {
@@ -301,5 +299,5 @@ fn run_clip(
     let duration_s = info.duration_s.unwrap_or(last_pts + period);
     let dropped = paced.as_ref().map_or(0, Paced::dropped);
     let name = video.file_stem().map_or_else(|| video.display().to_string(), |s| s.to_string_lossy().into_owned());
-    Ok(ClipDecisions { name, duration_s, frames: samples.len() as u64 + dropped, samples, heads })
+    Ok(ClipDecisions { name, duration_s, fps: info.fps, frames: samples.len() as u64 + dropped, samples, heads })
 }

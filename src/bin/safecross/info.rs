@@ -30,17 +30,17 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
             "layout": detector.layout().name(),
             "classes": classes,
         });
-        println!("{info}");
+        outln!("{info}");
         return Ok(ExitCode::SUCCESS);
     }
-    println!("safecross {}", env!("CARGO_PKG_VERSION"));
-    println!("model:    {}", detector.model_path().display());
-    println!("backend:  {}", detector.backend());
-    println!("input:    {}x{} RGB, letterboxed", io.input_width, io.input_height);
-    println!("output:   {:?} ({} layout)", io.output_shape, detector.layout().name());
-    println!("classes:");
+    outln!("safecross {}", env!("CARGO_PKG_VERSION"));
+    outln!("model:    {}", detector.model_path().display());
+    outln!("backend:  {}", detector.backend());
+    outln!("input:    {}x{} RGB, letterboxed", io.input_width, io.input_height);
+    outln!("output:   {:?} ({} layout)", io.output_shape, detector.layout().name());
+    outln!("classes:");
     for (i, (name, meaning)) in detector.classes().iter().enumerate() {
-        println!("  {i:>2} {name:<16} -> {meaning}");
+        outln!("  {i:>2} {name:<16} -> {meaning}");
     }
     Ok(ExitCode::SUCCESS)
 }

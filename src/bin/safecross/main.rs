@@ -1,6 +1,23 @@
 //! The `safecross` command: parses arguments, dispatches to one subcommand, and maps
 //! errors to a one-line message and exit status 2. All behaviour lives in the library.
 
+/// `println!` that returns from the function with the error, instead of panicking,
+/// when stdout is closed early (`safecross info | head -1`); `main` ends quietly then.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)?;
+    }};
+}
+
+/// `print!` as [`outln`] does `println!`.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout(), $($arg)*)?;
+    }};
+}
+
 mod bench;
 mod common;
 mod cues;
@@ -70,7 +87,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     init_logging(cli.verbose);
     let result = match cli.command {
         Command::Run(args) => run::execute(args),
@@ -83,11 +103,36 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader of stdout went away (`| head -1`): nothing left to tell anyone, and
+        // what had to be saved (a WAV recording) was completed on the way out.
+        Err(err) if closed_stdout(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {}", one_line(&err));
             ExitCode::from(2)
         }
     }
+}
+
+/// Help and version print as clap makes them; a usage error is one line, like every
+/// other error (clap's own has a usage block and a hint after it).
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+    }
+    let text = e.render().to_string();
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("error: bad arguments");
+    eprintln!("{} (see --help)", first.trim_end());
+    ExitCode::from(2)
+}
+
+fn closed_stdout(err: &anyhow::Error) -> bool {
+    err.chain()
+        .any(|cause| cause.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
 }
 
 fn init_logging(verbose: u8) {

@@ -2,15 +2,14 @@
 
 use crate::common::{ModelArgs, detection_json};
 use anyhow::Context;
-use safecross::cue::{AudioOutput, CueMode, CuePlayer, Lang};
-use safecross::frame::Frame;
+use safecross::cue::{Announcement, AudioOutput, CueMode, CuePlayer, Lang};
 use safecross::pipeline::Pipeline;
+use safecross::runner::{Event, Pace, RunError, Runner};
 use safecross::signal::{Basis, SignalState};
-use safecross::source::pacing::{Clock, Paced};
-use safecross::source::prefetch::Prefetch;
-use safecross::source::{self, FrameSource, SourceSpec};
+use safecross::source::{self, SourceSpec};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
 
 /// Watch a video file, image folder or camera, and hear what the signal shows.
 #[derive(clap::Args)]
@@ -25,7 +24,7 @@ pub struct Args {
     #[arg(long)]
     fast: bool,
     /// Frame rate for image folders
-    #[arg(long, value_name = "FPS")]
+    #[arg(long, value_name = "FPS", value_parser = crate::common::positive, allow_negative_numbers = true)]
     fps: Option<f64>,
     /// Camera resolution, e.g. 1280x720
     #[arg(long, value_name = "WxH", value_parser = parse_resolution)]
@@ -34,7 +33,7 @@ pub struct Args {
     #[arg(long, value_name = "FPS")]
     camera_fps: Option<u32>,
     /// Where the sound goes: `speaker`, `wav:<file.wav>`, or `none`. Without a sound
-    /// device, `speaker` says so and writes safecross-cues.wav instead
+    /// device, `speaker` says so and writes /tmp/safecross-cues.wav instead
     #[arg(long, default_value = "speaker", value_name = "OUTPUT")]
     audio: AudioOutput,
     /// Language of spoken messages: en or zh
@@ -44,7 +43,7 @@ pub struct Args {
     #[arg(long, value_name = "MODE")]
     mode: Option<CueMode>,
     /// Volume, 0 to 1
-    #[arg(long, value_name = "V")]
+    #[arg(long, value_name = "V", value_parser = crate::common::fraction_f32, allow_negative_numbers = true)]
     volume: Option<f32>,
     /// Never follow vehicle signals when no pedestrian signal is in view
     #[arg(long)]
@@ -85,78 +84,170 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     }
     config.validate()?;
     crate::common::check_model_exists(&config)?;
-    let mut pipeline = Pipeline::new(&config)?;
-    let inner = source::open(&SourceSpec::parse(&args.source), &config.source)?;
-    let description = inner.info().description.clone();
-    // The next frame decodes on its own thread while the model runs on this one.
-    let ahead = Prefetch::new(inner)?;
-    let mut source: Box<dyn FrameSource> =
-        if args.fast { Box::new(ahead) } else { Box::new(Paced::new(ahead, Clock::Wall)) };
-    let mut player = CuePlayer::open(config.cue.clone(), args.audio.clone()).context("cannot start audio")?;
+    let pipeline = Pipeline::new(&config)?;
+    let source = source::open(&SourceSpec::parse(&args.source), &config.source)?;
+    let player = CuePlayer::open(config.cue.clone(), args.audio.clone()).context("cannot start audio")?;
+    let pace = if args.fast { Pace::AsFastAsPossible } else { Pace::RealTime };
+    let mut runner = Runner::new(pipeline, source, player, pace, &config)?;
+    // Ctrl-C and SIGTERM end the run at the next event, so the WAV file is completed.
+    let stop = runner.stop_flag();
+    ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst)).context("cannot catch Ctrl-C")?;
     let screen = Screen::new(args.json);
-    screen.header(&description, &pipeline.detector().backend().to_string());
-    if let Some(notice) = player.notice() {
-        screen.notice(notice);
-    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut frame = Frame::default();
-    let mut frames = 0u64;
-    while source.next_frame(&mut frame)? {
-        frames += 1;
-        let t = frame.t_s();
-        let fd = match pipeline.process(&frame) {
-            Ok(fd) => fd,
-            Err(e) => {
-                // Say unknown before giving up, so the last thing heard is not a stale "walk".
-                player.update(t, SignalState::Unknown, Basis::None).ok();
-                return Err(e.into());
+    let watched = watch(&mut runner, &args, &screen, &mut out);
+    // The recording is completed whatever ended the run: the source, a fault, Ctrl-C,
+    // or a closed stdout.
+    let (frames, bad_frames) = (runner.frames(), runner.bad_frames());
+    let wav = runner.finish();
+    let ending = watched?;
+    let wav = wav?;
+    // After a fault the one line on stderr is the error.
+    if let (Some(path), false) = (wav, matches!(ending, Ending::Fault(_))) {
+        eprintln!("audio written to {}", path.display());
+    }
+    match ending {
+        Ending::Fault(e) => Err(e.into()),
+        Ending::Stopped => Ok(ExitCode::from(130)),
+        Ending::End if frames == 0 && bad_frames > 0 => {
+            anyhow::bail!("{}: none of its {bad_frames} frame(s) could be read", args.source)
+        }
+        Ending::End if frames == 0 => anyhow::bail!("{} produced no frames", args.source),
+        Ending::End => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// How a run ended.
+enum Ending {
+    End,
+    Stopped,
+    Fault(RunError),
+}
+
+/// Prints every event until the run ends.
+fn watch(runner: &mut Runner, args: &Args, screen: &Screen, out: &mut impl Write) -> anyhow::Result<Ending> {
+    screen.header(out, runner.source_description(), &runner.pipeline().detector().backend().to_string())?;
+    if let Some(notice) = runner.player_notice() {
+        eprintln!("note: {notice}");
+    }
+    loop {
+        match runner.next_event()? {
+            Event::Frame { decision: fd, announcement } => {
+                let t = runner.frame().t_s();
+                let pipeline = runner.pipeline();
+                let classes = pipeline.detector().classes();
+                let d = fd.decision;
+                if args.json {
+                    let list: Vec<_> = pipeline.detections().iter().map(|det| detection_json(det, classes)).collect();
+                    let line = serde_json::json!({
+                        "t": millis(t),
+                        "frame": runner.frame().seq,
+                        "detections": list,
+                        "second_look": fd.looked_closer,
+                        "frozen": fd.frozen,
+                        "bad_output": fd.bad_output.is_some(),
+                        "decision": d.state.as_str(),
+                        "basis": d.basis.as_str(),
+                        "confidence": millis(f64::from(d.confidence)),
+                    });
+                    writeln!(out, "{line}")?;
+                    announce(out, screen, true, t, &announcement)?;
+                } else {
+                    let seen: Vec<String> = pipeline
+                        .detections()
+                        .iter()
+                        .map(|det| format!("{} {:.2}", classes.name(det.class_id), det.score))
+                        .collect();
+                    announce(out, screen, false, t, &announcement)?;
+                    screen.status(out, t, &format!("frame {:>5}", runner.frame().seq), d.state, &seen)?;
+                }
             }
-        };
-        let d = fd.decision;
-        let announcement = player.update(t, d.state, d.basis)?;
-        let classes = pipeline.detector().classes();
-        if args.json {
-            let list: Vec<_> = pipeline.detections().iter().map(|det| detection_json(det, classes)).collect();
-            let line = serde_json::json!({
-                "t": (t * 1000.0).round() / 1000.0,
-                "frame": frame.seq,
-                "detections": list,
-                "second_look": fd.looked_closer,
-                "frozen": fd.frozen,
-                "bad_output": fd.bad_output.is_some(),
-                "decision": d.state.as_str(),
-                "basis": d.basis.as_str(),
-                "confidence": (f64::from(d.confidence) * 1000.0).round() / 1000.0,
-            });
-            writeln!(out, "{line}")?;
-            if let Some(a) = &announcement {
-                writeln!(out, "{}", serde_json::to_string(a)?)?;
+            Event::Tick { t_s, decision: d, announcement } => {
+                if args.json {
+                    let line = serde_json::json!({
+                        "t": millis(t_s),
+                        "tick": true,
+                        "decision": d.state.as_str(),
+                        "basis": d.basis.as_str(),
+                        "confidence": millis(f64::from(d.confidence)),
+                    });
+                    writeln!(out, "{line}")?;
+                    announce(out, screen, true, t_s, &announcement)?;
+                } else {
+                    announce(out, screen, false, t_s, &announcement)?;
+                    screen.status(out, t_s, "no frame   ", d.state, &[])?;
+                }
             }
-        } else {
-            let seen: Vec<String> = pipeline
-                .detections()
-                .iter()
-                .map(|det| format!("{} {:.2}", classes.name(det.class_id), det.score))
-                .collect();
-            if let Some(a) = &announcement {
-                screen.banner(t, a.state, a.basis, &a.text);
+            Event::BadFrame { t_s, decision: d, announcement, error } => {
+                if args.json {
+                    let line = serde_json::json!({
+                        "t": millis(t_s),
+                        "bad_frame": error.to_string(),
+                        "decision": d.state.as_str(),
+                        "basis": d.basis.as_str(),
+                        "confidence": millis(f64::from(d.confidence)),
+                    });
+                    writeln!(out, "{line}")?;
+                    announce(out, screen, true, t_s, &announcement)?;
+                } else {
+                    announce(out, screen, false, t_s, &announcement)?;
+                    screen.status(out, t_s, "bad frame  ", d.state, &[])?;
+                }
             }
-            screen.status(t, frame.seq, d.state, &seen);
+            Event::Fault { t_s, decision: d, announcement, error } => {
+                if args.json {
+                    let line = serde_json::json!({
+                        "t": millis(t_s),
+                        "fault": error.to_string(),
+                        "decision": d.state.as_str(),
+                        "basis": d.basis.as_str(),
+                        "confidence": 0.0,
+                    });
+                    writeln!(out, "{line}")?;
+                }
+                announce(out, screen, args.json, t_s, &announcement)?;
+                screen.finish(out)?;
+                out.flush()?;
+                return Ok(Ending::Fault(error));
+            }
+            Event::Stopped => {
+                screen.finish(out)?;
+                out.flush()?;
+                return Ok(Ending::Stopped);
+            }
+            Event::End => {
+                screen.finish(out)?;
+                out.flush()?;
+                return Ok(Ending::End);
+            }
         }
         if !args.fast {
             out.flush()?;
         }
     }
-    out.flush()?;
-    screen.finish();
-    if let Some(path) = player.finish()? {
-        eprintln!("audio written to {}", path.display());
+}
+
+/// Writes what started to be heard: a JSON line, or the banner.
+fn announce(
+    out: &mut impl Write,
+    screen: &Screen,
+    json: bool,
+    t: f64,
+    announcement: &Option<Announcement>,
+) -> anyhow::Result<()> {
+    if let Some(a) = announcement {
+        if json {
+            writeln!(out, "{}", serde_json::to_string(a)?)?;
+        } else {
+            screen.banner(out, t, a.state, a.basis, &a.text)?;
+        }
     }
-    if frames == 0 {
-        anyhow::bail!("{} produced no frames", args.source);
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
+}
+
+/// Rounded to the millisecond (or thousandth) for the JSON stream.
+fn millis(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
 }
 
 /// The terminal view for a sighted helper: a large coloured banner on every change,
@@ -171,19 +262,23 @@ impl Screen {
         Self { quiet: json, tty: std::io::stdout().is_terminal() }
     }
 
-    fn header(&self, source: &str, backend: &str) {
+    fn header(&self, out: &mut impl Write, source: &str, backend: &str) -> std::io::Result<()> {
         if !self.quiet {
-            println!("safecross {}  |  {source}  |  {backend}", env!("CARGO_PKG_VERSION"));
+            writeln!(out, "safecross {}  |  {source}  |  {backend}", env!("CARGO_PKG_VERSION"))?;
         }
+        Ok(())
     }
 
-    fn notice(&self, text: &str) {
-        eprintln!("note: {text}");
-    }
-
-    fn banner(&self, t: f64, state: SignalState, basis: Basis, said: &str) {
+    fn banner(
+        &self,
+        out: &mut impl Write,
+        t: f64,
+        state: SignalState,
+        basis: Basis,
+        said: &str,
+    ) -> std::io::Result<()> {
         if self.quiet {
-            return;
+            return Ok(());
         }
         let (word, colour) = match state {
             SignalState::Walk => ("WALK", "1;30;42"),
@@ -198,30 +293,40 @@ impl Screen {
         let text = format!("   {word}{basis}   ");
         if self.tty {
             let pad = " ".repeat(text.chars().count());
-            println!(
+            writeln!(
+                out,
                 "\r\x1b[K\n\x1b[{colour}m{pad}\x1b[0m\n\x1b[{colour}m{text}\x1b[0m  {t:.1}s  {said}\n\x1b[{colour}m{pad}\x1b[0m"
-            );
+            )
         } else {
-            println!("{t:>8.2}s  ==> {}{basis}  {said}", word);
+            writeln!(out, "{t:>8.2}s  ==> {}{basis}  {said}", word)
         }
     }
 
-    fn status(&self, t: f64, frame: u64, state: SignalState, seen: &[String]) {
+    /// `what` is "frame N" or why there is none.
+    fn status(
+        &self,
+        out: &mut impl Write,
+        t: f64,
+        what: &str,
+        state: SignalState,
+        seen: &[String],
+    ) -> std::io::Result<()> {
         if self.quiet {
-            return;
+            return Ok(());
         }
         let seen = if seen.is_empty() { "-".to_string() } else { seen.join(", ") };
         if self.tty {
-            print!("\r\x1b[K{t:>8.2}s  frame {frame:>5}  {:<10}  seen: {seen}", state.as_str());
-            let _ = std::io::stdout().flush();
+            write!(out, "\r\x1b[K{t:>8.2}s  {what}  {:<10}  seen: {seen}", state.as_str())?;
+            out.flush()
         } else {
-            println!("{t:>8.2}s  frame {frame:>5}  {:<10}  seen: {seen}", state.as_str());
+            writeln!(out, "{t:>8.2}s  {what}  {:<10}  seen: {seen}", state.as_str())
         }
     }
 
-    fn finish(&self) {
+    fn finish(&self, out: &mut impl Write) -> std::io::Result<()> {
         if !self.quiet && self.tty {
-            println!();
+            writeln!(out)?;
         }
+        Ok(())
     }
 }
