@@ -13,10 +13,13 @@
 //! view, hidden by a passing bus, or too small to see is `none`. Runs of equal frames
 //! become segments whose edges fall on frame times.
 
+use super::Designs;
 use super::SynthError;
 use super::canvas::{Canvas, Rgb};
 use super::cycle::Cycle;
-use super::head::{Aspect, Countdown, HeadLook, HeadStyle, Lighting, Placement, render_head};
+use super::design::HeadDesign;
+use super::head::{Aspect, Countdown, HeadLook, HeadStyle, Lighting, Placement};
+use super::heldout;
 use super::rng::Rng;
 use super::scene::{SceneLight, paint_street_at};
 use super::sdf::round_box;
@@ -92,6 +95,11 @@ pub struct ClipConfig {
     pub bitrate_bps: u32,
     /// Keyframe interval, s; default 2.
     pub keyframe_interval_s: f64,
+    /// Design family of heads, streets and camera; default [`Designs::Train`]. With
+    /// [`Designs::Heldout`] the preset keeps its scene (country, night, bus, conflict)
+    /// but every head, the street and the camera come from the held-out family, and the
+    /// timeline's preset reads `<preset>+heldout`.
+    pub designs: Designs,
 }
 
 impl Default for ClipConfig {
@@ -105,6 +113,7 @@ impl Default for ClipConfig {
             fps: 15.0,
             bitrate_bps: 400_000,
             keyframe_interval_s: 2.0,
+            designs: Designs::Train,
         }
     }
 }
@@ -157,7 +166,7 @@ enum Role {
 
 #[derive(Debug, Clone, Copy)]
 struct WorldHead {
-    look: HeadLook,
+    look: HeadDesign,
     role: Role,
     countdown: bool,
     /// Lateral position, m (right positive).
@@ -288,7 +297,7 @@ impl Scenario {
         let (_, hu) = relevant.size_units();
         let rel_x = side * rng.range(2.0, 4.5);
         heads.push(WorldHead {
-            look: relevant,
+            look: HeadDesign::Train(relevant),
             role: Role::Relevant,
             countdown,
             x_m: rel_x,
@@ -316,7 +325,7 @@ impl Scenario {
             let look = veh_look(rng, HeadStyle::VehicleVertical);
             let (_, hu) = look.size_units();
             heads.push(WorldHead {
-                look,
+                look: HeadDesign::Train(look),
                 role: Role::Parallel,
                 countdown: false,
                 x_m: -side * rng.range(4.0, 7.0),
@@ -332,7 +341,7 @@ impl Scenario {
             let look = veh_look(rng, HeadStyle::VehicleVertical);
             let (_, hu) = look.size_units();
             heads.push(WorldHead {
-                look,
+                look: HeadDesign::Train(look),
                 role: Role::Leading,
                 countdown: false,
                 x_m: rel_x + side * 0.2,
@@ -348,7 +357,7 @@ impl Scenario {
             let look = veh_look(rng, style);
             let (_, hu) = look.size_units();
             heads.push(WorldHead {
-                look,
+                look: HeadDesign::Train(look),
                 role: Role::Crossing,
                 countdown: false,
                 x_m: side * rng.range(6.0, 9.0),
@@ -363,7 +372,7 @@ impl Scenario {
             let look = base_look(rng, style);
             let (_, hu) = look.size_units();
             heads.push(WorldHead {
-                look,
+                look: HeadDesign::Train(look),
                 role: Role::OtherPed,
                 countdown: false,
                 x_m: -side * rng.range(5.0, 8.0),
@@ -409,6 +418,50 @@ impl Scenario {
             flicker,
             noise: if night { rng.range(0.02, 0.04) } else { rng.range(0.006, 0.018) },
             blur_sigma: if rain { 1.0 } else { rng.range(0.0, 0.7) },
+        }
+    }
+
+    /// Replaces every head with a held-out design and widens the light and the camera;
+    /// the layout, the cycle and the walk stay as drawn.
+    fn restyle_heldout(&mut self, preset: Preset, rng: &mut Rng) {
+        if !self.light.night {
+            // Dusk and overcast to bright sun; training days are 0.7-1.0.
+            self.light.ambient = rng.range(0.4, 1.1);
+        }
+        let (night, ambient) = (self.light.night, self.light.ambient);
+        let style = heldout::pedestrian_style(rng, preset);
+        let section_m = 0.3;
+        for head in &mut self.heads {
+            let vehicle_style = match head.look {
+                HeadDesign::Train(l) if l.style == HeadStyle::VehicleHorizontal => {
+                    heldout::head::Style::VehicleHorizontal
+                }
+                _ => heldout::head::Style::VehicleVertical,
+            };
+            let s = match head.role {
+                Role::Relevant | Role::OtherPed => style,
+                _ => vehicle_style,
+            };
+            let mut look = heldout::head::Look::random(rng, s);
+            if head.role == Role::Relevant {
+                head.countdown = heldout::has_countdown(rng, style);
+                if head.countdown {
+                    look.countdown = Countdown::Blank;
+                }
+            }
+            head.height_m = look.size_units().1 * section_m;
+            head.squeeze = match head.role {
+                // Stronger angles than training's 0.85-1.0.
+                Role::Relevant => rng.range(0.6, 0.95),
+                Role::Crossing | Role::OtherPed => rng.range(0.15, 0.4),
+                Role::Parallel | Role::Leading => rng.range(0.65, 1.0),
+            };
+            head.light = heldout::lighting(rng, night, ambient);
+            head.look = HeadDesign::Heldout(look);
+        }
+        self.noise = if night { rng.range(0.015, 0.07) } else { rng.range(0.003, 0.05) };
+        if !self.rain {
+            self.blur_sigma = rng.range(0.0, 1.2);
         }
     }
 
@@ -558,8 +611,17 @@ pub fn render_clip(
     mut on_frame: impl FnMut(u64, &[u8]) -> Result<(), SynthError>,
 ) -> Result<Timeline, SynthError> {
     config.validate()?;
-    let mut rng = Rng::new(config.seed ^ 0x5AFE_C205_5000_0000);
-    let scenario = Scenario::new(config, &mut rng);
+    // The held-out family draws from a stream of its own.
+    let family_salt = match config.designs {
+        Designs::Train => 0,
+        Designs::Heldout => 0x4E1D_0D00_0000_0000,
+    };
+    let mut rng = Rng::new(config.seed ^ 0x5AFE_C205_5000_0000 ^ family_salt);
+    let mut scenario = Scenario::new(config, &mut rng);
+    let effects = (config.designs == Designs::Heldout).then(|| {
+        scenario.restyle_heldout(config.preset, &mut rng);
+        heldout::camera::Effects::random(&mut rng, scenario.light.night)
+    });
     let (w, h) = (config.width as usize, config.height as usize);
     let (wf, hf) = (w as f32, h as f32);
     let scale = wf / 960.0;
@@ -569,7 +631,13 @@ pub fn render_clip(
     let (bw, bh) =
         ((wf * 1.4) as usize + 2 * (wf * 0.9) as usize * usize::from(scenario.pan.is_some()), (hf * 1.4) as usize);
     let mut backdrop = Canvas::new(bw, bh);
-    paint_street_at(&mut backdrop, &mut rng, scenario.light, bh as f32 / 2.0 + (horizon - hf / 2.0));
+    let backdrop_horizon = bh as f32 / 2.0 + (horizon - hf / 2.0);
+    match config.designs {
+        Designs::Train => {
+            paint_street_at(&mut backdrop, &mut rng, scenario.light, backdrop_horizon);
+        }
+        Designs::Heldout => heldout::scene::paint_scene_at(&mut backdrop, &mut rng, scenario.light, backdrop_horizon),
+    }
     let mut frame = Canvas::new(w, h);
     let mut rgb = Vec::with_capacity(w * h * 3);
     let n = config.frame_count();
@@ -609,14 +677,23 @@ pub fn render_clip(
             let tt = f64::from(t);
             match head.role {
                 Role::Relevant => {
-                    let (aspect, countdown) = scenario.cycle.pedestrian(look.style, head.countdown, tt);
-                    look.aspect = aspect;
-                    look.countdown = countdown;
+                    let (aspect, countdown) = scenario.cycle.pedestrian(look.cycle_style(), head.countdown, tt);
+                    match &mut look {
+                        HeadDesign::Train(l) => {
+                            l.aspect = aspect;
+                            l.countdown = countdown;
+                        }
+                        HeadDesign::Heldout(l) => {
+                            l.aspect = aspect;
+                            l.countdown = countdown;
+                            heldout::set_bar(l, &scenario.cycle, tt);
+                        }
+                    }
                 }
-                Role::OtherPed => look.aspect = scenario.cycle.pedestrian_crossing(tt),
-                Role::Parallel => look.aspect = scenario.cycle.vehicle_parallel(tt),
-                Role::Crossing => look.aspect = scenario.cycle.vehicle_crossing(tt),
-                Role::Leading => look.aspect = scenario.cycle.vehicle_leading(tt),
+                Role::OtherPed => look.set_aspect(scenario.cycle.pedestrian_crossing(tt)),
+                Role::Parallel => look.set_aspect(scenario.cycle.vehicle_parallel(tt)),
+                Role::Crossing => look.set_aspect(scenario.cycle.vehicle_crossing(tt)),
+                Role::Leading => look.set_aspect(scenario.cycle.vehicle_leading(tt)),
             }
             let at = Placement { cx, cy, height_px: f * head.height_m / zr, squeeze: head.squeeze, roll };
             let pole_w = (f * 0.12 / zr).max(0.8);
@@ -635,11 +712,12 @@ pub fn render_clip(
                 1.0,
             );
         }
+        let mut lamps = Vec::new();
         for (look, at, light, _, _, role) in &drawn {
-            let b = render_head(&mut frame, look, at, light);
+            let b = look.render(&mut frame, at, light, &mut lamps);
             if let Some((period, beat, depth)) = scenario.flicker
-                && look.led_dots
-                && look.aspect != Aspect::Dark
+                && look.is_led()
+                && look.aspect() != Aspect::Dark
             {
                 frame.roll_flicker(b.to_array(), period * hf, (t * beat).fract(), depth);
             }
@@ -655,13 +733,16 @@ pub fn render_clip(
                 relevant_truth = phase.truth();
             }
             boxes.push(TruthBox {
-                class: look.aspect.class_name().to_string(),
+                class: look.aspect().class_name().to_string(),
                 bbox: [round1(c.x1), round1(c.y1), round1(c.x2), round1(c.y2)],
                 relevant,
             });
         }
         if let Some((bb, color)) = bus_box {
             paint_bus(&mut frame, &bb, color, scenario.light.ambient.max(0.3), scenario.light.night);
+        }
+        if let Some(fx) = &effects {
+            fx.add_flare(&mut frame, &lamps);
         }
         // Camera: glare, rain, blur from shake, exposure, noise.
         if let Some((gx, gy, gr, gs)) = scenario.glare {
@@ -675,7 +756,13 @@ pub fn render_clip(
         let (pdx, pdy, _) = scenario.shake((t - 1.0 / config.fps as f32).max(0.0), scale);
         // Exposure of about a third of the frame interval smears the shake.
         frame.motion_blur((dx - pdx) * 0.35, (dy - pdy) * 0.35);
+        if let Some(fx) = &effects {
+            fx.grade(&mut frame);
+        }
         frame.add_noise(&mut frng, scenario.noise);
+        if let Some(fx) = &effects {
+            fx.compress(&mut frame);
+        }
         frame.to_rgb8(&mut rgb);
         on_frame(i, &rgb)?;
         truth.push(relevant_truth);
@@ -698,7 +785,10 @@ pub fn render_clip(
         source: ClipSource::Synthetic {
             generator_version: env!("CARGO_PKG_VERSION").to_string(),
             seed: config.seed,
-            preset: config.preset.name().to_string(),
+            preset: match config.designs {
+                Designs::Train => config.preset.name().to_string(),
+                Designs::Heldout => format!("{}+heldout", config.preset.name()),
+            },
         },
         segments,
         boxes: all_boxes,
@@ -807,5 +897,45 @@ mod tests {
         .unwrap();
         assert_eq!(ta, tb);
         assert!(a == b);
+    }
+
+    #[test]
+    fn heldout_clips_are_deterministic_valid_and_boxed_inside_the_frame() {
+        for (k, preset) in [Preset::CnDayCountdown, Preset::Us, Preset::Eu, Preset::Night].into_iter().enumerate() {
+            let config =
+                ClipConfig { seed: 40 + k as u64, width: 320, height: 180, designs: Designs::Heldout, ..small(preset) };
+            let mut a = Vec::new();
+            let ta = render_clip(&config, |_, rgb| {
+                a.extend_from_slice(rgb);
+                Ok(())
+            })
+            .unwrap();
+            let mut b = Vec::new();
+            let tb = render_clip(&config, |_, rgb| {
+                b.extend_from_slice(rgb);
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(ta, tb);
+            assert!(a == b, "{} held-out clip is not reproducible", preset.name());
+            ta.validate("clip.json").unwrap();
+            let ClipSource::Synthetic { preset: name, .. } = &ta.source else { panic!("not synthetic") };
+            assert_eq!(name, &format!("{}+heldout", preset.name()));
+            for fb in &ta.boxes {
+                for tb in &fb.boxes {
+                    let [x1, y1, x2, y2] = tb.bbox;
+                    assert!(x1 >= 0.0 && y1 >= 0.0 && x2 <= 320.0 && y2 <= 180.0 && x1 < x2 && y1 < y2, "{tb:?}");
+                    assert!(crate::signal::SHIPPED_CLASSES.contains(&tb.class.as_str()));
+                }
+            }
+            // The same seed in the training family gives another clip.
+            let mut t = Vec::new();
+            render_clip(&ClipConfig { designs: Designs::Train, ..config }, |_, rgb| {
+                t.extend_from_slice(rgb);
+                Ok(())
+            })
+            .unwrap();
+            assert!(t != a);
+        }
     }
 }

@@ -6,6 +6,11 @@
 //! streets ([`scene`]), training stills with YOLO labels ([`stills`]), and crossing
 //! clips with ground-truth timelines ([`clip`]).
 //!
+//! Two design families ([`Designs`]): `train`, every head style and street the training
+//! data were made with, and `heldout` ([`heldout`]): head styles, figure drawings, lamp
+//! kinds, housings, streets and camera effects that training never saw, for a test set
+//! that is held out by design and not only by seed.
+//!
 //! Imports: `geom`, `signal`, `truth` (vocabulary) and external crates only.
 //!
 //! Design notes:
@@ -19,7 +24,10 @@
 pub mod canvas;
 pub mod clip;
 pub mod cycle;
+mod design;
+mod golden;
 pub mod head;
+pub mod heldout;
 pub mod rng;
 pub mod scene;
 pub mod sdf;
@@ -33,6 +41,39 @@ pub use clip::{ClipConfig, Preset, render_clip};
 pub use stills::{Still, StillLabel, StillsConfig, StillsSummary, render_still, write_stills};
 
 use std::path::PathBuf;
+
+/// Which family of designs heads, streets and camera effects are drawn from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Designs {
+    /// The designs every training set, sample and test was made with (default; a seed
+    /// gives byte for byte what it gave before the held-out family existed).
+    #[default]
+    Train,
+    /// Designs that training never saw: Japanese, Korean, British and stacked or outline
+    /// US heads with their own figure drawings, incandescent lamps and other LED pitches,
+    /// visors, other housing colours, stronger viewing angles, other streets (dusk
+    /// skylines, avenues of trees, glass towers, low-rise streets with overhead wires)
+    /// and camera effects (block artefacts, colour casts, vignetting, night flare).
+    Heldout,
+}
+
+impl Designs {
+    /// All families.
+    pub const ALL: [Designs; 2] = [Designs::Train, Designs::Heldout];
+
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Designs::Train => "train",
+            Designs::Heldout => "heldout",
+        }
+    }
+
+    /// Parses a family name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.name() == name)
+    }
+}
 
 /// Why generation failed.
 #[derive(Debug, thiserror::Error)]

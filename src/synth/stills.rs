@@ -10,9 +10,12 @@
 //! heads. When a photo's labels cannot be found, only pedestrian and dark heads are
 //! pasted, so no new vehicle-light class competes with the photo's unlabelled lights.
 
+use super::Designs;
 use super::SynthError;
 use super::canvas::Canvas;
-use super::head::{Aspect, Countdown, HeadLook, HeadStyle, Lighting, Placement, render_head};
+use super::design::HeadDesign;
+use super::head::{Aspect, Countdown, HeadLook, HeadStyle, Lighting, Placement};
+use super::heldout;
 use super::rng::Rng;
 use super::scene::{SceneLight, paint_street};
 use crate::geom::BBox;
@@ -38,11 +41,22 @@ pub struct StillsConfig {
     pub night_share: f32,
     /// Worker threads; default 2 (the stills are independent, output does not depend on it).
     pub jobs: usize,
+    /// Design family of the heads, drawn streets and camera; default [`Designs::Train`].
+    pub designs: Designs,
 }
 
 impl Default for StillsConfig {
     fn default() -> Self {
-        Self { size_px: 640, count: 1000, seed: 1, backgrounds: Vec::new(), real_share: 0.7, night_share: 0.3, jobs: 2 }
+        Self {
+            size_px: 640,
+            count: 1000,
+            seed: 1,
+            backgrounds: Vec::new(),
+            real_share: 0.7,
+            night_share: 0.3,
+            jobs: 2,
+            designs: Designs::Train,
+        }
     }
 }
 
@@ -408,7 +422,9 @@ fn overlaps(b: &BBox, others: &[StillLabel], pad: f32) -> bool {
 /// # Errors
 /// [`SynthError::Image`] or [`SynthError::Read`] when a background photo cannot be read.
 pub fn render_still(config: &StillsConfig, backgrounds: &Backgrounds, index: u64) -> Result<Still, SynthError> {
-    let mut rng = Rng::for_item(config.seed, index);
+    let heldout = config.designs == Designs::Heldout;
+    // The held-out family draws from a stream of its own; the training one is unchanged.
+    let mut rng = Rng::for_item(config.seed ^ if heldout { 0x4E1D_0D00_0000_0000 } else { 0 }, index);
     let size = config.size_px;
     let sf = size as f32;
     let use_real = !backgrounds.is_empty() && rng.chance(config.real_share);
@@ -421,17 +437,27 @@ pub fn render_still(config: &StillsConfig, backgrounds: &Backgrounds, index: u64
     } else {
         let mut canvas = Canvas::new(size as usize, size as usize);
         let light = SceneLight::random(&mut rng, config.night_share);
-        let layout = paint_street(&mut canvas, &mut rng, light);
-        (canvas, Vec::new(), true, light.night, light.ambient, layout.kerb_y.max(sf * 0.5))
+        let kerb_y = if heldout {
+            let horizon_y = sf * rng.range(0.38, 0.62);
+            heldout::scene::paint_scene_at(&mut canvas, &mut rng, light, horizon_y);
+            horizon_y + (sf - horizon_y) * 0.1
+        } else {
+            paint_street(&mut canvas, &mut rng, light).kerb_y
+        };
+        (canvas, Vec::new(), true, light.night, light.ambient, kerb_y.max(sf * 0.5))
     };
     let n_heads = 1 + rng.weighted(&[0.35, 0.3, 0.2, 0.15]);
     let mut planned = Vec::new();
     for _ in 0..n_heads {
-        let look = random_look(&mut rng, vehicle_lit_ok);
+        let look = if heldout {
+            HeadDesign::Heldout(heldout::random_look(&mut rng, vehicle_lit_ok))
+        } else {
+            HeadDesign::Train(random_look(&mut rng, vehicle_lit_ok))
+        };
         let height_px = rng.log_range(5.0, 120.0) * sf / 640.0;
         let (wu, hu) = look.size_units();
         let width_px = height_px * wu / hu;
-        let squeeze = rng.range(0.6, 1.0);
+        let squeeze = if heldout { rng.range(0.45, 1.0) } else { rng.range(0.6, 1.0) };
         let roll = rng.normal() * 0.03;
         for _ in 0..20 {
             let cx = rng.range(width_px / 2.0 + 2.0, sf - width_px / 2.0 - 2.0);
@@ -441,7 +467,7 @@ pub fn render_still(config: &StillsConfig, backgrounds: &Backgrounds, index: u64
             if b.x1 < 0.0 || b.y1 < 0.0 || b.x2 > sf || b.y2 > sf || overlaps(&b, &labels, height_px * 0.3 + 2.0) {
                 continue;
             }
-            labels.push(StillLabel { class_id: look.aspect.class_id(), bbox: b });
+            labels.push(StillLabel { class_id: look.aspect().class_id(), bbox: b });
             planned.push((look, at));
             break;
         }
@@ -467,14 +493,27 @@ pub fn render_still(config: &StillsConfig, backgrounds: &Backgrounds, index: u64
             canvas.fill_rect(x - pw / 2.0, b.y1 + b.height() * 0.2, x + pw / 2.0, bottom, pole_grey, 1.0);
         }
     }
+    let mut lamps = Vec::new();
     for (look, at) in &planned {
-        let light = random_lighting(&mut rng, night, ambient);
-        let b = render_head(&mut canvas, look, at, &light);
-        if look.aspect != Aspect::Dark && look.led_dots && rng.chance(0.1) {
+        let light = if heldout {
+            heldout::lighting(&mut rng, night, ambient)
+        } else {
+            random_lighting(&mut rng, night, ambient)
+        };
+        let b = look.render(&mut canvas, at, &light, &mut lamps);
+        if look.aspect() != Aspect::Dark && look.is_led() && rng.chance(0.1) {
             canvas.roll_flicker(b.to_array(), rng.range(2.0, 8.0), rng.f32(), rng.range(0.2, 0.6));
         }
     }
-    apply_camera(&mut canvas, &mut rng, night);
+    if heldout {
+        let effects = heldout::camera::Effects::random(&mut rng, night);
+        effects.add_flare(&mut canvas, &lamps);
+        apply_camera(&mut canvas, &mut rng, night);
+        effects.grade(&mut canvas);
+        effects.compress(&mut canvas);
+    } else {
+        apply_camera(&mut canvas, &mut rng, night);
+    }
     let mut rgb = Vec::new();
     canvas.to_rgb8(&mut rgb);
     labels.retain(|l| l.class_id < SHIPPED_CLASSES.len());
@@ -632,6 +671,22 @@ mod tests {
             for l in &a.labels {
                 assert!(l.bbox.x1 >= 0.0 && l.bbox.y1 >= 0.0 && l.bbox.x2 <= 160.0 && l.bbox.y2 <= 160.0);
             }
+        }
+    }
+
+    #[test]
+    fn heldout_stills_are_reproducible_labelled_inside_and_differ_from_training() {
+        let config = StillsConfig { size_px: 160, designs: Designs::Heldout, ..StillsConfig::default() };
+        let train = StillsConfig { designs: Designs::Train, ..config.clone() };
+        let bg = Backgrounds::default();
+        for i in 0..6 {
+            let a = render_still(&config, &bg, i).unwrap();
+            assert_eq!(a, render_still(&config, &bg, i).unwrap());
+            assert!(!a.labels.is_empty(), "still {i} has no heads");
+            for l in &a.labels {
+                assert!(l.bbox.x1 >= 0.0 && l.bbox.y1 >= 0.0 && l.bbox.x2 <= 160.0 && l.bbox.y2 <= 160.0);
+            }
+            assert_ne!(a.rgb, render_still(&train, &bg, i).unwrap().rgb);
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `safecross synth`: synthetic training stills and crossing clips with ground truth.
 
 use anyhow::Context;
-use safecross::synth::{ClipConfig, Preset, StillsConfig};
+use safecross::synth::{ClipConfig, Designs, Preset, StillsConfig};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -46,6 +46,20 @@ struct ClipArgs {
     /// H.264 bit rate, kbit/s
     #[arg(long, default_value_t = 400)]
     kbps: u32,
+    /// Design family: `train` (the heads, streets and camera every training set and sample
+    /// was made with) or `heldout` (Japanese, Korean, British, stacked and outline US heads,
+    /// other figure drawings, incandescent lamps and other LED pitches, visors, other
+    /// housings, streets and camera effects that training never saw), for a test set held
+    /// out by design. The preset keeps its scene; the timeline's preset reads `<preset>+heldout`
+    #[arg(long, default_value = "train", value_parser = parse_designs)]
+    designs: Designs,
+}
+
+fn parse_designs(s: &str) -> Result<Designs, String> {
+    Designs::from_name(s).ok_or_else(|| {
+        let names: Vec<_> = Designs::ALL.iter().map(|d| d.name()).collect();
+        format!("unknown design family {s:?}; choose one of {}", names.join(", "))
+    })
 }
 
 fn parse_preset(s: &str) -> Result<Preset, String> {
@@ -82,6 +96,10 @@ struct StillsArgs {
     /// Worker threads (the output does not depend on it)
     #[arg(long, default_value_t = 2)]
     jobs: usize,
+    /// Design family of the heads, drawn streets and camera: `train` or `heldout` (see
+    /// `synth clip --help`); held-out stills are for testing only, never for training
+    #[arg(long, default_value = "train", value_parser = parse_designs)]
+    designs: Designs,
 }
 
 pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
@@ -100,6 +118,7 @@ fn clip(a: ClipArgs) -> anyhow::Result<ExitCode> {
         height: a.height,
         fps: a.fps,
         bitrate_bps: a.kbps.saturating_mul(1000),
+        designs: a.designs,
         ..ClipConfig::default()
     };
     let started = std::time::Instant::now();
@@ -130,6 +149,7 @@ fn stills(a: StillsArgs) -> anyhow::Result<ExitCode> {
         real_share: a.real_share,
         night_share: a.night_share,
         jobs: a.jobs,
+        designs: a.designs,
     };
     let started = std::time::Instant::now();
     let summary = safecross::synth::write_stills(&config, &a.out)
