@@ -190,6 +190,14 @@ impl Runner {
         Arc::clone(&self.stop)
     }
 
+    /// Uses `flag` as the stop flag: one a signal handler installed before the model
+    /// and the source were opened, so a Ctrl-C during start-up is not lost.
+    #[must_use]
+    pub fn stopped_by(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.stop = flag;
+        self
+    }
+
     /// Waits for what happens next. After [`Event::Fault`], [`Event::Stopped`] or
     /// [`Event::End`], every further call returns [`Event::End`].
     ///

@@ -321,6 +321,8 @@ mod tests {
     fn reads_what_roboflow_and_ultralytics_write() {
         let roboflow = "train: ../train/images\nval: ../valid/images\n\nnc: 3\nnames: ['crosswalk', 'greenlight', 'redlight']\n\nroboflow:\n  workspace: w\n  version: 2\n  license: CC BY 4.0\n  url: https://universe.roboflow.com/x\n";
         assert_eq!(parse_names(roboflow).unwrap(), ["crosswalk", "greenlight", "redlight"]);
+        // Roboflow's block list starts at column 0, which is valid YAML.
+        assert_eq!(parse_names("nc: 2\nnames:\n- green\n- red\ntrain: t\n").unwrap(), ["green", "red"]);
         let spread = "names: [\n  'a, b',\n  \"c # not a comment\",\n  d\n]\n";
         assert_eq!(parse_names(spread).unwrap(), ["a, b", "c # not a comment", "d"]);
     }

@@ -292,8 +292,8 @@ fn a_video_cut_short_during_walk_is_heard_as_unknown_before_the_error() {
     assert!(after.len() <= 2, "walk ticks at the end of the recording: {after:?}");
 }
 
-/// Starts `run` in real time writing `wav`, sends `signal` after 3 s, and returns the
-/// exit code.
+/// Starts `run` in real time writing `wav`, sends `signal` once sound is being written,
+/// and returns the exit code.
 fn interrupt(clip: &Path, wav: &Path, signal: &str) -> i32 {
     let mut child = std::process::Command::new(safecross_bin())
         .args(["run", clip.to_str().unwrap(), "--audio", &format!("wav:{}", wav.display())])
@@ -303,7 +303,14 @@ fn interrupt(clip: &Path, wav: &Path, signal: &str) -> i32 {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_secs(3));
+    // Once half a second of sound is in the file (the model has loaded and the clip
+    // plays), however loaded the machine is.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while std::fs::metadata(wav).map_or(0, |m| m.len()) < 44 + 48_000 {
+        assert!(Instant::now() < deadline, "no sound was written within 120 s");
+        assert!(child.try_wait().unwrap().is_none(), "run ended before the signal");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let sent = std::process::Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap();
     assert!(sent.success());
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -334,8 +341,8 @@ fn ctrl_c_or_sigterm_during_a_recording_leaves_a_complete_wav() {
         // hound checks the RIFF and data sizes: a file left with zero sizes reads as empty.
         let (x, sr) = read_wav(&wav);
         let seconds = x.len() as f64 / f64::from(sr);
-        // Started at once, stopped after 3 s of wall time (less the model's load time).
-        assert!((0.5..4.0).contains(&seconds), "{signal}: {seconds} s recorded");
+        // At least what was in the file when the signal was sent, and not the whole clip.
+        assert!((0.5..10.0).contains(&seconds), "{signal}: {seconds} s recorded");
     }
 }
 

@@ -40,7 +40,7 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
                 serde_json::json!({"image": path.to_string_lossy(), "width": frame.width, "height": frame.height, "detections": list})
             );
         } else {
-            outln!("{} ({}x{}): {} light(s)", path.display(), frame.width, frame.height, detections.len());
+            outln!("{} ({}x{}): {} box(es)", path.display(), frame.width, frame.height, detections.len());
             for d in &detections {
                 let b = d.bbox;
                 outln!(

@@ -9,7 +9,8 @@ use safecross::signal::{Basis, SignalState};
 use safecross::source::{self, SourceSpec};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Watch a video file, image folder or camera, and hear what the signal shows.
 #[derive(clap::Args)]
@@ -83,15 +84,17 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
         config.select.follow_vehicle_signals = false;
     }
     config.validate()?;
+    // Ctrl-C, SIGTERM and SIGHUP end the run at the next event, so the WAV file is
+    // completed; caught from here on, so one during start-up is not lost either.
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)).context("cannot catch Ctrl-C")?;
     crate::common::check_model_exists(&config)?;
     let pipeline = Pipeline::new(&config)?;
     let source = source::open(&SourceSpec::parse(&args.source), &config.source)?;
     let player = CuePlayer::open(config.cue.clone(), args.audio.clone()).context("cannot start audio")?;
     let pace = if args.fast { Pace::AsFastAsPossible } else { Pace::RealTime };
-    let mut runner = Runner::new(pipeline, source, player, pace, &config)?;
-    // Ctrl-C and SIGTERM end the run at the next event, so the WAV file is completed.
-    let stop = runner.stop_flag();
-    ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst)).context("cannot catch Ctrl-C")?;
+    let mut runner = Runner::new(pipeline, source, player, pace, &config)?.stopped_by(stop);
     let screen = Screen::new(args.json);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

@@ -125,7 +125,7 @@ fn clip(a: ClipArgs) -> anyhow::Result<ExitCode> {
     let timeline =
         safecross::synth::write_clip(&config, &a.out).with_context(|| format!("writing clip {}", a.out.display()))?;
     let size = std::fs::metadata(&a.out).map(|m| m.len()).unwrap_or(0);
-    println!(
+    outln!(
         "wrote {} ({:.1} s, {} frames, {:.2} MB) and {} in {:.1} s",
         a.out.display(),
         timeline.duration_s,
@@ -135,7 +135,7 @@ fn clip(a: ClipArgs) -> anyhow::Result<ExitCode> {
         started.elapsed().as_secs_f64()
     );
     for seg in &timeline.segments {
-        println!("  {:6.2} - {:6.2} s  {:?}", seg.start_s, seg.end_s, seg.signal);
+        outln!("  {:6.2} - {:6.2} s  {:?}", seg.start_s, seg.end_s, seg.signal);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -157,7 +157,7 @@ fn stills(a: StillsArgs) -> anyhow::Result<ExitCode> {
     let secs = started.elapsed().as_secs_f64();
     let per_class: Vec<String> =
         safecross::signal::SHIPPED_CLASSES.iter().zip(summary.per_class).map(|(n, c)| format!("{n} {c}")).collect();
-    println!(
+    outln!(
         "wrote {} stills to {} in {secs:.1} s ({:.1}/s); labels: {}",
         summary.images,
         a.out.display(),
