@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 /// Longer than any of these runs takes in a debug build; a hang shows as a failure.
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-/// `samples/us.mp4`: 330 frames of H.264 at 30 fps, `moov` after `mdat`.
+/// `samples/us.mp4`: 330 frames of H.264 at 15 fps, `moov` after `mdat`.
 fn sample() -> Vec<u8> {
     std::fs::read(repo_root().join("samples/us.mp4")).unwrap()
 }
