@@ -3,12 +3,20 @@
 //!
 //! Frame times come from the container: `ffprobe` lists the packets' presentation
 //! times (no decoding needed), and they are matched to decoded frames in order.
+//!
+//! A cut or damaged file must end in an error, as a cut MP4 does, not in a quiet end
+//! of stream. ffmpeg's exit status does not say so: it exits 0 on a Matroska file cut
+//! in the middle ("File ended prematurely") and on a cut AVI (ffmpeg 5.1; `-xerror`
+//! catches the AVI but not the Matroska file). At `-v error` it prints nothing for an
+//! intact file and a line for each damage it recovered from, so the first such line,
+//! or a failed exit, turns the end of the stream into [`SourceError::Corrupt`].
 
 use super::{FrameSource, SourceError, SourceInfo};
 use crate::frame::Frame;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// Whether `ffmpeg` and `ffprobe` can be run.
@@ -29,6 +37,8 @@ pub struct FfmpegSource {
     path: PathBuf,
     child: Child,
     stdout: ChildStdout,
+    /// Drains ffmpeg's stderr (a full pipe would stall it) and yields its first line.
+    stderr: Option<JoinHandle<Option<String>>>,
     pts: Vec<f64>,
     next: usize,
     info: SourceInfo,
@@ -84,18 +94,26 @@ impl FfmpegSource {
         pts.sort_by(f64::total_cmp);
         let duration_s = pts.last().map(|last| last + if fps > 0.0 { 1.0 / fps } else { 0.0 });
         let mut child = Command::new("ffmpeg")
-            .args(["-v", "error", "-nostdin", "-i"])
+            .args(["-v", "error", "-nostats", "-nostdin", "-i"])
             .arg(path)
             .args(["-map", "0:v:0", "-vsync", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| SourceError::Ffmpeg { path: path.to_path_buf(), detail: format!("cannot run ffmpeg: {e}") })?;
         let stdout = child
             .stdout
             .take()
             .ok_or_else(|| SourceError::Ffmpeg { path: path.to_path_buf(), detail: "no output pipe".into() })?;
+        let stderr = child
+            .stderr
+            .take()
+            .ok_or_else(|| SourceError::Ffmpeg { path: path.to_path_buf(), detail: "no error pipe".into() })?;
+        let stderr =
+            std::thread::Builder::new().name("ffmpeg-stderr".into()).spawn(move || first_line(stderr)).map_err(
+                |e| SourceError::Ffmpeg { path: path.to_path_buf(), detail: format!("cannot start a thread: {e}") },
+            )?;
         let info = SourceInfo {
             description: format!("{codec} video via ffmpeg {} ({width}x{height}, {fps:.2} fps)", path.display()),
             width,
@@ -104,7 +122,7 @@ impl FfmpegSource {
             duration_s,
             live: false,
         };
-        Ok(Self { path: path.to_path_buf(), child, stdout, pts, next: 0, info })
+        Ok(Self { path: path.to_path_buf(), child, stdout, stderr: Some(stderr), pts, next: 0, info })
     }
 }
 
@@ -122,10 +140,15 @@ impl FrameSource for FfmpegSource {
                     .child
                     .wait()
                     .map_err(|e| SourceError::Ffmpeg { path: self.path.clone(), detail: e.to_string() })?;
-                if !status.success() && self.next == 0 {
+                let complaint = self.stderr.take().and_then(|t| t.join().ok().flatten());
+                if let Some(line) = complaint {
+                    let detail = format!("ffmpeg: {line} (after {} frames)", self.next);
+                    return Err(SourceError::Corrupt { path: self.path.clone(), detail });
+                }
+                if !status.success() {
                     return Err(SourceError::Ffmpeg {
                         path: self.path.clone(),
-                        detail: format!("ffmpeg exited with {status}"),
+                        detail: format!("ffmpeg exited with {status} after {} frames", self.next),
                     });
                 }
                 return Ok(false);
@@ -140,10 +163,44 @@ impl FrameSource for FfmpegSource {
     }
 }
 
+/// The first non-empty line ffmpeg writes to stderr, without the `@ 0x...` address in
+/// its `[demuxer @ 0x...]` prefix; reads on to the end so ffmpeg never blocks on it.
+fn first_line(stderr: impl Read) -> Option<String> {
+    use std::io::BufRead;
+    let mut first = None;
+    for line in std::io::BufReader::new(stderr).split(b'\n') {
+        let Ok(line) = line else { break };
+        let line = String::from_utf8_lossy(&line).trim().to_string();
+        if first.is_none() && !line.is_empty() {
+            first = Some(match line.strip_prefix('[').and_then(|l| l.split_once("] ")) {
+                Some((who, what)) => format!("{}: {what}", who.split(" @ ").next().unwrap_or(who)),
+                None => line,
+            });
+        }
+    }
+    first
+}
+
 impl Drop for FfmpegSource {
     fn drop(&mut self) {
         // Stop a decoder we no longer read from instead of leaving it blocked on a pipe.
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_line_drops_the_address_and_reads_to_the_end() {
+        let err = b"\n[matroska,webm @ 0x55dbe7c84900] File ended prematurely\nmore\n";
+        assert_eq!(first_line(&err[..]).as_deref(), Some("matroska,webm: File ended prematurely"));
+        assert_eq!(
+            first_line(&b"cut.avi: corrupt input packet in stream 0"[..]).as_deref(),
+            Some("cut.avi: corrupt input packet in stream 0")
+        );
+        assert_eq!(first_line(&b""[..]), None);
     }
 }

@@ -73,7 +73,7 @@ fn mp4_with_no_video_track() {
         .unwrap();
     writer.write_end().unwrap();
     safecross(&["run", path.to_str().unwrap(), "--fast", "--model", model.to_str().unwrap()])
-        .assert_clean_error("has no H.264 video track (tracks: audio/mp4a)");
+        .assert_clean_error("has no H.264 video track (tracks: audio/aac)");
 }
 
 #[test]

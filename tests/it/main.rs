@@ -7,6 +7,7 @@ mod cues;
 mod decide;
 mod eval;
 mod faults;
+mod hostile_mp4;
 mod layouts;
 mod model_gates;
 mod onnx;
