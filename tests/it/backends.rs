@@ -108,5 +108,8 @@ fn version_says_which_engine_would_run() {
     let without = safecross_with(&["--version"], &[("ORT_DYLIB_PATH", Some("/nonexistent/libonnxruntime.so"))]);
     let now = without.stdout.lines().find(|l| l.starts_with("backend now:")).unwrap_or_default().to_string();
     // Another library (the quick start's .venv, a system one) or tract, never the missing one.
-    assert!(now.starts_with("backend now:") && !now.contains("/nonexistent"), "a missing ORT_DYLIB_PATH is claimed: {now}");
+    assert!(
+        now.starts_with("backend now:") && !now.contains("/nonexistent"),
+        "a missing ORT_DYLIB_PATH is claimed: {now}"
+    );
 }
