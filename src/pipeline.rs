@@ -230,6 +230,13 @@ impl Detector {
                 ClassMap::unnamed(count)
             }
         };
+        if !classes.is_empty() && !classes.tells_state() {
+            tracing::warn!(
+                "{}: none of its classes says a signal state (walk, stop, red, yellow, green), so every decision will be \
+                 unknown; `safecross info` lists them, and [model.class_meanings] in a --config file can map them",
+                path.display()
+            );
+        }
         let decoder = Decoder::new(layout, classes, decode.clone()).map_err(decode_err)?;
         let preprocessor = Preprocessor::new(io.input_width, io.input_height, Kernels::Best);
         let tensor = preprocessor.new_tensor();

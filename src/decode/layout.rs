@@ -214,6 +214,27 @@ impl ClassMap {
         self.meanings.get(id as usize).copied().unwrap_or(SignalMeaning::Other)
     }
 
+    /// Whether any class says a signal state (walk, stop, red, yellow, green). A model
+    /// whose classes do not (a COCO detector's `traffic light`) can only ever give
+    /// unknown, however well it finds lights.
+    pub fn tells_state(&self) -> bool {
+        self.meanings.iter().any(|m| {
+            matches!(
+                m,
+                SignalMeaning::PedWalk
+                    | SignalMeaning::PedStop
+                    | SignalMeaning::VehicleRed
+                    | SignalMeaning::VehicleYellow
+                    | SignalMeaning::VehicleGreen
+            )
+        })
+    }
+
+    /// Names of the classes that mean nothing to the decision (`Other`).
+    pub fn unmapped(&self) -> impl Iterator<Item = &str> {
+        self.iter().filter(|(_, m)| *m == SignalMeaning::Other).map(|(n, _)| n)
+    }
+
     /// `(name, meaning)` pairs in class order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, SignalMeaning)> {
         self.names.iter().map(String::as_str).zip(self.meanings.iter().copied())

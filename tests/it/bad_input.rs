@@ -298,3 +298,28 @@ fn a_damaged_image_is_named() {
     let run = safecross(&["detect", img.to_str().unwrap(), "--model", model.to_str().unwrap()]);
     run.assert_clean_error("cut.png");
 }
+
+#[test]
+fn a_model_whose_classes_tell_no_signal_state_says_so_at_start() {
+    let dir = temp_dir();
+    let coco_like = dir.path().join("coco.onnx");
+    let t = vec![0.0f32; 6 * 8];
+    std::fs::write(&coco_like, constant_detector(320, 6, 8, &t, Some("{0: 'person', 1: 'traffic light'}"))).unwrap();
+    let m = coco_like.to_str().unwrap();
+    let info = safecross(&["info", "--model", m]);
+    assert_eq!(info.code, 0, "{}", info.stderr);
+    assert!(info.stdout.contains("not signals: person, traffic light;"), "{}", info.stdout);
+    assert!(info.stdout.contains("with this model every decision is unknown"), "{}", info.stdout);
+    let json: serde_json::Value = serde_json::from_str(&safecross(&["info", "--model", m, "--json"]).stdout).unwrap();
+    assert_eq!(json["tells_state"], false);
+    safecross(&["info", "--model", m, "--max-det", "0"]).assert_clean_error("max_detections");
+    // The shipped model tells states and lists no stray names.
+    let shipped = safecross(&["info"]);
+    assert!(!shipped.stdout.contains("every decision is unknown"), "{}", shipped.stdout);
+
+    let img = dir.path().join("a.png");
+    write_png(&img, 64, 48, |x, y| [(x * 3) as u8, (y * 5) as u8, 40]);
+    let run = safecross(&["run", img.to_str().unwrap(), "--fast", "--audio", "none", "--model", m]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stderr.matches("none of its classes says a signal state").count(), 1, "{}", run.stderr);
+}

@@ -30,9 +30,14 @@ pub struct ModelArgs {
     /// Minimum confidence to keep a box, 0..1 [default: 0.25]
     #[arg(long, value_name = "SCORE", value_parser = fraction_f32, allow_negative_numbers = true)]
     pub conf: Option<f32>,
-    /// IoU above which overlapping boxes of one class are merged, 0..1 [default: 0.45]
+    /// IoU above which overlapping boxes are merged, 0..1; across classes by default
+    /// (`[decode] class_agnostic_nms`), so one head read two ways keeps one box with the
+    /// other reading as its rival [default: 0.45]
     #[arg(long, value_name = "IOU", value_parser = fraction_f32, allow_negative_numbers = true)]
     pub iou: Option<f32>,
+    /// Most boxes kept per image, 1..10000 [default: 100]
+    #[arg(long, value_name = "N")]
+    pub max_det: Option<usize>,
     /// Never run the model a second time on a window around a small head the full view
     /// missed (the `[zoom]` second look; `run`, `bench` and `eval` on clips)
     #[arg(long)]
@@ -72,6 +77,9 @@ impl ModelArgs {
         }
         if let Some(i) = self.iou {
             config.decode.nms_iou = i;
+        }
+        if let Some(n) = self.max_det {
+            config.decode.max_detections = n;
         }
         if self.no_second_look {
             config.zoom.enabled = false;

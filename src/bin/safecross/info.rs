@@ -29,6 +29,7 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
             "output_shape": io.output_shape,
             "layout": detector.layout().name(),
             "classes": classes,
+            "tells_state": detector.classes().tells_state(),
         });
         outln!("{info}");
         return Ok(ExitCode::SUCCESS);
@@ -41,6 +42,16 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     outln!("classes:");
     for (i, (name, meaning)) in detector.classes().iter().enumerate() {
         outln!("  {i:>2} {name:<16} -> {meaning}");
+    }
+    let unmapped: Vec<&str> = detector.classes().unmapped().collect();
+    if let Some(first) = unmapped.first() {
+        outln!(
+            "not signals: {}; if one is, map it in a --config file: [model.class_meanings] \"{first}\" = \"ped_walk\" (or ped_stop, vehicle_red, vehicle_yellow, vehicle_green, off)",
+            unmapped.join(", ")
+        );
+    }
+    if !detector.classes().tells_state() {
+        outln!("note: no class says a signal state, so with this model every decision is unknown");
     }
     Ok(ExitCode::SUCCESS)
 }
