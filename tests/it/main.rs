@@ -5,6 +5,7 @@ mod bad_input;
 mod cross;
 mod cues;
 mod decide;
+mod detect;
 mod eval;
 mod faults;
 mod hostile_mp4;

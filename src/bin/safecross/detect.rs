@@ -4,14 +4,14 @@ use crate::common::{ModelArgs, detection_json, load_detector};
 use anyhow::Context;
 use safecross::frame::Frame;
 use safecross::signal::{Detection, SignalMeaning};
-use safecross::source::images::load_image;
+use safecross::source::images::{ImageSource, load_image};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Detect traffic lights and pedestrian signals in images.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Images to look at (PNG, JPEG, BMP, WebP)
+    /// Images to look at (PNG, JPEG, BMP, WebP), or folders of them
     #[arg(required = true, value_name = "IMAGE")]
     images: Vec<PathBuf>,
     #[command(flatten)]
@@ -29,7 +29,16 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     let config = args.model.to_config()?;
     let mut detector = load_detector(&config)?;
     let mut frame = Frame::default();
-    for (i, path) in args.images.iter().enumerate() {
+    // A folder stands for its images, in natural order (`f2.png` before `f10.png`).
+    let mut images = Vec::with_capacity(args.images.len());
+    for path in &args.images {
+        if path.is_dir() {
+            images.extend_from_slice(ImageSource::folder(path, 10.0)?.files());
+        } else {
+            images.push(path.clone());
+        }
+    }
+    for (i, path) in images.iter().enumerate() {
         load_image(path, &mut frame)?;
         let detections = detector.detect(&frame)?.to_vec();
         let classes = detector.classes();
@@ -56,7 +65,7 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         if let Some(out) = &args.draw {
-            let out = if args.images.len() > 1 {
+            let out = if images.len() > 1 {
                 let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| i.to_string());
                 out.with_file_name(format!(
                     "{}-{stem}.png",

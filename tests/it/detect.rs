@@ -1,0 +1,36 @@
+//! `safecross detect` on files and folders.
+
+use crate::onnx::constant_detector;
+use crate::util::{safecross, temp_dir, write_png};
+
+#[test]
+fn a_folder_stands_for_its_images_in_natural_order() {
+    let dir = temp_dir();
+    let model = dir.path().join("m.onnx");
+    std::fs::write(&model, constant_detector(320, 7, 8, &[0.0; 56], Some("{0: 'red', 1: 'yellow', 2: 'green'}")))
+        .unwrap();
+    let folder = dir.path().join("shots");
+    std::fs::create_dir(&folder).unwrap();
+    for name in ["f10.png", "f2.png", "f1.png"] {
+        write_png(&folder.join(name), 64, 48, |x, y| [(x * 3) as u8, (y * 5) as u8, 40]);
+    }
+    std::fs::write(folder.join("notes.txt"), "not an image").unwrap();
+    let lone = dir.path().join("lone.png");
+    write_png(&lone, 32, 32, |_, _| [9, 9, 9]);
+    let run = safecross(&[
+        "detect",
+        folder.to_str().unwrap(),
+        lone.to_str().unwrap(),
+        "--json",
+        "--model",
+        model.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let names: Vec<String> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["image"].as_str().unwrap().to_owned())
+        .map(|p| p.rsplit('/').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["f1.png", "f2.png", "f10.png", "lone.png"]);
+}
