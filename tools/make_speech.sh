@@ -13,6 +13,8 @@ trap 'rm -rf "$tmp"' EXIT
 
 render() { # lang voice speed id text
     local lang="$1" voice="$2" speed="$3" id="$4" text="$5"
+    # ONLY=looking renders just that clip (the others stay byte for byte as they are).
+    [ -n "${ONLY:-}" ] && [ "$ONLY" != "$id" ] && return 0
     mkdir -p "$out/$lang"
     espeak-ng -v "$voice" -s "$speed" -a 100 -w "$tmp/raw.wav" "$text"
     # Trim leading/trailing silence, resample, and add 10 ms fades so clips start and
@@ -27,6 +29,7 @@ render en en-us 165 vehicle_green "Vehicle light is green"
 render en en-us 165 wait "Wait"
 render en en-us 165 changing "Signal changing, do not start"
 render en en-us 165 no_signal "No signal found"
+render en en-us 165 looking "Looking for the signal"
 render en en-us 165 following_vehicle "Following the vehicle signal"
 
 render zh cmn 210 walk "行人绿灯"
@@ -34,6 +37,7 @@ render zh cmn 210 vehicle_green "机动车绿灯"
 render zh cmn 210 wait "红灯，请等待"
 render zh cmn 210 changing "绿灯即将结束，请勿开始通行"
 render zh cmn 210 no_signal "未找到信号灯"
+render zh cmn 210 looking "正在寻找信号灯"
 render zh cmn 210 following_vehicle "跟随机动车信号灯"
 
 echo "wrote $(ls "$out"/en/*.wav "$out"/zh/*.wav | wc -l) clips under $out"

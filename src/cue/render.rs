@@ -44,6 +44,8 @@ pub fn plan(state: SignalState, basis: Basis, prev: Option<(SignalState, Basis)>
         (SignalState::Walk, _) => Message::Walk,
         (SignalState::DontWalk, _) => Message::Wait,
         (SignalState::Changing, _) => Message::Changing,
+        // At the start nothing has been looked at long enough to say there is none.
+        (SignalState::Unknown, _) if prev.is_none() => Message::Looking,
         (SignalState::Unknown, _) => Message::NoSignal,
     };
     let messages = match prefix {
@@ -276,6 +278,14 @@ mod tests {
 
     fn tones_only() -> CueConfig {
         CueConfig { mode: CueMode::Tones, sample_rate_hz: 16_000, volume: 1.0, ..CueConfig::default() }
+    }
+
+    #[test]
+    fn unknown_at_the_start_is_looking_and_later_no_signal() {
+        let start = plan(SignalState::Unknown, Basis::None, None).map(|c| c.messages);
+        assert_eq!(start, Some([Some(Message::Looking), None]));
+        let later = plan(SignalState::Unknown, Basis::None, Some((SignalState::Walk, Basis::Pedestrian)));
+        assert_eq!(later.map(|c| c.messages), Some([Some(Message::NoSignal), None]));
     }
 
     #[test]

@@ -23,18 +23,23 @@ pub enum Message {
     Changing,
     /// No usable signal.
     NoSignal,
+    /// Just started: nothing decided yet. Said instead of [`Message::NoSignal`] at the
+    /// start, when a head may already be in view but is still being confirmed ("no
+    /// signal found" beside a visible head contradicts what a sighted helper sees).
+    Looking,
     /// The decision now rests on a vehicle signal.
     FollowingVehicle,
 }
 
 impl Message {
     /// All messages.
-    pub const ALL: [Message; 6] = [
+    pub const ALL: [Message; 7] = [
         Message::Walk,
         Message::VehicleGreen,
         Message::Wait,
         Message::Changing,
         Message::NoSignal,
+        Message::Looking,
         Message::FollowingVehicle,
     ];
 
@@ -46,6 +51,7 @@ impl Message {
             Message::Wait => "wait",
             Message::Changing => "changing",
             Message::NoSignal => "no_signal",
+            Message::Looking => "looking",
             Message::FollowingVehicle => "following_vehicle",
         }
     }
@@ -58,12 +64,14 @@ impl Message {
             (Lang::En, Message::Wait) => "Wait",
             (Lang::En, Message::Changing) => "Signal changing, do not start",
             (Lang::En, Message::NoSignal) => "No signal found",
+            (Lang::En, Message::Looking) => "Looking for the signal",
             (Lang::En, Message::FollowingVehicle) => "Following the vehicle signal",
             (Lang::Zh, Message::Walk) => "行人绿灯",
             (Lang::Zh, Message::VehicleGreen) => "机动车绿灯",
             (Lang::Zh, Message::Wait) => "红灯，请等待",
             (Lang::Zh, Message::Changing) => "绿灯即将结束，请勿开始通行",
             (Lang::Zh, Message::NoSignal) => "未找到信号灯",
+            (Lang::Zh, Message::Looking) => "正在寻找信号灯",
             (Lang::Zh, Message::FollowingVehicle) => "跟随机动车信号灯",
         }
     }
@@ -81,12 +89,14 @@ impl Message {
             (Lang::En, Message::Wait) => clip!("en", "wait"),
             (Lang::En, Message::Changing) => clip!("en", "changing"),
             (Lang::En, Message::NoSignal) => clip!("en", "no_signal"),
+            (Lang::En, Message::Looking) => clip!("en", "looking"),
             (Lang::En, Message::FollowingVehicle) => clip!("en", "following_vehicle"),
             (Lang::Zh, Message::Walk) => clip!("zh", "walk"),
             (Lang::Zh, Message::VehicleGreen) => clip!("zh", "vehicle_green"),
             (Lang::Zh, Message::Wait) => clip!("zh", "wait"),
             (Lang::Zh, Message::Changing) => clip!("zh", "changing"),
             (Lang::Zh, Message::NoSignal) => clip!("zh", "no_signal"),
+            (Lang::Zh, Message::Looking) => clip!("zh", "looking"),
             (Lang::Zh, Message::FollowingVehicle) => clip!("zh", "following_vehicle"),
         }
     }
