@@ -226,7 +226,10 @@ impl Detector {
             Some(names) => ClassMap::new(names, &model.class_meanings),
             None => {
                 let count = layout.class_count().unwrap_or(0);
-                tracing::warn!("{} has no class names; pass --classes, or every box will mean `other`", path.display());
+                tracing::warn!(
+                    "{} has no class names; pass --class-names, or every box will mean `other`",
+                    path.display()
+                );
                 ClassMap::unnamed(count)
             }
         };

@@ -52,7 +52,7 @@ pub enum LayoutError {
     ClassCountMismatch {
         /// Classes in the output tensor.
         output_classes: usize,
-        /// Names given (metadata or --classes).
+        /// Names given (metadata or --class-names).
         names: usize,
     },
 }

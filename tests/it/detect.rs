@@ -34,3 +34,33 @@ fn a_folder_stands_for_its_images_in_natural_order() {
         .collect();
     assert_eq!(names, ["f1.png", "f2.png", "f10.png", "lone.png"]);
 }
+
+#[test]
+fn classes_filters_boxes_by_class_id_and_class_names_names_them() {
+    let dir = temp_dir();
+    // Two anchors: a class-0 box on the left, a class-2 box on the right.
+    let anchors = 8;
+    let mut t = vec![0.0f32; 7 * anchors];
+    for (anchor, cx, class) in [(0, 80.0, 0), (1, 240.0, 2)] {
+        for (row, v) in [(0, cx), (1, 160.0), (2, 20.0), (3, 40.0), (4 + class, 0.9)] {
+            t[row * anchors + anchor] = v;
+        }
+    }
+    let model = dir.path().join("m.onnx");
+    std::fs::write(&model, constant_detector(320, 7, anchors as i64, &t, None)).unwrap();
+    let img = dir.path().join("a.png");
+    write_png(&img, 320, 320, |x, y| [(x / 3) as u8, (y / 3) as u8, 40]);
+    let classes_of = |extra: &[&str]| -> Vec<String> {
+        let args =
+            [&["detect", img.to_str().unwrap(), "--json", "--model", model.to_str().unwrap()][..], extra].concat();
+        let run = safecross(&args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let line: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        line["detections"].as_array().unwrap().iter().map(|d| d["class"].as_str().unwrap().to_owned()).collect()
+    };
+    let mut all = classes_of(&["--class-names", "red,yellow,green"]);
+    all.sort();
+    assert_eq!(all, ["green", "red"]);
+    assert_eq!(classes_of(&["--class-names", "red,yellow,green", "--classes", "2"]), ["green"]);
+    assert!(classes_of(&["--class-names", "red,yellow,green", "--classes", "1"]).is_empty());
+}

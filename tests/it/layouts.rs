@@ -90,11 +90,11 @@ fn classes_flag_names_a_model_without_metadata_and_threshold_is_configurable() {
         t[r * anchors] = *v;
     }
     let model = constant_detector(SIZE, rows as i64, anchors as i64, &t, None);
-    let dets = detect(&model, &["--classes", "walking_man,stop_hand"]);
+    let dets = detect(&model, &["--class-names", "walking_man,stop_hand"]);
     assert_eq!(dets.len(), 1);
     assert_eq!(dets[0]["class"], "walking_man");
     assert_eq!(dets[0]["signal"], "ped_walk");
-    assert!(detect(&model, &["--classes", "walking_man,stop_hand", "--conf", "0.5"]).is_empty());
+    assert!(detect(&model, &["--class-names", "walking_man,stop_hand", "--conf", "0.5"]).is_empty());
 }
 
 #[test]

@@ -25,8 +25,9 @@ pub struct ModelArgs {
     #[arg(long, value_enum, value_name = "EP")]
     pub ort_ep: Option<ExecutionProvider>,
     /// Class names in output order, comma-separated, for models without `names` metadata
+    /// (`--classes` in other tools filters by class id; here that is `detect --classes`)
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]
-    pub classes: Option<Vec<String>>,
+    pub class_names: Option<Vec<String>>,
     /// Minimum confidence to keep a box, 0..1 [default: 0.25]
     #[arg(long, value_name = "SCORE", value_parser = fraction_f32, allow_negative_numbers = true)]
     pub conf: Option<f32>,
@@ -69,7 +70,7 @@ impl ModelArgs {
         if let Some(ep) = self.ort_ep {
             config.infer.execution_provider = ep;
         }
-        if let Some(c) = &self.classes {
+        if let Some(c) = &self.class_names {
             config.model.classes = Some(c.iter().map(|s| s.trim().to_string()).collect());
         }
         if let Some(c) = self.conf {

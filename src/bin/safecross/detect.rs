@@ -19,6 +19,11 @@ pub struct Args {
     /// Print one JSON object per image (JSON Lines)
     #[arg(long)]
     json: bool,
+    /// Show only boxes of these class ids, comma-separated (as `--classes` in ultralytics;
+    /// applied after NMS). Only here: a run that could not see stop classes would not be
+    /// told to stop
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    classes: Option<Vec<u16>>,
     /// Write the image with boxes and labels drawn to this PNG (with several images,
     /// the image's name is appended)
     #[arg(long, value_name = "OUT.png")]
@@ -40,7 +45,10 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     }
     for (i, path) in images.iter().enumerate() {
         load_image(path, &mut frame)?;
-        let detections = detector.detect(&frame)?.to_vec();
+        let mut detections = detector.detect(&frame)?.to_vec();
+        if let Some(keep) = &args.classes {
+            detections.retain(|d| keep.contains(&d.class_id));
+        }
         let classes = detector.classes();
         if args.json {
             let list: Vec<_> = detections.iter().map(|d| detection_json(d, classes)).collect();
