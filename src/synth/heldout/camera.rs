@@ -76,8 +76,8 @@ impl Effects {
                 let (dx, dy) = (x as f32 - cx, y as f32 - cy);
                 let k = self.gain * (1.0 - self.vignette * (dx * dx + dy * dy) * inv);
                 let p = &mut canvas.px[y * w + x];
-                for c in 0..3 {
-                    p[c] *= k * self.cast[c];
+                for (v, cast) in p.iter_mut().zip(self.cast) {
+                    *v *= k * cast;
                 }
             }
         }
