@@ -185,8 +185,9 @@ fn a_reader_that_stops_during_walk_is_unknown_within_the_stall_timeout() {
         let first_tick = out.events.iter().find(|e| e.0 == Kind::Tick).expect("no tick while the reader was stuck");
         assert_eq!(first_tick.2, SignalState::Unknown, "{pace:?}");
         // The last frame was at 2.9 s; the wall clock stands in for media time while
-        // nothing comes. Allow a scheduler's delay on a loaded machine.
-        assert!((3.9..3.9 + 0.3).contains(&first_tick.1), "{pace:?}: {first_tick:?}");
+        // nothing comes. Allow a scheduler's delay on a loaded machine, but far less
+        // than the 2.5 s the frame took.
+        assert!((3.9..3.9 + 0.6).contains(&first_tick.1), "{pace:?}: {first_tick:?}");
         // As fast as possible, the frames that came late are still processed; in real
         // time they are stale by then and dropped, as a camera's would be.
         let frames_after = out.events.iter().filter(|e| e.0 == Kind::Frame && e.1 >= 3.0).count();
