@@ -3,6 +3,7 @@
 use crate::common::{ModelArgs, detection_json};
 use anyhow::Context;
 use safecross::cue::{Announcement, AudioOutput, CueMode, CuePlayer, Lang};
+use safecross::decide::Decision;
 use safecross::pipeline::Pipeline;
 use safecross::runner::{Event, Pace, RunError, Runner};
 use safecross::signal::{Basis, SignalState};
@@ -167,14 +168,7 @@ fn watch(runner: &mut Runner, args: &Args, screen: &Screen, out: &mut impl Write
             }
             Event::Tick { t_s, decision: d, announcement } => {
                 if args.json {
-                    let line = serde_json::json!({
-                        "t": millis(t_s),
-                        "tick": true,
-                        "decision": d.state.as_str(),
-                        "basis": d.basis.as_str(),
-                        "confidence": millis(f64::from(d.confidence)),
-                    });
-                    writeln!(out, "{line}")?;
+                    writeln!(out, "{}", frameless_line(t_s, "tick", true.into(), &d))?;
                     announce(out, screen, true, t_s, &announcement)?;
                 } else {
                     announce(out, screen, false, t_s, &announcement)?;
@@ -183,14 +177,7 @@ fn watch(runner: &mut Runner, args: &Args, screen: &Screen, out: &mut impl Write
             }
             Event::BadFrame { t_s, decision: d, announcement, error } => {
                 if args.json {
-                    let line = serde_json::json!({
-                        "t": millis(t_s),
-                        "bad_frame": error.to_string(),
-                        "decision": d.state.as_str(),
-                        "basis": d.basis.as_str(),
-                        "confidence": millis(f64::from(d.confidence)),
-                    });
-                    writeln!(out, "{line}")?;
+                    writeln!(out, "{}", frameless_line(t_s, "bad_frame", error.to_string().into(), &d))?;
                     announce(out, screen, true, t_s, &announcement)?;
                 } else {
                     announce(out, screen, false, t_s, &announcement)?;
@@ -199,14 +186,8 @@ fn watch(runner: &mut Runner, args: &Args, screen: &Screen, out: &mut impl Write
             }
             Event::Fault { t_s, decision: d, announcement, error } => {
                 if args.json {
-                    let line = serde_json::json!({
-                        "t": millis(t_s),
-                        "fault": error.to_string(),
-                        "decision": d.state.as_str(),
-                        "basis": d.basis.as_str(),
-                        "confidence": 0.0,
-                    });
-                    writeln!(out, "{line}")?;
+                    // After a fault the decision is unknown, whose confidence is 0.
+                    writeln!(out, "{}", frameless_line(t_s, "fault", error.to_string().into(), &d))?;
                 }
                 announce(out, screen, args.json, t_s, &announcement)?;
                 screen.finish(out)?;
@@ -246,6 +227,18 @@ fn announce(
         }
     }
     Ok(())
+}
+
+/// The JSON line of an event that has no frame: `key` says which (`tick`, `bad_frame`,
+/// `fault`), then the decision after it.
+fn frameless_line(t: f64, key: &str, value: serde_json::Value, d: &Decision) -> serde_json::Value {
+    serde_json::json!({
+        "t": millis(t),
+        key: value,
+        "decision": d.state.as_str(),
+        "basis": d.basis.as_str(),
+        "confidence": millis(f64::from(d.confidence)),
+    })
 }
 
 /// Rounded to the millisecond (or thousandth) for the JSON stream.
