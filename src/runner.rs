@@ -27,7 +27,7 @@ use crate::cue::{Announcement, CueError, CuePlayer};
 use crate::decide::Decision;
 use crate::frame::Frame;
 use crate::pipeline::{FrameDecision, Pipeline, PipelineError};
-use crate::signal::{Basis, SignalState};
+use crate::signal::SignalState;
 use crate::source::pacing::{Clock, Paced};
 use crate::source::prefetch::Prefetch;
 use crate::source::{FrameSource, Next, SourceError};
@@ -268,7 +268,7 @@ impl Runner {
         self.next_tick_s = t + self.stall_timeout_s + 1e-3;
         self.now_s = self.now_s.max(t);
         let decision = self.pipeline.unseen(t);
-        let announcement = self.player.update(t, decision.state, decision.basis)?;
+        let announcement = self.player.update(t, decision.state, decision.basis, false)?;
         Ok(Event::BadFrame { t_s: t, decision, announcement, error })
     }
 
@@ -284,7 +284,8 @@ impl Runner {
         self.next_tick_s = t + self.stall_timeout_s + 1e-3;
         self.now_s = self.now_s.max(t);
         let d = decision.decision;
-        let announcement = self.player.update(t, d.state, d.basis)?;
+        let seen = decision.observation.shows.is_some();
+        let announcement = self.player.update(t, d.state, d.basis, seen)?;
         Ok(Event::Frame { decision, announcement })
     }
 
@@ -293,7 +294,7 @@ impl Runner {
         self.now_s = t_s;
         self.next_tick_s = t_s + TICK_EVERY_S;
         let decision = self.pipeline.tick(t_s);
-        let announcement = self.player.update(t_s, decision.state, decision.basis)?;
+        let announcement = self.player.update(t_s, decision.state, decision.basis, false)?;
         Ok(Event::Tick { t_s, decision, announcement })
     }
 
@@ -305,7 +306,7 @@ impl Runner {
         };
         let decision = self.pipeline.fault(t_s);
         debug_assert_eq!(decision.state, SignalState::Unknown);
-        let announcement = self.player.update(t_s, SignalState::Unknown, Basis::None)?;
+        let announcement = self.player.fault(t_s)?;
         self.player.play_out(t_s, FAULT_PLAY_OUT_S)?;
         Ok(Event::Fault { t_s, decision, announcement, error })
     }

@@ -420,9 +420,12 @@ def sanitized_backgrounds(split_dir, dest):
     return dest
 
 
-def build_synth(out, count, seed, size, backgrounds, binary=None, real_share=None):
+def build_synth(out, count, seed, size, backgrounds, binary=None, real_share=None, heldout_styles=None):
     """Synthetic stills (pedestrian heads pasted on real photos, our class ids) from the
-    project's own generator; skipped when OUT already holds COUNT labelled stills."""
+    project's own generator; skipped when OUT already holds COUNT labelled stills.
+
+    `heldout_styles` (e.g. "jp,uk,us-outline") draws the heads from those styles of the
+    held-out design family; the family's other styles then stay held out."""
     import subprocess
 
     have = len(glob.glob(os.path.join(out, "labels", "*.txt")))
@@ -434,6 +437,8 @@ def build_synth(out, count, seed, size, backgrounds, binary=None, real_share=Non
         cmd += ["--backgrounds", b]
     if real_share is not None:
         cmd += ["--real-share", str(real_share)]
+    if heldout_styles:
+        cmd += ["--designs", "heldout", "--heldout-styles", heldout_styles]
     print("running:", " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
     return out
@@ -461,13 +466,14 @@ def main():
     ap.add_argument("--data-root", default=real)
     ap.add_argument("--real-share", type=float, help="share of stills on real photos (generator default when absent)")
     ap.add_argument("--bin", help="path to the safecross binary")
+    ap.add_argument("--heldout-styles", help="draw heads from these styles of the held-out design family (jp,kr,uk,us-stacked,us-outline)")
     a = ap.parse_args()
     bgs = []
     for ds in ("cinta", "kr"):
         src = os.path.join(a.data_root, ds, "train")
         if os.path.isdir(src):
             bgs.append(sanitized_backgrounds(src, os.path.join(here, "data", "backgrounds", ds, "train")))
-    build_synth(a.out, a.count, a.seed, a.size, bgs, a.bin, a.real_share)
+    build_synth(a.out, a.count, a.seed, a.size, bgs, a.bin, a.real_share, a.heldout_styles)
     print("synthetic class counts:", class_counts(a.out, "ours"))
     for split, kind in [("cinta/train", "cinta"), ("kr/train", "kr"), ("cinta/valid", "cinta")]:
         d = os.path.join(a.data_root, split)

@@ -5,9 +5,11 @@
 //!   unknown), pure Rust and testable without an audio device.
 //! - [`speech`]: short messages in English or Mandarin, pre-rendered with espeak-ng by
 //!   `tools/make_speech.sh` and compiled in. No message says "safe".
-//! - [`CueRenderer`]: mixes the two into one stream; a state change cuts what is playing
-//!   at once, and nothing is queued.
-//! - [`CuePlayer`]: the one type the pipeline calls. `update(t_s, state, basis)` never
+//! - [`SpeechPolicy`]: when a change is spoken and when it is only a tone change (walk
+//!   at once, other changes once they hold, at most four such messages a minute).
+//! - [`CueRenderer`]: mixes the two into one stream; a new pattern or message cuts what
+//!   is playing at once, and nothing is queued.
+//! - [`CuePlayer`]: the one type the pipeline calls. `update(t_s, state, basis, seen)` never
 //!   blocks; it writes a WAV along media time, or publishes the latest state to the
 //!   speaker's audio thread, which reads it every 5 ms (rodio's periodic-access idea).
 //!
@@ -22,12 +24,14 @@
 //! Imports: `signal`.
 
 mod player;
+pub mod policy;
 mod render;
 pub mod speech;
 pub mod tones;
 
 pub use player::CuePlayer;
-pub use render::{CueRenderer, CueStart, plan};
+pub use policy::SpeechPolicy;
+pub use render::{CueRenderer, CueStart};
 pub use speech::{Message, SpeechBank};
 
 use crate::signal::{Basis, SignalState};

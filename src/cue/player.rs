@@ -2,7 +2,8 @@
 //! a WAV file (along media time), to the speaker (on rodio's audio thread), or
 //! nowhere, and reports an [`Announcement`] whenever a cue or message starts.
 
-use super::render::{CueRenderer, CueStart, plan};
+use super::policy::SpeechPolicy;
+use super::render::{CueRenderer, CueStart};
 use super::speech::SpeechBank;
 use super::tones;
 use super::{Announcement, AudioOutput, CueConfig, CueError, CueMode, Lang};
@@ -94,18 +95,18 @@ enum Sink {
 /// use safecross::signal::{Basis, SignalState};
 /// # fn main() -> Result<(), safecross::cue::CueError> {
 /// let mut player = CuePlayer::open(CueConfig::default(), AudioOutput::Wav("cues.wav".into()))?;
-/// if let Some(a) = player.update(0.0, SignalState::DontWalk, Basis::Pedestrian)? {
+/// if let Some(a) = player.update(0.0, SignalState::DontWalk, Basis::Pedestrian, true)? {
 ///     println!("{}", serde_json::to_string(&a).unwrap_or_default());
 /// }
-/// player.update(3.0, SignalState::Walk, Basis::Pedestrian)?;
-/// player.update(6.0, SignalState::Walk, Basis::Pedestrian)?; // renders up to 6 s
+/// player.update(3.0, SignalState::Walk, Basis::Pedestrian, true)?;
+/// player.update(6.0, SignalState::Walk, Basis::Pedestrian, true)?; // renders up to 6 s
 /// player.finish()?;
 /// # Ok(()) }
 /// ```
 pub struct CuePlayer {
     config: CueConfig,
     sink: Sink,
-    last: Option<(SignalState, Basis)>,
+    policy: SpeechPolicy,
     notice: Option<String>,
 }
 
@@ -136,7 +137,7 @@ impl CuePlayer {
                 }
             },
         };
-        Ok(Self { config, sink, last: None, notice })
+        Ok(Self { config, sink, policy: SpeechPolicy::new(), notice })
     }
 
     /// Why the requested output was replaced, if it was (say it to the user once).
@@ -168,26 +169,54 @@ impl CuePlayer {
         }
     }
 
-    /// Tells the player the decision at media time `t_s` (s). Never blocks on audio:
-    /// a WAV output renders up to `t_s` with the previous state first; the speaker
-    /// picks the new state up within 5 ms. Calling it with an unchanged state just
-    /// advances time. Returns what starts to be heard, if anything.
+    /// Tells the player the decision at media time `t_s` (s); `seen`: a head was
+    /// detected in this frame (false for ticks and lost frames). The
+    /// [`SpeechPolicy`] decides what is said. Never blocks on audio: a WAV output renders
+    /// up to `t_s` with the previous state first; the speaker picks the change up within
+    /// 5 ms. Calling it with an unchanged state advances time (and may speak a message
+    /// the policy held back). Returns what starts to be heard, if anything.
     ///
     /// # Errors
     /// [`CueError::Wav`] if writing the WAV file fails.
-    pub fn update(&mut self, t_s: f64, state: SignalState, basis: Basis) -> Result<Option<Announcement>, CueError> {
-        let start = plan(state, basis, self.last);
-        self.last = Some((state, basis));
+    pub fn update(
+        &mut self,
+        t_s: f64,
+        state: SignalState,
+        basis: Basis,
+        seen: bool,
+    ) -> Result<Option<Announcement>, CueError> {
+        let start = self.policy.update(t_s, state, basis, seen);
         match &mut self.sink {
             Sink::Wav(w) => {
                 w.render_to(t_s)?;
-                w.renderer.set(state, basis);
+                if let Some(start) = &start {
+                    w.renderer.start(start);
+                }
             }
             #[cfg(feature = "audio")]
-            Sink::Speaker(s) => s.publish(state, basis),
+            Sink::Speaker(s) => s.publish(start.as_ref()),
             Sink::Silent => {}
         }
         Ok(start.and_then(|s| announcement(t_s, &s, self.config.mode, self.config.lang)))
+    }
+
+    /// The source or the model failed at media time `t_s`: switches to unknown and says
+    /// so at once (see [`SpeechPolicy::fault`]). Follow it with [`CuePlayer::play_out`].
+    ///
+    /// # Errors
+    /// [`CueError::Wav`] if writing the WAV file fails.
+    pub fn fault(&mut self, t_s: f64) -> Result<Option<Announcement>, CueError> {
+        let start = self.policy.fault(t_s);
+        match &mut self.sink {
+            Sink::Wav(w) => {
+                w.render_to(t_s)?;
+                w.renderer.start(&start);
+            }
+            #[cfg(feature = "audio")]
+            Sink::Speaker(s) => s.publish(Some(&start)),
+            Sink::Silent => {}
+        }
+        Ok(announcement(t_s, &start, self.config.mode, self.config.lang))
     }
 
     /// Keeps the current cue sounding for `seconds` after media time `t_s`, so it is
@@ -263,7 +292,8 @@ mod speaker {
     //! The speaker output: a rodio source that owns a [`CueRenderer`] on the audio
     //! thread and reads the latest published state every 5 ms.
 
-    use super::{CueConfig, CueRenderer, bank_for};
+    use super::{CueConfig, CueRenderer, CueStart, bank_for};
+    use crate::cue::Message;
     use crate::signal::{Basis, SignalState};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -271,40 +301,57 @@ mod speaker {
 
     /// What the decision side publishes; the audio side only reads.
     struct Shared {
-        /// `generation << 16 | state << 8 | basis`.
+        /// `generation << 32 | encode(start)`: a new generation with every decision (the
+        /// audio side's dead-man switch counts from it), carrying what starts, if anything.
         command: AtomicU64,
         volume_bits: AtomicU32,
         release: AtomicBool,
     }
 
-    fn encode(state: SignalState, basis: Basis) -> u64 {
-        let s = match state {
-            SignalState::Walk => 0,
-            SignalState::DontWalk => 1,
-            SignalState::Changing => 2,
-            SignalState::Unknown => 3,
-        };
-        let b = match basis {
+    const HAS_START: u64 = 1 << 25;
+    const RESTART: u64 = 1 << 24;
+
+    fn message_code(m: Option<Message>) -> u64 {
+        m.and_then(|m| Message::ALL.iter().position(|&x| x == m)).map_or(0, |i| i as u64 + 1)
+    }
+
+    fn message_of(code: u64) -> Option<Message> {
+        (code as usize).checked_sub(1).and_then(|i| Message::ALL.get(i).copied())
+    }
+
+    /// Packs what starts into the low 32 bits: basis, state, two messages, restart.
+    fn encode(start: Option<&CueStart>) -> u64 {
+        let Some(start) = start else { return 0 };
+        let state = SignalState::ALL.iter().position(|&s| s == start.state).unwrap_or(0) as u64;
+        let basis = match start.basis {
             Basis::Pedestrian => 0,
             Basis::Vehicle => 1,
             Basis::None => 2,
         };
-        (s << 8) | b
+        HAS_START
+            | if start.restart_pattern { RESTART } else { 0 }
+            | message_code(start.messages[1]) << 20
+            | message_code(start.messages[0]) << 16
+            | state << 8
+            | basis
     }
 
-    fn decode(cmd: u64) -> (SignalState, Basis) {
-        let state = match (cmd >> 8) & 0xff {
-            0 => SignalState::Walk,
-            1 => SignalState::DontWalk,
-            2 => SignalState::Changing,
-            _ => SignalState::Unknown,
-        };
+    fn decode(cmd: u64) -> Option<CueStart> {
+        if cmd & HAS_START == 0 {
+            return None;
+        }
+        let state = SignalState::ALL.get(((cmd >> 8) & 0xff) as usize).copied().unwrap_or(SignalState::Unknown);
         let basis = match cmd & 0xff {
             0 => Basis::Pedestrian,
             1 => Basis::Vehicle,
             _ => Basis::None,
         };
-        (state, basis)
+        Some(CueStart {
+            state,
+            basis,
+            restart_pattern: cmd & RESTART != 0,
+            messages: [message_of((cmd >> 16) & 0xf), message_of((cmd >> 20) & 0xf)],
+        })
     }
 
     pub(super) struct SpeakerSink {
@@ -339,9 +386,11 @@ mod speaker {
             Ok(Self { shared, generation: 0, device })
         }
 
-        pub(super) fn publish(&mut self, state: SignalState, basis: Basis) {
-            self.generation = (self.generation + 1) & 0xffff_ffff_ffff;
-            self.shared.command.store((self.generation << 16) | encode(state, basis), Ordering::Release);
+        /// Publishes one decision: what starts, if anything (None still tells the audio
+        /// side that decisions are coming).
+        pub(super) fn publish(&mut self, start: Option<&CueStart>) {
+            self.generation = (self.generation + 1) & 0xffff_ffff;
+            self.shared.command.store((self.generation << 32) | encode(start), Ordering::Release);
         }
 
         pub(super) fn set_volume(&self, volume: f32) {
@@ -373,19 +422,20 @@ mod speaker {
     impl LiveSource {
         fn poll(&mut self) {
             let cmd = self.shared.command.load(Ordering::Acquire);
-            let generation = cmd >> 16;
+            let generation = cmd >> 32;
             if generation != 0 && generation != self.seen {
                 self.seen = generation;
                 self.quiet_samples = 0;
-                let (state, basis) = decode(cmd);
-                self.renderer.set(state, basis);
+                if let Some(start) = decode(cmd) {
+                    self.renderer.start(&start);
+                }
             } else if generation != 0 {
                 // Dead-man switch: a frozen camera or model must not leave the last cue
                 // (possibly walk) ticking on; after the stall timeout say unknown.
                 let before = self.quiet_samples;
                 self.quiet_samples += u64::from(self.check_every);
                 if before <= self.stall_samples && self.quiet_samples > self.stall_samples {
-                    self.renderer.set(SignalState::Unknown, Basis::None);
+                    self.renderer.stall();
                 }
             }
             self.renderer.set_volume(f32::from_bits(self.shared.volume_bits.load(Ordering::Relaxed)));
@@ -432,9 +482,15 @@ mod speaker {
 
         #[test]
         fn commands_round_trip() {
-            for s in SignalState::ALL {
-                for b in [Basis::Pedestrian, Basis::Vehicle, Basis::None] {
-                    assert_eq!(decode(encode(s, b)), (s, b));
+            assert_eq!(decode(encode(None)), None);
+            let messages = [None].into_iter().chain(Message::ALL.map(Some));
+            for (k, m) in messages.enumerate() {
+                for state in SignalState::ALL {
+                    for basis in [Basis::Pedestrian, Basis::Vehicle, Basis::None] {
+                        let second = Message::ALL.get(k % 3).copied().filter(|_| m.is_some());
+                        let start = CueStart { state, basis, restart_pattern: k % 2 == 0, messages: [m, second] };
+                        assert_eq!(decode(encode(Some(&start))), Some(start));
+                    }
                 }
             }
         }
@@ -458,18 +514,24 @@ mod speaker {
                 stall_samples: u64::from(rate),
                 rate: rodio::SampleRate::new(rate).unwrap(),
             };
-            shared.command.store((1 << 16) | encode(SignalState::Walk, Basis::Pedestrian), Ordering::Release);
+            let walk = CueStart {
+                state: SignalState::Walk,
+                basis: Basis::Pedestrian,
+                restart_pattern: true,
+                messages: [Some(Message::Walk), None],
+            };
+            assert_eq!(decode(encode(Some(&walk))), Some(walk));
+            shared.command.store((1 << 32) | encode(Some(&walk)), Ordering::Release);
             for _ in 0..rate / 2 {
                 source.next();
             }
-            // Still walk half a second after the last update: setting walk again changes nothing.
-            assert!(source.renderer.set(SignalState::Walk, Basis::Pedestrian).is_none());
+            // Still walk half a second after the last update.
+            assert_eq!(source.renderer.state(), Some(SignalState::Walk));
             for _ in 0..rate {
                 source.next();
             }
             // 1.5 s without an update: the renderer has switched to unknown on its own.
-            assert!(source.renderer.set(SignalState::Unknown, Basis::None).is_none(), "should already be unknown");
-            assert!(source.renderer.set(SignalState::Walk, Basis::Pedestrian).is_some());
+            assert_eq!(source.renderer.state(), Some(SignalState::Unknown));
         }
     }
 }
@@ -485,11 +547,11 @@ mod tests {
             Ok(p) => p,
             Err(e) => panic!("{e}"),
         };
-        let a = p.update(0.0, SignalState::DontWalk, Basis::Pedestrian).ok().flatten();
+        let a = p.update(0.0, SignalState::DontWalk, Basis::Pedestrian, true).ok().flatten();
         assert_eq!(a.as_ref().map(|a| a.text.as_str()), Some("Wait"));
         assert_eq!(a.and_then(|a| a.pattern), Some("dont_walk_tock"));
-        assert!(p.update(0.1, SignalState::DontWalk, Basis::Pedestrian).ok().flatten().is_none());
-        let w = p.update(0.2, SignalState::Walk, Basis::Vehicle).ok().flatten();
+        assert!(p.update(0.1, SignalState::DontWalk, Basis::Pedestrian, true).ok().flatten().is_none());
+        let w = p.update(0.2, SignalState::Walk, Basis::Vehicle, true).ok().flatten();
         assert_eq!(w.map(|a| a.text), Some("Following the vehicle signal. Vehicle light is green".to_string()));
     }
 
@@ -500,9 +562,9 @@ mod tests {
             Ok(p) => p,
             Err(e) => panic!("{e}"),
         };
-        let a = p.update(0.0, SignalState::Walk, Basis::Pedestrian).ok().flatten();
+        let a = p.update(0.0, SignalState::Walk, Basis::Pedestrian, true).ok().flatten();
         assert_eq!(a.as_ref().map(|a| a.messages.len()), Some(0));
         // A basis-only change is silent in tones-only mode.
-        assert!(p.update(0.1, SignalState::Walk, Basis::Vehicle).ok().flatten().is_none());
+        assert!(p.update(0.1, SignalState::Walk, Basis::Vehicle, true).ok().flatten().is_none());
     }
 }

@@ -16,43 +16,20 @@ const INTERRUPT_FADE_S: f64 = 0.005;
 /// Time constant of the speech ducking and volume smoothing, s.
 const GAIN_SMOOTH_S: f64 = 0.005;
 
-/// What starts when the state (or the basis) changes.
+/// What starts to be heard: decided by [`SpeechPolicy`](super::SpeechPolicy), played by
+/// [`CueRenderer::start`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CueStart {
     /// The new state.
     pub state: SignalState,
     /// The new basis.
     pub basis: Basis,
-    /// The tone pattern restarts (false when only the basis changed).
+    /// The tone pattern restarts (false when only the basis changed, or when a message
+    /// held back by the speech policy is spoken later).
     pub restart_pattern: bool,
-    /// Messages spoken in order (when the mode includes speech).
+    /// Messages spoken in order (when the mode includes speech); none when the change is
+    /// heard as a tone change only.
     pub messages: [Option<Message>; 2],
-}
-
-/// Decides what starts when `(state, basis)` follows `prev` (None: nothing played yet).
-/// Returns None when nothing new should be heard.
-pub fn plan(state: SignalState, basis: Basis, prev: Option<(SignalState, Basis)>) -> Option<CueStart> {
-    let newly_vehicle = basis == Basis::Vehicle && prev.is_none_or(|(_, b)| b != Basis::Vehicle);
-    let prefix = newly_vehicle.then_some(Message::FollowingVehicle);
-    let state_changed = prev.is_none_or(|(s, _)| s != state);
-    if !state_changed {
-        // Only the basis changed: say so when it is now a vehicle signal.
-        return prefix.map(|p| CueStart { state, basis, restart_pattern: false, messages: [Some(p), None] });
-    }
-    let message = match (state, basis) {
-        (SignalState::Walk, Basis::Vehicle) => Message::VehicleGreen,
-        (SignalState::Walk, _) => Message::Walk,
-        (SignalState::DontWalk, _) => Message::Wait,
-        (SignalState::Changing, _) => Message::Changing,
-        // At the start nothing has been looked at long enough to say there is none.
-        (SignalState::Unknown, _) if prev.is_none() => Message::Looking,
-        (SignalState::Unknown, _) => Message::NoSignal,
-    };
-    let messages = match prefix {
-        Some(p) if state != SignalState::Unknown => [Some(p), Some(message)],
-        _ => [Some(message), None],
-    };
-    Some(CueStart { state, basis, restart_pattern: true, messages })
 }
 
 /// A message sequence being spoken.
@@ -166,19 +143,17 @@ impl CueRenderer {
         self.volume = volume.clamp(0.0, 1.0);
     }
 
-    /// Switches to `(state, basis)`. What is playing is cut at once when the state
-    /// changes; returns what starts, or None when nothing new is heard.
-    pub fn set(&mut self, state: SignalState, basis: Basis) -> Option<CueStart> {
-        let start = plan(state, basis, self.current);
-        self.current = Some((state, basis));
-        let start = start?;
+    /// Starts what `start` says. A new tone pattern or message cuts what is playing
+    /// (5 ms fade); nothing is queued.
+    pub fn start(&mut self, start: &CueStart) {
+        self.current = Some((start.state, start.basis));
         if start.restart_pattern && self.mode != CueMode::Speech {
             if let Some(old) = self.tone.take() {
                 self.tone_out = Some(FadeOut { voice: old, left: self.fade_len, len: self.fade_len });
             }
-            self.tone = Some(ToneVoice::new(tones::pattern(state), self.sample_rate));
+            self.tone = Some(ToneVoice::new(tones::pattern(start.state), self.sample_rate));
         }
-        if self.mode != CueMode::Tones && self.bank.is_some() {
+        if start.messages[0].is_some() && self.mode != CueMode::Tones && self.bank.is_some() {
             if let Some(old) = self.talk.take() {
                 self.talk_out = Some(FadeOut { voice: old, left: self.fade_len, len: self.fade_len });
             }
@@ -190,7 +165,34 @@ impl CueRenderer {
                 m => m,
             };
         }
-        Some(start)
+    }
+
+    /// Switches the tone to `state` without a message; returns whether the state changed.
+    pub fn set(&mut self, state: SignalState, basis: Basis) -> bool {
+        let changed = self.state() != Some(state);
+        self.start(&CueStart { state, basis, restart_pattern: changed, messages: [None, None] });
+        changed
+    }
+
+    /// The state the tone shows, None before the first [`CueRenderer::start`].
+    pub fn state(&self) -> Option<SignalState> {
+        self.current.map(|(s, _)| s)
+    }
+
+    /// The decisions have stopped coming: falls to unknown at once, saying so when it
+    /// leaves walk (a frozen loop must not leave walk ticking, and leaving walk is always
+    /// spoken). Does nothing when already unknown.
+    pub fn stall(&mut self) {
+        let was = self.state();
+        if was.is_some_and(|s| s != SignalState::Unknown) {
+            let message = (was == Some(SignalState::Walk)).then_some(Message::NoSignal);
+            self.start(&CueStart {
+                state: SignalState::Unknown,
+                basis: Basis::None,
+                restart_pattern: true,
+                messages: [message, None],
+            });
+        }
     }
 
     /// Starts a 5 ms fade of everything; afterwards the renderer is silent and
@@ -278,25 +280,6 @@ mod tests {
 
     fn tones_only() -> CueConfig {
         CueConfig { mode: CueMode::Tones, sample_rate_hz: 16_000, volume: 1.0, ..CueConfig::default() }
-    }
-
-    #[test]
-    fn unknown_at_the_start_is_looking_and_later_no_signal() {
-        let start = plan(SignalState::Unknown, Basis::None, None).map(|c| c.messages);
-        assert_eq!(start, Some([Some(Message::Looking), None]));
-        let later = plan(SignalState::Unknown, Basis::None, Some((SignalState::Walk, Basis::Pedestrian)));
-        assert_eq!(later.map(|c| c.messages), Some([Some(Message::NoSignal), None]));
-    }
-
-    #[test]
-    fn plan_speaks_on_state_changes_only() {
-        let s = plan(SignalState::Walk, Basis::Pedestrian, None);
-        assert_eq!(s.map(|c| c.messages), Some([Some(Message::Walk), None]));
-        assert_eq!(plan(SignalState::Walk, Basis::Pedestrian, Some((SignalState::Walk, Basis::Pedestrian))), None);
-        let v = plan(SignalState::Walk, Basis::Vehicle, Some((SignalState::DontWalk, Basis::Pedestrian)));
-        assert_eq!(v.map(|c| c.messages), Some([Some(Message::FollowingVehicle), Some(Message::VehicleGreen)]));
-        let b = plan(SignalState::DontWalk, Basis::Vehicle, Some((SignalState::DontWalk, Basis::Pedestrian)));
-        assert_eq!(b.map(|c| (c.restart_pattern, c.messages[0])), Some((false, Some(Message::FollowingVehicle))));
     }
 
     #[test]

@@ -27,19 +27,23 @@ pub enum Message {
     /// start, when a head may already be in view but is still being confirmed ("no
     /// signal found" beside a visible head contradicts what a sighted helper sees).
     Looking,
+    /// Unknown, but a head is in view: it is being confirmed, or it reads two ways. Said
+    /// instead of [`Message::NoSignal`] then.
+    Checking,
     /// The decision now rests on a vehicle signal.
     FollowingVehicle,
 }
 
 impl Message {
     /// All messages.
-    pub const ALL: [Message; 7] = [
+    pub const ALL: [Message; 8] = [
         Message::Walk,
         Message::VehicleGreen,
         Message::Wait,
         Message::Changing,
         Message::NoSignal,
         Message::Looking,
+        Message::Checking,
         Message::FollowingVehicle,
     ];
 
@@ -52,6 +56,7 @@ impl Message {
             Message::Changing => "changing",
             Message::NoSignal => "no_signal",
             Message::Looking => "looking",
+            Message::Checking => "checking",
             Message::FollowingVehicle => "following_vehicle",
         }
     }
@@ -65,6 +70,7 @@ impl Message {
             (Lang::En, Message::Changing) => "Signal changing, do not start",
             (Lang::En, Message::NoSignal) => "No signal found",
             (Lang::En, Message::Looking) => "Looking for the signal",
+            (Lang::En, Message::Checking) => "Signal seen, checking",
             (Lang::En, Message::FollowingVehicle) => "Following the vehicle signal",
             (Lang::Zh, Message::Walk) => "行人绿灯",
             (Lang::Zh, Message::VehicleGreen) => "机动车绿灯",
@@ -72,6 +78,7 @@ impl Message {
             (Lang::Zh, Message::Changing) => "绿灯即将结束，请勿开始通行",
             (Lang::Zh, Message::NoSignal) => "未找到信号灯",
             (Lang::Zh, Message::Looking) => "正在寻找信号灯",
+            (Lang::Zh, Message::Checking) => "看到信号灯，正在确认",
             (Lang::Zh, Message::FollowingVehicle) => "跟随机动车信号灯",
         }
     }
@@ -90,6 +97,7 @@ impl Message {
             (Lang::En, Message::Changing) => clip!("en", "changing"),
             (Lang::En, Message::NoSignal) => clip!("en", "no_signal"),
             (Lang::En, Message::Looking) => clip!("en", "looking"),
+            (Lang::En, Message::Checking) => clip!("en", "checking"),
             (Lang::En, Message::FollowingVehicle) => clip!("en", "following_vehicle"),
             (Lang::Zh, Message::Walk) => clip!("zh", "walk"),
             (Lang::Zh, Message::VehicleGreen) => clip!("zh", "vehicle_green"),
@@ -97,6 +105,7 @@ impl Message {
             (Lang::Zh, Message::Changing) => clip!("zh", "changing"),
             (Lang::Zh, Message::NoSignal) => clip!("zh", "no_signal"),
             (Lang::Zh, Message::Looking) => clip!("zh", "looking"),
+            (Lang::Zh, Message::Checking) => clip!("zh", "checking"),
             (Lang::Zh, Message::FollowingVehicle) => clip!("zh", "following_vehicle"),
         }
     }

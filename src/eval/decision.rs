@@ -26,11 +26,24 @@
 //!   that first matched each true change and the clip start); `flaps_per_min` over the
 //!   clip length.
 //! - `unknown_s`: seconds of decision unknown, split by the truth during those seconds.
+//! - `go_during_changing_max_s`: the longest walk inside one changing phase (the target
+//!   is 0.6 s per phase).
+//! - `spoken`: messages spoken, as the cue stage's
+//!   [`SpeechPolicy`](crate::cue::SpeechPolicy) decides them; `spoken_per_min` over the
+//!   clip. `spoken_per_min_steady`: messages spoken more than [`STEADY_AFTER_S`] after the
+//!   last true change, per minute of such steady time (what the user hears on a street
+//!   whose signal is not changing); `spoken_per_min_steady_max`: the same on the worst
+//!   single stretch of constant truth lasting at least [`STEADY_MIN_S`].
 
 use super::{EvalError, Stats};
 use crate::signal::{Detection, SignalMeaning, SignalState};
 use crate::truth::{Timeline, TruthBox, TruthSignal};
 use serde::Serialize;
+
+/// A message within this long after a true change belongs to the change, s.
+pub const STEADY_AFTER_S: f64 = 3.0;
+/// Stretches of constant truth shorter than this have no steady rate of their own, s.
+pub const STEADY_MIN_S: f64 = 15.0;
 
 /// The decision after one processed frame.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -41,6 +54,8 @@ pub struct DecisionSample {
     pub state: SignalState,
     /// Whether a cue was announced at this frame (the decision changed).
     pub announced: bool,
+    /// Whether a spoken message started at this frame.
+    pub spoken: bool,
 }
 
 /// One clip's decisions as the pipeline produced them.
@@ -198,6 +213,21 @@ pub struct DecisionFigures {
     pub unknown_by_truth: UnknownByTruth,
     /// Cues announced.
     pub announcements: usize,
+    /// The longest walk inside one changing phase, s.
+    pub go_during_changing_max_s: f64,
+    /// Messages spoken.
+    pub spoken: usize,
+    /// `spoken` per minute.
+    pub spoken_per_min: f64,
+    /// Messages spoken more than `STEADY_AFTER_S` after a true change.
+    pub spoken_steady: usize,
+    /// Time more than `STEADY_AFTER_S` after a true change, s.
+    pub steady_s: f64,
+    /// `spoken_steady` per minute of `steady_s`.
+    pub spoken_per_min_steady: f64,
+    /// The highest steady rate of one stretch of constant truth lasting at least
+    /// `STEADY_MIN_S`, per minute.
+    pub spoken_per_min_steady_max: f64,
     /// The detector on the relevant pedestrian head, frame by frame.
     pub ped_heads: HeadFigures,
 }
@@ -353,6 +383,31 @@ impl DecisionEvaluator {
         }
         let flaps = (1..decision.len()).filter(|&jj| !explained[jj]).count();
 
+        // Walk inside each changing phase, and speech on stretches of constant truth.
+        let mut go_during_changing_max_s = 0.0f64;
+        for &(ta, tb, _) in truth.iter().filter(|b| b.2 == TruthSignal::Changing) {
+            let walk: f64 = decision
+                .iter()
+                .filter(|d| d.2 == SignalState::Walk)
+                .map(|&(da, db, _)| (db.min(tb) - da.max(ta)).max(0.0))
+                .sum();
+            go_during_changing_max_s = go_during_changing_max_s.max(walk);
+        }
+        let spoken_at: Vec<f64> = samples.iter().filter(|s| s.spoken && s.t_s < end).map(|s| s.t_s).collect();
+        let (mut spoken_steady, mut steady_s, mut spoken_per_min_steady_max) = (0usize, 0.0f64, 0.0f64);
+        for &(ta, tb, _) in &truth {
+            let from = if ta <= 0.0 { 0.0 } else { ta + STEADY_AFTER_S };
+            if tb <= from {
+                continue;
+            }
+            let n = spoken_at.iter().filter(|&&t| t >= from && t < tb).count();
+            spoken_steady += n;
+            steady_s += tb - from;
+            if tb - ta >= STEADY_MIN_S {
+                spoken_per_min_steady_max = spoken_per_min_steady_max.max(n as f64 / ((tb - from) / 60.0));
+            }
+        }
+
         let walk_s: f64 = secs[0].iter().sum();
         let missed_walk_s = walk_s - secs[0][state_index(SignalState::Walk)];
         let unknown = state_index(SignalState::Unknown);
@@ -381,6 +436,13 @@ impl DecisionEvaluator {
                 none_s: secs[3][unknown],
             },
             announcements: announcements.len(),
+            go_during_changing_max_s,
+            spoken: spoken_at.len(),
+            spoken_per_min: spoken_at.len() as f64 / (end / 60.0),
+            spoken_steady,
+            steady_s,
+            spoken_per_min_steady: per_min(spoken_steady, steady_s),
+            spoken_per_min_steady_max,
             ped_heads: run.heads.into(),
         };
         self.clips.push(ClipReport {
@@ -419,6 +481,11 @@ impl DecisionEvaluator {
             o.unknown_by_truth.changing_s += f.unknown_by_truth.changing_s;
             o.unknown_by_truth.none_s += f.unknown_by_truth.none_s;
             o.announcements += f.announcements;
+            o.go_during_changing_max_s = o.go_during_changing_max_s.max(f.go_during_changing_max_s);
+            o.spoken += f.spoken;
+            o.spoken_steady += f.spoken_steady;
+            o.steady_s += f.steady_s;
+            o.spoken_per_min_steady_max = o.spoken_per_min_steady_max.max(f.spoken_per_min_steady_max);
             o.ped_heads = o.ped_heads.counts.plus(f.ped_heads.counts).into();
             latencies.extend_from_slice(&c.latencies_s);
             firsts.extend(c.first_match_s);
@@ -426,9 +493,16 @@ impl DecisionEvaluator {
         o.missed_walk_fraction = (o.walk_s > 0.0).then(|| o.missed_walk_s / o.walk_s);
         o.announce_latency = Stats::of(&latencies);
         o.first_match = Stats::of(&firsts);
-        o.flaps_per_min = if o.duration_s > 0.0 { o.flaps as f64 / (o.duration_s / 60.0) } else { 0.0 };
+        o.flaps_per_min = per_min(o.flaps, o.duration_s);
+        o.spoken_per_min = per_min(o.spoken, o.duration_s);
+        o.spoken_per_min_steady = per_min(o.spoken_steady, o.steady_s);
         DecisionReport { overall: o, clips: self.clips }
     }
+}
+
+/// `n` per minute of `seconds` (0 for no time).
+fn per_min(n: usize, seconds: f64) -> f64 {
+    if seconds > 0.0 { n as f64 / (seconds / 60.0) } else { 0.0 }
 }
 
 fn state_index(s: SignalState) -> usize {
@@ -519,7 +593,7 @@ mod tests {
                 if t >= until - 1e-9 {
                     break;
                 }
-                out.push(DecisionSample { t_s: t, state, announced: state != prev });
+                out.push(DecisionSample { t_s: t, state, announced: state != prev, spoken: state != prev });
                 prev = state;
                 k += 1;
             }
@@ -540,6 +614,34 @@ mod tests {
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn walk_per_changing_phase_and_speech_on_steady_stretches_are_measured() {
+        // Truth: dont_walk 0-20, changing 20-22, dont_walk 22-40. Walk laps 0.4 s into the
+        // changing phase; speech: the first message, a flicker of six messages while the
+        // truth holds (10-16 s), and one message 1 s after the change (belongs to it).
+        let tl = timeline(&[
+            (0.0, 20.0, TruthSignal::DontWalk),
+            (20.0, 22.0, TruthSignal::Changing),
+            (22.0, 40.0, TruthSignal::DontWalk),
+        ]);
+        let mut s = samples(&[(19.0, D), (20.4, W), (40.0, C)], 0.1);
+        for x in &mut s {
+            let t = x.t_s;
+            x.spoken = t == 0.0 || (10.0..16.0).contains(&t) && (t - t.floor()) < 0.05 || (t - 23.0).abs() < 0.05;
+        }
+        let mut ev = DecisionEvaluator::new();
+        let f = ev.add_clip(&tl, "t.json", &run(s, 40.0)).unwrap().figures.clone();
+        assert!(close(f.go_during_changing_max_s, 0.4), "{}", f.go_during_changing_max_s);
+        assert_eq!(f.spoken, 8);
+        assert!(close(f.spoken_per_min, 12.0), "{}", f.spoken_per_min);
+        // Steady time: 0-20 (the clip start is not a change) and 25-40; the message at
+        // 23 s is not steady. On the first stretch seven (the first message included) in
+        // 20 s: 21/min.
+        assert_eq!(f.spoken_steady, 7);
+        assert!(close(f.steady_s, 35.0), "{}", f.steady_s);
+        assert!(close(f.spoken_per_min_steady_max, 21.0), "{}", f.spoken_per_min_steady_max);
     }
 
     #[test]
@@ -586,9 +688,9 @@ mod tests {
         // walk decided at 3 s holds until 6 s: 1 s of false go, latency 1 s.
         let tl = timeline(&[(0.0, 5.0, TruthSignal::Walk), (5.0, 10.0, TruthSignal::DontWalk)]);
         let s = vec![
-            DecisionSample { t_s: 0.0, state: U, announced: false },
-            DecisionSample { t_s: 3.0, state: W, announced: true },
-            DecisionSample { t_s: 6.0, state: D, announced: true },
+            DecisionSample { t_s: 0.0, state: U, announced: false, spoken: false },
+            DecisionSample { t_s: 3.0, state: W, announced: true, spoken: true },
+            DecisionSample { t_s: 6.0, state: D, announced: true, spoken: true },
         ];
         let mut ev = DecisionEvaluator::new();
         let f = ev.add_clip(&tl, "t.json", &run(s, 10.0)).unwrap().figures.clone();
@@ -628,8 +730,8 @@ mod tests {
     fn samples_out_of_order_are_rejected() {
         let tl = timeline(&[(0.0, 10.0, TruthSignal::DontWalk)]);
         let s = vec![
-            DecisionSample { t_s: 2.0, state: D, announced: false },
-            DecisionSample { t_s: 1.0, state: D, announced: false },
+            DecisionSample { t_s: 2.0, state: D, announced: false, spoken: false },
+            DecisionSample { t_s: 1.0, state: D, announced: false, spoken: false },
         ];
         assert!(DecisionEvaluator::new().add_clip(&tl, "t.json", &run(s, 10.0)).is_err());
     }

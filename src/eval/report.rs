@@ -204,7 +204,7 @@ fn decision_row(s: &mut String, name: &str, f: &DecisionFigures) {
     let lat = &f.announce_latency;
     let _ = writeln!(
         s,
-        "{:<24}{:>7.1}{:>12.2}{:>8}{:>10.2}{:>15.2}{:>6}{:>22}{:>12}{:>11.2}{:>11.2}{:>11}",
+        "{:<24}{:>7.1}{:>12.2}{:>8}{:>10.2}{:>15.2}{:>6}{:>22}{:>12}{:>11.2}{:>13}{:>11.2}{:>11}",
         name,
         f.duration_s,
         f.false_go_s,
@@ -215,6 +215,7 @@ fn decision_row(s: &mut String, name: &str, f: &DecisionFigures) {
         format!("{}/{}/{}", fmt_opt(lat.mean_s, 2), fmt_opt(lat.p95_s, 2), fmt_opt(lat.max_s, 2)),
         format!("{}/{}", f.missed_changes, f.true_changes),
         f.flaps_per_min,
+        format!("{:.1}/{:.1}", f.spoken_per_min, f.spoken_per_min_steady_max),
         f.unknown_s,
         format!("{}/{}", f.frames_processed, f.frames),
     );
@@ -225,7 +226,7 @@ pub fn decision_table(r: &DecisionReport) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:<24}{:>7}{:>12}{:>8}{:>10}{:>15}{:>6}{:>22}{:>12}{:>11}{:>11}{:>11}",
+        "{:<24}{:>7}{:>12}{:>8}{:>10}{:>15}{:>6}{:>22}{:>12}{:>11}{:>13}{:>11}{:>11}",
         "clip",
         "dur_s",
         "false_go_s",
@@ -236,6 +237,7 @@ pub fn decision_table(r: &DecisionReport) -> String {
         "latency mean/p95/max",
         "missed_chg",
         "flaps/min",
+        "spoken/min",
         "unknown_s",
         "frames"
     );
@@ -255,6 +257,15 @@ pub fn decision_table(r: &DecisionReport) -> String {
         "go while no signal visible: {:.2} s; first matching decision after clip start: mean {} s",
         r.overall.go_without_signal_s,
         fmt_opt(r.overall.first_match.mean_s, 2)
+    );
+    let _ = writeln!(
+        s,
+        "longest walk in one changing phase: {:.2} s; spoken: {} messages, {:.1}/min, {:.1}/min where the truth holds (worst stretch {:.1}/min)",
+        r.overall.go_during_changing_max_s,
+        r.overall.spoken,
+        r.overall.spoken_per_min,
+        r.overall.spoken_per_min_steady,
+        r.overall.spoken_per_min_steady_max
     );
     let h = &r.overall.ped_heads;
     if h.counts.visible_frames > 0 {
@@ -588,7 +599,7 @@ mod tests {
             .map(|k| {
                 let t = f64::from(k) * 0.1;
                 let state = if t < 6.0 { SignalState::DontWalk } else { SignalState::Walk };
-                DecisionSample { t_s: t, state, announced: k == 0 || k == 60 }
+                DecisionSample { t_s: t, state, announced: k == 0 || k == 60, spoken: k == 0 }
             })
             .collect();
         let run = ClipDecisions {

@@ -100,6 +100,9 @@ pub struct ClipConfig {
     /// but every head, the street and the camera come from the held-out family, and the
     /// timeline's preset reads `<preset>+heldout`.
     pub designs: Designs,
+    /// With [`Designs::Heldout`], the pedestrian styles to draw from; default empty: all.
+    /// Splits the family by style, some for training and the rest held out.
+    pub heldout_styles: Vec<heldout::head::Style>,
 }
 
 impl Default for ClipConfig {
@@ -114,6 +117,7 @@ impl Default for ClipConfig {
             bitrate_bps: 400_000,
             keyframe_interval_s: 2.0,
             designs: Designs::Train,
+            heldout_styles: Vec::new(),
         }
     }
 }
@@ -141,7 +145,7 @@ impl ClipConfig {
         if self.bitrate_bps < 10_000 {
             return bad("bitrate_bps", format!("must be at least 10000, got {}", self.bitrate_bps));
         }
-        Ok(())
+        heldout::check_styles(self.designs, &self.heldout_styles)
     }
 
     /// Number of frames.
@@ -423,13 +427,13 @@ impl Scenario {
 
     /// Replaces every head with a held-out design and widens the light and the camera;
     /// the layout, the cycle and the walk stay as drawn.
-    fn restyle_heldout(&mut self, preset: Preset, rng: &mut Rng) {
+    fn restyle_heldout(&mut self, preset: Preset, styles: &[heldout::head::Style], rng: &mut Rng) {
         if !self.light.night {
             // Dusk and overcast to bright sun; training days are 0.7-1.0.
             self.light.ambient = rng.range(0.4, 1.1);
         }
         let (night, ambient) = (self.light.night, self.light.ambient);
-        let style = heldout::pedestrian_style(rng, preset);
+        let style = heldout::pedestrian_style(rng, preset, styles);
         let section_m = 0.3;
         for head in &mut self.heads {
             let vehicle_style = match head.look {
@@ -619,7 +623,7 @@ pub fn render_clip(
     let mut rng = Rng::new(config.seed ^ 0x5AFE_C205_5000_0000 ^ family_salt);
     let mut scenario = Scenario::new(config, &mut rng);
     let effects = (config.designs == Designs::Heldout).then(|| {
-        scenario.restyle_heldout(config.preset, &mut rng);
+        scenario.restyle_heldout(config.preset, &config.heldout_styles, &mut rng);
         heldout::camera::Effects::random(&mut rng, scenario.light.night)
     });
     let (w, h) = (config.width as usize, config.height as usize);

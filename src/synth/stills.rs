@@ -43,6 +43,8 @@ pub struct StillsConfig {
     pub jobs: usize,
     /// Design family of the heads, drawn streets and camera; default [`Designs::Train`].
     pub designs: Designs,
+    /// With [`Designs::Heldout`], the pedestrian styles to draw from; default empty: all.
+    pub heldout_styles: Vec<heldout::head::Style>,
 }
 
 impl Default for StillsConfig {
@@ -56,6 +58,7 @@ impl Default for StillsConfig {
             night_share: 0.3,
             jobs: 2,
             designs: Designs::Train,
+            heldout_styles: Vec::new(),
         }
     }
 }
@@ -77,7 +80,7 @@ impl StillsConfig {
                 return Err(SynthError::Config { field, message: format!("must be in [0, 1], got {v}") });
             }
         }
-        Ok(())
+        heldout::check_styles(self.designs, &self.heldout_styles)
     }
 }
 
@@ -450,7 +453,7 @@ pub fn render_still(config: &StillsConfig, backgrounds: &Backgrounds, index: u64
     let mut planned = Vec::new();
     for _ in 0..n_heads {
         let look = if heldout {
-            HeadDesign::Heldout(heldout::random_look(&mut rng, vehicle_lit_ok))
+            HeadDesign::Heldout(heldout::random_look(&mut rng, vehicle_lit_ok, &config.heldout_styles))
         } else {
             HeadDesign::Train(random_look(&mut rng, vehicle_lit_ok))
         };

@@ -25,10 +25,10 @@ fn render(changes: &[(f64, SignalState)], end_s: f64, mode: CueMode, sample_rate
     let mut p = CuePlayer::open(cfg, AudioOutput::Wav(path.clone())).expect("open wav");
     for (t, s) in changes {
         let basis = if *s == SignalState::Unknown { Basis::None } else { Basis::Pedestrian };
-        p.update(*t, *s, basis).expect("update");
+        p.update(*t, *s, basis, true).expect("update");
     }
     let last = changes.last().map_or(SignalState::Unknown, |c| c.1);
-    p.update(end_s, last, if last == SignalState::Unknown { Basis::None } else { Basis::Pedestrian }).expect("update");
+    p.update(end_s, last, if last == SignalState::Unknown { Basis::None } else { Basis::Pedestrian }, true).expect("update");
     assert_eq!(p.finish().expect("finish").as_deref(), Some(path.as_path()));
     let (x, sr) = read_wav(&path);
     assert_eq!(sr, sample_rate_hz);
@@ -224,9 +224,10 @@ fn a_state_change_interrupts_the_cue_at_once() {
 #[test]
 fn speech_interrupts_speech_without_a_queue() {
     let sr = 16_000;
-    // Three changes within 0.3 s: only the last message plays out.
+    // Three changes within 0.3 s, each spoken at once (into and out of walk): only the
+    // last message plays out.
     let x = render(
-        &[(0.0, SignalState::DontWalk), (0.1, SignalState::Unknown), (0.3, SignalState::Changing)],
+        &[(0.0, SignalState::DontWalk), (0.1, SignalState::Walk), (0.3, SignalState::Changing)],
         3.0,
         CueMode::Speech,
         sr,
@@ -238,7 +239,7 @@ fn speech_interrupts_speech_without_a_queue() {
     for i in fade..clip.len() {
         assert!((x[at + i] - clip[i] * 0.8).abs() < 2e-4, "sample {i} of the changing message differs");
     }
-    // After it, silence (no stale "wait" or "no signal found" follows).
+    // After it, silence (no stale "wait" or "walk sign is on" follows).
     let tail = &x[at + clip.len() + 10..];
     assert!(peak(tail) < 1e-3, "something plays after the last message");
 }
@@ -315,8 +316,8 @@ fn speaker_without_a_device_falls_back_to_a_wav_file_once() {
     let cfg = CueConfig { fallback_wav: fallback.clone(), mode: CueMode::Tones, ..CueConfig::default() };
     let mut p = CuePlayer::open(cfg, AudioOutput::Speaker).expect("open speaker or fallback");
     let fell_back = p.notice().map(str::to_owned);
-    p.update(0.0, SignalState::DontWalk, Basis::Pedestrian).expect("update");
-    p.update(1.5, SignalState::DontWalk, Basis::Pedestrian).expect("update");
+    p.update(0.0, SignalState::DontWalk, Basis::Pedestrian, true).expect("update");
+    p.update(1.5, SignalState::DontWalk, Basis::Pedestrian, true).expect("update");
     let written = p.finish().expect("finish");
     match fell_back {
         Some(notice) => {

@@ -67,10 +67,12 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     let basis = if args.state == SignalState::Unknown { Basis::None } else { args.basis };
     let mut player = CuePlayer::open(config, AudioOutput::Wav(args.out.clone()))
         .with_context(|| format!("opening {}", args.out.display()))?;
-    if let Some(a) = player.update(0.0, args.state, basis).context("rendering the cue")? {
+    // A head is in view unless the state is unknown (then it says "looking").
+    let seen = args.state != SignalState::Unknown;
+    if let Some(a) = player.update(0.0, args.state, basis, seen).context("rendering the cue")? {
         outln!("{}", serde_json::to_string(&a).context("encoding the announcement")?);
     }
-    player.update(args.seconds, args.state, basis).context("rendering the cue")?;
+    player.update(args.seconds, args.state, basis, seen).context("rendering the cue")?;
     player.finish().with_context(|| format!("finishing {}", args.out.display()))?;
     eprintln!("wrote {} ({} s of {})", args.out.display(), args.seconds, args.state);
     Ok(ExitCode::SUCCESS)

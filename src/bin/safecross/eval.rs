@@ -4,6 +4,7 @@
 use crate::common::{ModelArgs, check_model_exists};
 use anyhow::Context;
 use safecross::config::Config;
+use safecross::cue::SpeechPolicy;
 use safecross::eval::decision::ClipDecisions;
 use safecross::eval::{
     Dataset, DecisionEvaluator, DecisionSample, DetectionEvalConfig, DetectionEvaluator, HeadCounts, report,
@@ -267,6 +268,7 @@ fn run_clip(
     let mut frame = Frame::default();
     let mut samples = Vec::new();
     let mut heads = HeadCounts::default();
+    let mut speech = SpeechPolicy::new();
     let mut last_pts = 0.0f64;
     loop {
         let more = match (&mut paced, &mut fast) {
@@ -286,7 +288,12 @@ fn run_clip(
             Pace::Realtime => t + started.elapsed().as_secs_f64() * args.slowdown,
         };
         let t_s = samples.last().map_or(ready, |s: &DecisionSample| ready.max(s.t_s));
-        samples.push(DecisionSample { t_s, state: fd.decision.state, announced: fd.decision.changed });
+        // What the cue stage would say, by the same policy as `run`.
+        let seen = fd.observation.shows.is_some();
+        let spoken = speech
+            .update(t_s, fd.decision.state, fd.decision.basis, seen)
+            .is_some_and(|start| start.messages[0].is_some());
+        samples.push(DecisionSample { t_s, state: fd.decision.state, announced: fd.decision.changed, spoken });
         // Timeline boxes are numbered by decoded frame, which `seq` counts (dropped frames included).
         if let Ok(k) = timeline.boxes.binary_search_by_key(&frame.seq, |f| f.frame) {
             heads.add_frame(&timeline.boxes[k].boxes, pipeline.detections());

@@ -1,6 +1,7 @@
 //! `safecross synth`: synthetic training stills and crossing clips with ground truth.
 
 use anyhow::Context;
+use safecross::synth::heldout::head::Style;
 use safecross::synth::{ClipConfig, Designs, Preset, StillsConfig};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -53,6 +54,18 @@ struct ClipArgs {
     /// out by design. The preset keeps its scene; the timeline's preset reads `<preset>+heldout`
     #[arg(long, default_value = "train", value_parser = parse_designs)]
     designs: Designs,
+    /// With `--designs heldout`: only these pedestrian styles (comma-separated: jp, kr, uk,
+    /// us-stacked, us-outline), to split the held-out family into styles for training and
+    /// styles held out
+    #[arg(long, value_delimiter = ',', value_parser = parse_style, value_name = "STYLES")]
+    heldout_styles: Vec<Style>,
+}
+
+fn parse_style(s: &str) -> Result<Style, String> {
+    Style::pedestrian_from_name(s).ok_or_else(|| {
+        let names: Vec<_> = Style::PEDESTRIAN.iter().map(|s| s.name()).collect();
+        format!("unknown pedestrian style {s:?}; choose among {}", names.join(", "))
+    })
 }
 
 fn parse_designs(s: &str) -> Result<Designs, String> {
@@ -97,9 +110,13 @@ struct StillsArgs {
     #[arg(long, default_value_t = 2)]
     jobs: usize,
     /// Design family of the heads, drawn streets and camera: `train` or `heldout` (see
-    /// `synth clip --help`); held-out stills are for testing only, never for training
+    /// `synth clip --help`). Train on held-out stills only with --heldout-styles, and hold
+    /// the other styles out
     #[arg(long, default_value = "train", value_parser = parse_designs)]
     designs: Designs,
+    /// With `--designs heldout`: only these pedestrian styles (see `synth clip --help`)
+    #[arg(long, value_delimiter = ',', value_parser = parse_style, value_name = "STYLES")]
+    heldout_styles: Vec<Style>,
 }
 
 pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
@@ -119,6 +136,7 @@ fn clip(a: ClipArgs) -> anyhow::Result<ExitCode> {
         fps: a.fps,
         bitrate_bps: a.kbps.saturating_mul(1000),
         designs: a.designs,
+        heldout_styles: a.heldout_styles,
         ..ClipConfig::default()
     };
     let started = std::time::Instant::now();
@@ -150,6 +168,7 @@ fn stills(a: StillsArgs) -> anyhow::Result<ExitCode> {
         night_share: a.night_share,
         jobs: a.jobs,
         designs: a.designs,
+        heldout_styles: a.heldout_styles,
     };
     let started = std::time::Instant::now();
     let summary = safecross::synth::write_stills(&config, &a.out)

@@ -44,6 +44,24 @@ impl Style {
     pub const PEDESTRIAN: [Style; 5] =
         [Style::PedJp, Style::PedKr, Style::PedUk, Style::PedUsStacked, Style::PedUsOutline];
 
+    /// The name used on the command line (`synth --heldout-styles`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Style::PedJp => "jp",
+            Style::PedKr => "kr",
+            Style::PedUk => "uk",
+            Style::PedUsStacked => "us-stacked",
+            Style::PedUsOutline => "us-outline",
+            Style::VehicleVertical => "vehicle-vertical",
+            Style::VehicleHorizontal => "vehicle-horizontal",
+        }
+    }
+
+    /// Parses a pedestrian style name.
+    pub fn pedestrian_from_name(name: &str) -> Option<Self> {
+        Self::PEDESTRIAN.into_iter().find(|s| s.name() == name)
+    }
+
     /// Whether this is a pedestrian head.
     pub fn is_pedestrian(self) -> bool {
         !matches!(self, Style::VehicleVertical | Style::VehicleHorizontal)

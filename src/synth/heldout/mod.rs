@@ -23,18 +23,43 @@ use super::head::{Aspect, Countdown, Lighting};
 use super::rng::Rng;
 use head::{Look, Style};
 
+/// Checks a style split: only pedestrian styles, and only with the held-out family.
+pub(crate) fn check_styles(designs: super::Designs, styles: &[Style]) -> Result<(), super::SynthError> {
+    let bad = |message: String| Err(super::SynthError::Config { field: "heldout_styles", message });
+    if !styles.is_empty() && designs != super::Designs::Heldout {
+        return bad("styles choose among the held-out family's heads; use them with designs `heldout`".into());
+    }
+    if let Some(s) = styles.iter().find(|s| !s.is_pedestrian()) {
+        return bad(format!("{} is not a pedestrian style", s.name()));
+    }
+    Ok(())
+}
+
 /// Which held-out pedestrian styles stand in for a preset's national style: East-Asian
 /// presets get Japanese and Korean heads, `us` the stacked and outline North-American
 /// ones, `eu` British ones, and the others any of them.
-pub fn pedestrian_style(rng: &mut Rng, preset: super::Preset) -> Style {
+///
+/// `allowed` narrows the family (empty: every style) so that it can be split by style:
+/// some styles for training, the others held out. A preset none of whose styles is
+/// allowed takes any allowed one.
+pub fn pedestrian_style(rng: &mut Rng, preset: super::Preset, allowed: &[Style]) -> Style {
     use super::Preset;
-    let choices: &[Style] = match preset {
+    let national: &[Style] = match preset {
         Preset::CnDayCountdown | Preset::VehicleConflict | Preset::Occlusion => &[Style::PedJp, Style::PedKr],
         Preset::Us => &[Style::PedUsStacked, Style::PedUsOutline],
         Preset::Eu => &[Style::PedUk],
         Preset::Night | Preset::Random => &Style::PEDESTRIAN,
     };
-    choices[rng.below(choices.len())]
+    let mut choices = [Style::PedJp; Style::PEDESTRIAN.len()];
+    let mut n = 0;
+    for &s in national.iter().filter(|s| allowed.is_empty() || allowed.contains(s)) {
+        choices[n] = s;
+        n += 1;
+    }
+    if n == 0 {
+        return allowed[rng.below(allowed.len())];
+    }
+    choices[rng.below(n)]
 }
 
 /// Whether a relevant head of `style` has a countdown display.
@@ -85,11 +110,13 @@ pub fn set_bar(look: &mut Look, cycle: &Cycle, t_s: f64) {
     look.bar_color = color;
 }
 
-/// A random held-out head for a still: a pedestrian head (lit stop, lit walk or dark)
-/// two times in three, else a vehicle head, lit only when `vehicle_lit_ok`.
-pub fn random_look(rng: &mut Rng, vehicle_lit_ok: bool) -> Look {
+/// A random held-out head for a still: a pedestrian head (lit stop, lit walk or dark) of
+/// one of the `allowed` styles (empty: any) two times in three, else a vehicle head, lit
+/// only when `vehicle_lit_ok`.
+pub fn random_look(rng: &mut Rng, vehicle_lit_ok: bool, allowed: &[Style]) -> Look {
     if rng.chance(0.68) {
-        let style = Style::PEDESTRIAN[rng.below(Style::PEDESTRIAN.len())];
+        let styles: &[Style] = if allowed.is_empty() { &Style::PEDESTRIAN } else { allowed };
+        let style = styles[rng.below(styles.len())];
         let mut look = Look::random(rng, style);
         look.aspect = [Aspect::PedStop, Aspect::PedWalk, Aspect::Dark][rng.weighted(&[0.42, 0.42, 0.16])];
         if has_countdown(rng, style) {
