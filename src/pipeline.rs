@@ -428,9 +428,17 @@ pub struct FrameDecision {
     pub bad_output: Option<BadOutput>,
     /// The model took a second, closer look at the followed head (see [`ZoomConfig`]).
     pub looked_closer: bool,
+    /// A signal head is in view: the chosen head was detected, or any signal scored
+    /// [`IN_VIEW_MIN_SCORE`] or more. While the decision is unknown this is what turns
+    /// "no signal found" into "signal seen, checking" (the picture must be usable).
+    pub signal_in_view: bool,
     /// Time spent in each stage on this frame (both looks, when there were two).
     pub times: StageTimes,
 }
+
+/// A signal detection this sure counts as a head in view even before the selector
+/// follows it ([`FrameDecision::signal_in_view`]).
+pub const IN_VIEW_MIN_SCORE: f32 = 0.5;
 
 /// The whole per-frame path: detect, choose the user's signal, smooth into a decision.
 /// Sound is not part of it: the caller passes the decision to a
@@ -506,8 +514,20 @@ impl Pipeline {
             observation.dark = true;
         }
         let decision = self.smoother.update(t_s, &observation);
+        let signal_in_view = !observation.dark
+            && (observation.shows.is_some()
+                || self.detector.detections().iter().any(|d| d.meaning.is_signal() && d.score >= IN_VIEW_MIN_SCORE));
         let times = StageTimes { decide: decide_start.elapsed(), ..self.detector.times() };
-        let out = FrameDecision { observation, decision, mean_luma, frozen, bad_output, looked_closer, times };
+        let out = FrameDecision {
+            observation,
+            decision,
+            mean_luma,
+            frozen,
+            bad_output,
+            looked_closer,
+            signal_in_view,
+            times,
+        };
         self.last = Some(out);
         Ok(out)
     }

@@ -284,8 +284,7 @@ impl Runner {
         self.next_tick_s = t + self.stall_timeout_s + 1e-3;
         self.now_s = self.now_s.max(t);
         let d = decision.decision;
-        let seen = decision.observation.shows.is_some();
-        let announcement = self.player.update(t, d.state, d.basis, seen)?;
+        let announcement = self.player.update(t, d.state, d.basis, decision.signal_in_view)?;
         Ok(Event::Frame { decision, announcement })
     }
 

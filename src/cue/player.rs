@@ -279,7 +279,20 @@ fn announcement(t_s: f64, start: &CueStart, mode: CueMode, lang: Lang) -> Option
 
 #[cfg(feature = "audio")]
 fn open_speaker(config: &CueConfig) -> Result<Sink, String> {
-    speaker::SpeakerSink::open(config).map(Sink::Speaker)
+    // ALSA reports a missing card or a bad config line by line on stderr, around the
+    // one-line notice the user does get; catch it on this thread (where the device is
+    // opened) and keep it for `-v`.
+    #[cfg(target_os = "linux")]
+    let alsa_errors = alsa::Output::local_error_handler().ok();
+    let sink = speaker::SpeakerSink::open(config).map(Sink::Speaker);
+    #[cfg(target_os = "linux")]
+    if let Some(errors) = alsa_errors {
+        let text = errors.borrow().to_string();
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            tracing::debug!("ALSA: {line}");
+        }
+    }
+    sink
 }
 
 #[cfg(not(feature = "audio"))]

@@ -20,7 +20,7 @@
 //! - While the state is unknown but a head is in view (being confirmed, or read two
 //!   ways), the message is `Signal seen, checking` rather than `No signal found`; at
 //!   the very start with nothing in view it is `Looking for the signal`. The first
-//!   message is spoken at once.
+//!   message, and the first state decided after it, are spoken at once.
 //!
 //! The policy is pure (times in, messages out): the player runs it for the speaker and
 //! the WAV file, and `safecross eval` runs the same code to count what would be spoken.
@@ -59,6 +59,8 @@ pub struct SpeechPolicy {
     last_calm_s: Option<f64>,
     /// Until when a head counts as in view.
     seen_until_s: f64,
+    /// A state other than unknown has been heard.
+    decided: bool,
 }
 
 impl SpeechPolicy {
@@ -86,9 +88,14 @@ impl SpeechPolicy {
         }
         let vehicle = basis == Basis::Vehicle && state != SignalState::Unknown;
 
+        // The start, the first decided state after it, and every edge of walk.
+        let first_decision = state != SignalState::Unknown && !self.decided;
+        self.decided |= state != SignalState::Unknown;
         let urgent = match previous {
             None => true,
-            Some((was, _)) => state_changed && (was == SignalState::Walk || state == SignalState::Walk),
+            Some((was, _)) => {
+                first_decision || state_changed && (was == SignalState::Walk || state == SignalState::Walk)
+            }
         };
         let speak = if urgent {
             true
@@ -204,6 +211,19 @@ mod tests {
     }
 
     #[test]
+    fn the_first_decided_state_is_spoken_at_once_and_later_ones_once_they_hold() {
+        let mut steps = hold(0.0, 0.5, Unknown, Basis::None, true);
+        steps.extend(hold(0.5, 20.0, DontWalk, PED, true));
+        steps.extend(hold(20.0, 40.0, Unknown, Basis::None, false));
+        steps.extend(hold(40.0, 60.0, DontWalk, PED, true));
+        let said = spoken(&steps);
+        assert_eq!(said[0], (0.0, vec![Message::Checking]));
+        assert!((said[1].0 - 0.5).abs() < 0.07 && said[1].1 == vec![Message::Wait], "{said:?}");
+        assert!((said[2].0 - 22.0).abs() < 0.07 && said[2].1 == vec![Message::NoSignal], "{said:?}");
+        assert!((said[3].0 - 41.0).abs() < 0.07 && said[3].1 == vec![Message::Wait], "{said:?}");
+    }
+
+    #[test]
     fn a_short_blink_of_unknown_is_a_tone_change_only() {
         let mut steps = hold(0.0, 3.0, DontWalk, PED, true);
         steps.extend(hold(3.0, 4.5, Unknown, Basis::None, false));
@@ -249,7 +269,10 @@ mod tests {
             k += 1;
         }
         let said = spoken(&steps);
-        assert!(said.len() <= 5, "first message plus at most four a minute: {said:?}");
+        // The start message and the first decided state, then at most four in the minute.
+        assert!(said.len() <= 6, "{said:?}");
+        let calm: Vec<f64> = said.iter().skip(2).map(|s| s.0).collect();
+        assert!(calm.windows(2).all(|w| w[1] - w[0] >= CALM_GAP_S - 1e-6), "{said:?}");
     }
 
     #[test]
@@ -264,13 +287,14 @@ mod tests {
 
     #[test]
     fn a_change_held_back_by_the_gap_is_spoken_when_the_gap_ends() {
-        let mut steps = hold(0.0, 2.0, Unknown, Basis::None, false);
-        steps.extend(hold(2.0, 6.0, DontWalk, PED, true)); // Wait at 3 s, a calm message
-        steps.extend(hold(6.0, 30.0, Unknown, Basis::None, false)); // settles at 8 s, gap until 18 s
+        let mut steps = hold(0.0, 2.0, DontWalk, PED, true); // Wait at 0 s, the first message
+        steps.extend(hold(2.0, 6.0, Unknown, Basis::None, false)); // No signal at 4 s, a calm message
+        steps.extend(hold(6.0, 30.0, DontWalk, PED, true)); // settles at 7 s, gap until 19 s
         let said = spoken(&steps);
         assert_eq!(said.len(), 3, "{said:?}");
-        assert!((said[2].0 - (3.0 + CALM_GAP_S)).abs() < 0.07, "{said:?}");
-        assert_eq!(said[2].1, vec![Message::NoSignal]);
+        assert!((said[1].0 - 4.0).abs() < 0.07, "{said:?}");
+        assert!((said[2].0 - (4.0 + CALM_GAP_S)).abs() < 0.07, "{said:?}");
+        assert_eq!(said[2].1, vec![Message::Wait]);
     }
 
     #[test]
@@ -293,9 +317,9 @@ mod tests {
     }
 
     proptest! {
-        /// Whatever the decisions, every entry into and exit from walk is spoken at the
-        /// decision that makes it, and the messages that do not involve walk are at
-        /// least the calm gap apart.
+        /// Whatever the decisions, every entry into and exit from walk (and the first
+        /// decided state) is spoken at the decision that makes it, and the other
+        /// messages are at least the calm gap apart.
         #[test]
         fn walk_changes_are_always_spoken_and_the_rest_is_rate_limited(
             steps in proptest::collection::vec((0u8..4, 0u8..3, any::<bool>(), 1u8..40), 1..80)
@@ -304,15 +328,19 @@ mod tests {
             let mut t = 0.0;
             let mut prev: Option<SignalState> = None;
             let mut calm_times: Vec<f64> = Vec::new();
+            let mut decided = false;
             for (s, b, seen, frames) in steps {
                 let state = [Walk, DontWalk, Changing, Unknown][s as usize];
                 let basis = [Basis::Pedestrian, Basis::Vehicle, Basis::None][b as usize];
                 for f in 0..frames {
                     let start = p.update(t, state, basis, seen);
                     let walk_edge = f == 0 && prev.is_some_and(|w| w != state && (w == Walk || state == Walk));
-                    if walk_edge {
-                        let start = start.expect("a walk edge is heard");
-                        prop_assert!(start.restart_pattern && start.messages[0].is_some());
+                    let first_decision = state != Unknown && !decided;
+                    decided |= state != Unknown;
+                    if walk_edge || first_decision {
+                        let start = start.expect("a walk edge and the first decision are heard");
+                        prop_assert!(start.messages[0].is_some());
+                        prop_assert!(start.restart_pattern || !walk_edge);
                     } else if let Some(st) = start {
                         if st.messages[0].is_some() && prev.is_some() {
                             calm_times.push(t);

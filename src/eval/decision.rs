@@ -31,7 +31,7 @@
 //! - `spoken`: messages spoken, as the cue stage's
 //!   [`SpeechPolicy`](crate::cue::SpeechPolicy) decides them; `spoken_per_min` over the
 //!   clip. `spoken_per_min_steady`: messages spoken more than [`STEADY_AFTER_S`] after the
-//!   last true change, per minute of such steady time (what the user hears on a street
+//!   last true change (or the clip start), per minute of such steady time (what the user hears on a street
 //!   whose signal is not changing); `spoken_per_min_steady_max`: the same on the worst
 //!   single stretch of constant truth lasting at least [`STEADY_MIN_S`].
 
@@ -396,7 +396,9 @@ impl DecisionEvaluator {
         let spoken_at: Vec<f64> = samples.iter().filter(|s| s.spoken && s.t_s < end).map(|s| s.t_s).collect();
         let (mut spoken_steady, mut steady_s, mut spoken_per_min_steady_max) = (0usize, 0.0f64, 0.0f64);
         for &(ta, tb, _) in &truth {
-            let from = if ta <= 0.0 { 0.0 } else { ta + STEADY_AFTER_S };
+            // The clip start counts as a change: its messages (looking, the first
+            // decision) belong to it.
+            let from = ta + STEADY_AFTER_S;
             if tb <= from {
                 continue;
             }
@@ -636,12 +638,11 @@ mod tests {
         assert!(close(f.go_during_changing_max_s, 0.4), "{}", f.go_during_changing_max_s);
         assert_eq!(f.spoken, 8);
         assert!(close(f.spoken_per_min, 12.0), "{}", f.spoken_per_min);
-        // Steady time: 0-20 (the clip start is not a change) and 25-40; the message at
-        // 23 s is not steady. On the first stretch seven (the first message included) in
-        // 20 s: 21/min.
-        assert_eq!(f.spoken_steady, 7);
-        assert!(close(f.steady_s, 35.0), "{}", f.steady_s);
-        assert!(close(f.spoken_per_min_steady_max, 21.0), "{}", f.spoken_per_min_steady_max);
+        // Steady time: 3-20 and 25-40 (the clip start counts as a change); the messages
+        // at 0 and 23 s belong to changes. On the first stretch six in 17 s.
+        assert_eq!(f.spoken_steady, 6);
+        assert!(close(f.steady_s, 32.0), "{}", f.steady_s);
+        assert!(close(f.spoken_per_min_steady_max, 6.0 / (17.0 / 60.0)), "{}", f.spoken_per_min_steady_max);
     }
 
     #[test]

@@ -289,9 +289,8 @@ fn run_clip(
         };
         let t_s = samples.last().map_or(ready, |s: &DecisionSample| ready.max(s.t_s));
         // What the cue stage would say, by the same policy as `run`.
-        let seen = fd.observation.shows.is_some();
         let spoken = speech
-            .update(t_s, fd.decision.state, fd.decision.basis, seen)
+            .update(t_s, fd.decision.state, fd.decision.basis, fd.signal_in_view)
             .is_some_and(|start| start.messages[0].is_some());
         samples.push(DecisionSample { t_s, state: fd.decision.state, announced: fd.decision.changed, spoken });
         // Timeline boxes are numbered by decoded frame, which `seq` counts (dropped frames included).
