@@ -398,6 +398,14 @@ pub fn open(spec: &SourceSpec, config: &SourceConfig) -> Result<Box<dyn FrameSou
 #[cfg(feature = "video")]
 fn open_mp4(path: &Path, config: &SourceConfig) -> Result<Box<dyn FrameSource>, SourceError> {
     match mp4::Mp4Source::open(path) {
+        // Main and High profile (phones, action cameras, dashcams) carry B-frames that
+        // OpenH264 cannot decode: ffmpeg plays them whole. Without ffmpeg the built-in
+        // decoder still tries (a Main stream without B-frames plays), and says what to
+        // install if it cannot go on.
+        Ok(source) if !source.profile().built_in_decodes() && config.allow_ffmpeg && ffmpeg::available() => {
+            tracing::info!("H.264 {} profile: decoding through ffmpeg", source.profile().name());
+            Ok(Box::new(ffmpeg::FfmpegSource::open(path)?))
+        }
         Ok(source) => Ok(Box::new(source)),
         // Another codec in an MP4 (HEVC, AV1, MPEG-4 part 2): ffmpeg may still read it.
         Err(SourceError::NoVideoTrack { tracks, .. }) if config.allow_ffmpeg && tracks.contains("video") => {

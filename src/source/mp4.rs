@@ -61,6 +61,41 @@ struct Sample {
     sync: bool,
 }
 
+/// The H.264 profile of a stream, from its `avcC` box (ISO 14496-10 annex A).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AvcProfile {
+    /// `profile_idc`: 66 Baseline, 77 Main, 100 High, ...
+    pub idc: u8,
+    /// The constraint flags byte (`constraint_set0_flag` is the top bit).
+    pub constraints: u8,
+}
+
+impl AvcProfile {
+    /// Whether the built-in decoder (OpenH264) reads every stream of this profile:
+    /// Constrained Baseline only (Baseline with `constraint_set1_flag`, or any stream
+    /// flagged as decodable by a Constrained Baseline decoder). Main and High streams
+    /// from phones and dashcams carry B-frames and CABAC, which it does not decode.
+    pub fn built_in_decodes(self) -> bool {
+        let constrained_baseline_compatible = self.constraints & 0x40 != 0;
+        self.idc == 66 || constrained_baseline_compatible && matches!(self.idc, 77 | 88)
+    }
+
+    /// The profile's name, as ffprobe and encoders say it.
+    pub fn name(self) -> String {
+        match self.idc {
+            66 if self.constraints & 0x40 != 0 => "Constrained Baseline".into(),
+            66 => "Baseline".into(),
+            77 => "Main".into(),
+            88 => "Extended".into(),
+            100 => "High".into(),
+            110 => "High 10".into(),
+            122 => "High 4:2:2".into(),
+            244 => "High 4:4:4".into(),
+            other => format!("profile {other}"),
+        }
+    }
+}
+
 /// An H.264 MP4 file.
 pub struct Mp4Source {
     path: PathBuf,
@@ -77,6 +112,7 @@ pub struct Mp4Source {
     decoder: Decoder,
     info: SourceInfo,
     seq: u64,
+    profile: AvcProfile,
 }
 
 impl std::fmt::Debug for Mp4Source {
@@ -130,6 +166,8 @@ impl Mp4Source {
             return Err(SourceError::NoVideoTrack { path: path.to_path_buf(), tracks });
         };
         let (nal_length_size, parameter_sets) = split_avcc(avcc).map_err(|detail| corrupt(path, detail))?;
+        // split_avcc has checked that the record is longer than its 5-byte header.
+        let profile = AvcProfile { idc: avcc[1], constraints: avcc[2] };
         // mp4parse refuses a zero timescale; max(1) only keeps the division obviously safe.
         let timescale = track.timescale.map_or(0, |t| t.0).max(1);
         let samples = sample_table(track, timescale, file_len).map_err(|detail| corrupt(path, detail))?;
@@ -160,7 +198,13 @@ impl Mp4Source {
             decoder,
             info,
             seq: 0,
+            profile,
         })
+    }
+
+    /// The stream's H.264 profile.
+    pub fn profile(&self) -> AvcProfile {
+        self.profile
     }
 
     /// Reads sample `index` into `self.sample`, after checking that it lies inside the file.
@@ -208,10 +252,23 @@ impl Mp4Source {
             let sample = self.read_sample(index)?;
             self.next_sample += 1;
             self.fill_annexb(sample.sync, index + 1)?;
-            let decoded = self
-                .decoder
-                .decode(&self.annexb)
-                .map_err(|e| corrupt(&self.path, format!("H.264 decoding failed at frame {}: {e}", index + 1)))?;
+            let profile = self.profile;
+            let decoded = self.decoder.decode(&self.annexb).map_err(|e| {
+                if profile.built_in_decodes() {
+                    corrupt(&self.path, format!("H.264 decoding failed at frame {}: {e}", index + 1))
+                } else {
+                    // A valid file the built-in decoder cannot read: never call it damaged.
+                    SourceError::Unsupported {
+                        path: self.path.clone(),
+                        detail: format!(
+                            "H.264 {} profile, which the built-in decoder cannot read (it stopped at frame {}); \
+                             install ffmpeg (apt-get install ffmpeg) to play it",
+                            profile.name(),
+                            index + 1
+                        ),
+                    }
+                }
+            })?;
             if let Some(yuv) = decoded {
                 if let Some(frame) = frame {
                     write_frame(&yuv, frame)?;

@@ -152,6 +152,67 @@ fn other_containers_go_through_ffmpeg() {
     assert_eq!(n, FRAMES);
 }
 
+/// The known clip re-encoded the way phones and dashcams record: H.264 High profile
+/// with B-frames (frames stored out of display order).
+fn write_high_profile_clip(dir: &Path) -> PathBuf {
+    let high = dir.join("high.mp4");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(write_clip(dir))
+        .args(["-c:v", "libx264", "-profile:v", "high", "-bf", "3", "-g", "15", "-crf", "18", "-an"])
+        .arg(&high)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    high
+}
+
+#[test]
+fn issue_16_high_profile_with_b_frames_plays_whole_through_ffmpeg() {
+    if !safecross::source::ffmpeg::available() {
+        return skip("issue_16_high_profile_with_b_frames_plays_whole_through_ffmpeg", "ffmpeg is not installed");
+    }
+    let dir = temp_dir();
+    let high = write_high_profile_clip(dir.path());
+    let mp4 = source::mp4::Mp4Source::open(&high).unwrap();
+    assert_eq!(mp4.profile().name(), "High");
+    assert!(!mp4.profile().built_in_decodes());
+    let mut src = source::open(&SourceSpec::Path(high.clone()), &SourceConfig::default()).unwrap();
+    assert!(src.info().description.contains("via ffmpeg"), "{}", src.info().description);
+    let mut frame = Frame::default();
+    let mut n = 0;
+    while src.next_frame(&mut frame).unwrap() {
+        // In display order, at the right time: the square has moved 8 px per frame.
+        assert!((frame.t_s() - f64::from(n) / FPS).abs() < 2e-3, "pts {} at frame {n}", frame.t_s());
+        assert!(close(frame.pixel(8 * n + 12, 112), [255, 255, 255]), "frame {n}");
+        n += 1;
+    }
+    assert_eq!(n, FRAMES);
+    // And through the binary, every frame is decided.
+    let m = model(dir.path());
+    let run = safecross(&["run", high.to_str().unwrap(), "--fast", "--json", "--audio", "none", "--model", m.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json_frames().len(), FRAMES as usize);
+}
+
+#[test]
+fn issue_16_without_ffmpeg_a_high_profile_file_is_not_called_damaged() {
+    if !safecross::source::ffmpeg::available() {
+        // The clip itself is made by ffmpeg.
+        return skip("issue_16_without_ffmpeg_a_high_profile_file_is_not_called_damaged", "ffmpeg is not installed");
+    }
+    let dir = temp_dir();
+    let high = write_high_profile_clip(dir.path());
+    let no_tools = dir.path().join("no-tools");
+    std::fs::create_dir(&no_tools).unwrap();
+    let m = model(dir.path());
+    let args = ["run", high.to_str().unwrap(), "--fast", "--audio", "none", "--model", m.to_str().unwrap()];
+    let run = safecross_with(&args, &[("PATH", Some(no_tools.to_str().unwrap()))]);
+    run.assert_clean_error("H.264 High profile");
+    assert!(run.stderr.contains("install ffmpeg"), "{}", run.stderr);
+    assert!(!run.stderr.contains("damaged"), "{}", run.stderr);
+}
+
 #[test]
 fn without_ffmpeg_other_formats_name_what_to_install() {
     let dir = temp_dir();
