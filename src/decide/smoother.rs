@@ -32,7 +32,10 @@
 //! - conflict → unknown at once; counts as stop evidence for the walk timer.
 //! - Entering walk: go now, a run of go frames lasting `walk_enter_s` with at least
 //!   `walk_min_frames` frames, not interrupted by stop/amber/dark/conflict or by a gap
-//!   longer than `walk_hold_s`, and the last stop evidence `walk_after_stop_s` ago.
+//!   longer than `walk_hold_s`, and the last stop evidence `walk_after_stop_s` ago. When
+//!   every frame of the run is at least `walk_strong_confidence` sure, the shorter
+//!   `walk_enter_strong_s` and `walk_after_stop_strong_s` apply: a clear, near head is
+//!   trusted sooner than a far one near the threshold.
 //! - Leaving walk: stop → dont_walk, amber or dark → changing, both at once; missing for
 //!   more than `walk_hold_s` → unknown.
 //! - Entering dont_walk from unknown or changing needs `stop_enter_s` and
@@ -71,6 +74,16 @@ pub struct SmootherConfig {
     /// Walk is never announced sooner than this after the last stop, yellow or conflict
     /// evidence, s; default 1.0.
     pub walk_after_stop_s: f64,
+    /// Confidence at which walk evidence is strong: a run of go frames each at least
+    /// this sure enters walk after `walk_enter_strong_s` and `walk_after_stop_strong_s`
+    /// instead of the full times; default 0.75 (a large, well-lit head reads 0.8-0.9,
+    /// a far or unfamiliar one under 0.6). 1 or more turns the fast entry off.
+    pub walk_strong_confidence: f32,
+    /// `walk_enter_s` for strong evidence, s; default 0.45 (at least
+    /// `walk_min_frames` frames still).
+    pub walk_enter_strong_s: f64,
+    /// `walk_after_stop_s` for strong evidence, s; default 0.6.
+    pub walk_after_stop_strong_s: f64,
     /// Time of stop evidence needed to go from unknown or changing to dont_walk, s;
     /// default 0.2. (From walk, one stop frame is enough.)
     pub stop_enter_s: f64,
@@ -111,6 +124,9 @@ impl Default for SmootherConfig {
             walk_min_frames: 3,
             walk_min_confidence: 0.5,
             walk_after_stop_s: 1.0,
+            walk_strong_confidence: 0.75,
+            walk_enter_strong_s: 0.45,
+            walk_after_stop_strong_s: 0.6,
             stop_enter_s: 0.2,
             stop_min_frames: 2,
             walk_hold_s: 0.3,
@@ -134,6 +150,15 @@ impl SmootherConfig {
         check_range("walk_min_frames", self.walk_min_frames.into(), 2.0, 1000.0, "[2, 1000]")?;
         check_range("walk_min_confidence", self.walk_min_confidence.into(), 0.0, 1.0, "[0, 1]")?;
         check_range("walk_after_stop_s", self.walk_after_stop_s, 0.0, 30.0, "[0, 30]")?;
+        check_range("walk_strong_confidence", self.walk_strong_confidence.into(), 0.0, 1.0, "[0, 1]")?;
+        check_range("walk_enter_strong_s", self.walk_enter_strong_s, 0.0, self.walk_enter_s, "[0, walk_enter_s]")?;
+        check_range(
+            "walk_after_stop_strong_s",
+            self.walk_after_stop_strong_s,
+            0.0,
+            self.walk_after_stop_s,
+            "[0, walk_after_stop_s]",
+        )?;
         check_range("stop_enter_s", self.stop_enter_s, 0.0, 10.0, "[0, 10]")?;
         check_range("stop_min_frames", self.stop_min_frames.into(), 1.0, 1000.0, "[1, 1000]")?;
         check_range("walk_hold_s", self.walk_hold_s, 0.0, 5.0, "[0, 5]")?;
@@ -189,13 +214,19 @@ enum Evidence {
 struct Run {
     start_s: f64,
     frames: u32,
+    /// The lowest confidence of its frames.
+    min_confidence: f32,
 }
 
 impl Run {
-    fn extend(run: Option<Run>, t_s: f64) -> Option<Run> {
+    fn extend(run: Option<Run>, t_s: f64, confidence: f32) -> Option<Run> {
         Some(match run {
-            Some(r) => Run { start_s: r.start_s, frames: r.frames.saturating_add(1) },
-            None => Run { start_s: t_s, frames: 1 },
+            Some(r) => Run {
+                start_s: r.start_s,
+                frames: r.frames.saturating_add(1),
+                min_confidence: r.min_confidence.min(confidence),
+            },
+            None => Run { start_s: t_s, frames: 1, min_confidence: confidence },
         })
     }
 
@@ -398,12 +429,12 @@ impl Smoother {
                 match eff {
                     Lamp::Go => {
                         self.stop_run = None;
-                        self.go_run = Run::extend(self.go_run, t);
+                        self.go_run = Run::extend(self.go_run, t, conf);
                     }
                     Lamp::Stop | Lamp::Amber => {
                         self.go_run = None;
                         self.last_stop_s = Some(t);
-                        self.stop_run = Run::extend(self.stop_run, t);
+                        self.stop_run = Run::extend(self.stop_run, t, conf);
                     }
                 }
                 Evidence::Lit(eff, conf)
@@ -442,9 +473,17 @@ impl Smoother {
         }
         match ev {
             Evidence::Lit(Lamp::Go, c) => {
-                let enough =
-                    self.go_run.is_some_and(|r| r.lasted(t, self.config.walk_enter_s, self.config.walk_min_frames));
-                let stop_long_ago = self.last_stop_s.is_none_or(|s| t - s >= self.config.walk_after_stop_s);
+                // Strong evidence (every frame of the run sure) may enter sooner; the
+                // frame count and the pause after stop evidence still hold, shorter.
+                let cfg = &self.config;
+                let strong = self.go_run.is_some_and(|r| r.min_confidence >= cfg.walk_strong_confidence);
+                let (enter_s, after_stop_s) = if strong {
+                    (cfg.walk_enter_strong_s, cfg.walk_after_stop_strong_s)
+                } else {
+                    (cfg.walk_enter_s, cfg.walk_after_stop_s)
+                };
+                let enough = self.go_run.is_some_and(|r| r.lasted(t, enter_s, cfg.walk_min_frames));
+                let stop_long_ago = self.last_stop_s.is_none_or(|s| t - s >= after_stop_s);
                 if self.state == Walk || (enough && stop_long_ago) {
                     (Walk, Some(c))
                 } else {
@@ -537,9 +576,31 @@ mod tests {
     }
 
     #[test]
-    fn table_steady_walk_after_stop() {
+    fn table_strong_walk_enters_sooner_but_never_right_after_stop() {
+        // Every walk frame at 0.9 (>= walk_strong_confidence): 0.45 s of go and 0.6 s
+        // after the last stop frame (2.9 s) instead of 0.8 s and 1 s.
         let mut sm = Smoother::new(SmootherConfig::default());
         let tr = feed(&mut sm, 10.0, &[(0.0, 3.0, obs(STOP, 0.8)), (3.0, 6.0, obs(WALK, 0.9))]);
+        for (t, want) in [(3.0, DontWalk), (3.4, DontWalk), (3.5, Walk), (5.9, Walk)] {
+            assert_eq!(state_at(&tr, t), want, "t = {t}");
+        }
+        // One frame under the strong confidence makes the whole run ordinary.
+        let mut sm = Smoother::new(SmootherConfig::default());
+        let tr = feed(
+            &mut sm,
+            10.0,
+            &[(0.0, 3.0, obs(STOP, 0.8)), (3.0, 3.1, obs(WALK, 0.6)), (3.1, 6.0, obs(WALK, 0.9))],
+        );
+        for (t, want) in [(3.5, DontWalk), (3.8, DontWalk), (3.9, Walk)] {
+            assert_eq!(state_at(&tr, t), want, "t = {t}");
+        }
+    }
+
+    #[test]
+    fn table_steady_walk_after_stop() {
+        // Walk at 0.7: sure enough to count, not strong.
+        let mut sm = Smoother::new(SmootherConfig::default());
+        let tr = feed(&mut sm, 10.0, &[(0.0, 3.0, obs(STOP, 0.8)), (3.0, 6.0, obs(WALK, 0.7))]);
         let cases = [
             (0.0, Unknown), // one stop frame is not yet enough
             (0.1, Unknown),

@@ -86,14 +86,15 @@ proptest! {
         }
     }
 
-    /// Walk is never reported within `walk_after_stop_s` of the last stop, yellow or
-    /// conflict evidence, whatever came before.
+    /// Walk is never reported within `walk_after_stop_strong_s` (the shorter pause, for
+    /// walk frames as sure as these) of the last stop, yellow or conflict evidence,
+    /// whatever came before.
     #[test]
     fn walk_never_soon_after_dont_walk_evidence(
         frames in prop::collection::vec((10u32..400, any_scene()), 1..300),
     ) {
         let cfg = SmootherConfig::default();
-        let n = cfg.walk_after_stop_s;
+        let n = cfg.walk_after_stop_strong_s;
         let mut sm = Smoother::new(cfg);
         let ts = times(&frames.iter().map(|f| f.0).collect::<Vec<_>>());
         let hold = sm.config().walk_hold_s;
@@ -120,14 +121,14 @@ proptest! {
         }
     }
 
-    /// Walk needs a clear walk lamp for `walk_enter_s`: any walk decision is preceded
-    /// by that much uninterrupted walk evidence.
+    /// Walk needs a clear walk lamp for `walk_enter_strong_s` (these walk frames are
+    /// strong): any walk decision is preceded by that much uninterrupted walk evidence.
     #[test]
     fn walk_needs_sustained_evidence(
         frames in prop::collection::vec((10u32..400, any_scene()), 1..300),
     ) {
         let cfg = SmootherConfig::default();
-        let enter = cfg.walk_enter_s;
+        let enter = cfg.walk_enter_strong_s;
         let mut sm = Smoother::new(cfg);
         let ts = times(&frames.iter().map(|f| f.0).collect::<Vec<_>>());
         let mut was_walk = false;
