@@ -113,7 +113,12 @@ impl Mp4VideoWriter {
             });
         }
         self.yuv.read_rgb8(RgbSliceU8::new(rgb, (w, h)));
-        let bitstream = self.encoder.encode(&self.yuv).map_err(|e| SynthError::Encode(e.to_string()))?;
+        // OpenH264 sets itself up on the first frame and then prints a warning that
+        // frame skipping is off (on purpose: every frame must be kept, the truth is
+        // per frame); its log level can only be set after that.
+        let first = self.frames == 0;
+        let (encoder, yuv) = (&mut self.encoder, &self.yuv);
+        let bitstream = stderr_silenced_if(first, || encoder.encode(yuv)).map_err(|e| SynthError::Encode(e.to_string()))?;
         let mut sps = None;
         let mut pps = None;
         let mut is_sync = false;
@@ -200,4 +205,39 @@ impl Mp4VideoWriter {
         std::io::Write::flush(&mut file).map_err(|source| SynthError::Write { path: self.path.clone(), source })?;
         Ok(())
     }
+}
+
+/// Runs `f`, with the process's stderr pointed at /dev/null while it runs when `quiet`.
+/// A lock keeps two encoders starting at once from restoring each other's /dev/null.
+/// Anything another thread writes to stderr in that moment is lost, so this is kept to
+/// the one call that needs it.
+#[cfg(unix)]
+fn stderr_silenced_if<T>(quiet: bool, f: impl FnOnce() -> T) -> T {
+    use std::os::fd::AsRawFd;
+    static STDERR_SWAP: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    if !quiet {
+        return f();
+    }
+    let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") else { return f() };
+    let _guard = STDERR_SWAP.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    // SAFETY: dup/dup2/close only on descriptor 2, on `null` (open for the whole call)
+    // and on the duplicate made here, which is closed once; no memory is involved.
+    let saved = unsafe { libc::dup(2) };
+    if saved < 0 || unsafe { libc::dup2(null.as_raw_fd(), 2) } < 0 {
+        if saved >= 0 {
+            unsafe { libc::close(saved) };
+        }
+        return f();
+    }
+    let out = f();
+    unsafe {
+        libc::dup2(saved, 2);
+        libc::close(saved);
+    }
+    out
+}
+
+#[cfg(not(unix))]
+fn stderr_silenced_if<T>(_quiet: bool, f: impl FnOnce() -> T) -> T {
+    f()
 }

@@ -275,6 +275,29 @@ fn stills_have_labels_inside_the_image_and_lamp_colours_that_match() {
 }
 
 #[test]
+fn clip_command_writes_nothing_but_its_own_lines_to_stderr() {
+    // OpenH264's rate-control warning used to appear here at every clip (issue 20).
+    let dir = temp_dir();
+    let out = dir.path().join("c.mp4");
+    let run = safecross(&["synth", "clip", "--preset", "us", "--seconds", "1", "--out", out.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("wrote"), "{}", run.stdout);
+    assert!(run.stderr.trim().is_empty(), "stderr: {}", run.stderr);
+}
+
+#[test]
+fn heldout_styles_split_the_family_and_need_designs_heldout() {
+    let dir = temp_dir();
+    let out = dir.path().join("c.mp4");
+    let o = out.to_str().unwrap();
+    let ok = safecross(&["synth", "clip", "--designs", "heldout", "--heldout-styles", "kr,us-stacked", "--seconds", "1", "--out", o]);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    safecross(&["synth", "clip", "--heldout-styles", "kr", "--seconds", "1", "--out", o]).assert_clean_error("heldout");
+    let bad = safecross(&["synth", "clip", "--designs", "heldout", "--heldout-styles", "fr", "--out", o]);
+    bad.assert_clean_error("unknown pedestrian style");
+}
+
+#[test]
 fn stills_command_writes_a_yolo_folder() {
     let dir = temp_dir();
     let out = dir.path().join("set");

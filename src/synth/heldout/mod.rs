@@ -143,3 +143,30 @@ pub fn random_look(rng: &mut Rng, vehicle_lit_ok: bool, allowed: &[Style]) -> Lo
         look
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::Preset;
+
+    #[test]
+    fn a_style_split_draws_only_the_allowed_styles_and_all_styles_draw_as_before() {
+        let allowed = [Style::PedKr, Style::PedUsStacked];
+        for preset in Preset::ALL {
+            let mut rng = Rng::for_item(5, 0);
+            for _ in 0..50 {
+                assert!(allowed.contains(&pedestrian_style(&mut rng, preset, &allowed)), "{}", preset.name());
+                let look = random_look(&mut rng, true, &allowed);
+                assert!(!look.style.is_pedestrian() || allowed.contains(&look.style));
+            }
+        }
+        // No split: the national choice, as the 7000-7011 clips were made.
+        let mut rng = Rng::for_item(5, 0);
+        for _ in 0..50 {
+            assert!(matches!(pedestrian_style(&mut rng, Preset::Us, &[]), Style::PedUsStacked | Style::PedUsOutline));
+        }
+        let bad = check_styles(crate::synth::Designs::Train, &allowed);
+        assert!(bad.is_err());
+        assert!(check_styles(crate::synth::Designs::Heldout, &[Style::VehicleVertical]).is_err());
+    }
+}
