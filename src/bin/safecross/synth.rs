@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use safecross::synth::heldout::head::Style;
-use safecross::synth::{ClipConfig, Designs, Preset, StillsConfig};
+use safecross::synth::{Designs, Preset, StillsConfig};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -126,8 +126,14 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     }
 }
 
+#[cfg(not(feature = "video"))]
+fn clip(_a: ClipArgs) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("this build has no H.264 encoder (cargo feature `video`); `synth clip` needs it")
+}
+
+#[cfg(feature = "video")]
 fn clip(a: ClipArgs) -> anyhow::Result<ExitCode> {
-    let config = ClipConfig {
+    let config = safecross::synth::ClipConfig {
         preset: a.preset,
         seed: a.seed,
         seconds: a.seconds,
@@ -137,7 +143,7 @@ fn clip(a: ClipArgs) -> anyhow::Result<ExitCode> {
         bitrate_bps: a.kbps.saturating_mul(1000),
         designs: a.designs,
         heldout_styles: a.heldout_styles,
-        ..ClipConfig::default()
+        ..safecross::synth::ClipConfig::default()
     };
     let started = std::time::Instant::now();
     let timeline =
