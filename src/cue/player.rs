@@ -186,17 +186,7 @@ impl CuePlayer {
         seen: bool,
     ) -> Result<Option<Announcement>, CueError> {
         let start = self.policy.update(t_s, state, basis, seen);
-        match &mut self.sink {
-            Sink::Wav(w) => {
-                w.render_to(t_s)?;
-                if let Some(start) = &start {
-                    w.renderer.start(start);
-                }
-            }
-            #[cfg(feature = "audio")]
-            Sink::Speaker(s) => s.publish(start.as_ref()),
-            Sink::Silent => {}
-        }
+        self.play(t_s, start.as_ref())?;
         Ok(start.and_then(|s| announcement(t_s, &s, self.config.mode, self.config.lang)))
     }
 
@@ -207,16 +197,26 @@ impl CuePlayer {
     /// [`CueError::Wav`] if writing the WAV file fails.
     pub fn fault(&mut self, t_s: f64) -> Result<Option<Announcement>, CueError> {
         let start = self.policy.fault(t_s);
+        self.play(t_s, Some(&start))?;
+        Ok(announcement(t_s, &start, self.config.mode, self.config.lang))
+    }
+
+    /// Hands one decision's cue to the output: a WAV renders up to `t_s` with what was
+    /// playing, then starts `start`; the speaker gets it (or, with None, only the news
+    /// that decisions are still coming).
+    fn play(&mut self, t_s: f64, start: Option<&CueStart>) -> Result<(), CueError> {
         match &mut self.sink {
             Sink::Wav(w) => {
                 w.render_to(t_s)?;
-                w.renderer.start(&start);
+                if let Some(start) = start {
+                    w.renderer.start(start);
+                }
             }
             #[cfg(feature = "audio")]
-            Sink::Speaker(s) => s.publish(Some(&start)),
+            Sink::Speaker(s) => s.publish(start),
             Sink::Silent => {}
         }
-        Ok(announcement(t_s, &start, self.config.mode, self.config.lang))
+        Ok(())
     }
 
     /// Keeps the current cue sounding for `seconds` after media time `t_s`, so it is
