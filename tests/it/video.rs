@@ -130,23 +130,34 @@ fn other_containers_go_through_ffmpeg() {
         return skip("other_containers_go_through_ffmpeg", "ffmpeg is not installed");
     }
     let dir = temp_dir();
-    let clip = write_clip(dir.path());
-    let mkv = dir.path().join("known.mkv");
+    let mkv = reencode(dir.path(), "known.mkv", &["-c:v", "mjpeg", "-q:v", "3"]);
+    assert_plays_the_known_frames_via_ffmpeg(&mkv);
+}
+
+/// The known clip re-encoded by ffmpeg with `codec_args` into `dir/name`.
+fn reencode(dir: &Path, name: &str, codec_args: &[&str]) -> PathBuf {
+    let out = dir.join(name);
     let status = std::process::Command::new("ffmpeg")
         .args(["-v", "error", "-i"])
-        .arg(&clip)
-        .args(["-c:v", "mjpeg", "-q:v", "3"])
-        .arg(&mkv)
+        .arg(write_clip(dir))
+        .args(codec_args)
+        .arg(&out)
         .status()
         .unwrap();
     assert!(status.success());
-    let mut src = source::open(&SourceSpec::Path(mkv), &SourceConfig::default()).unwrap();
+    out
+}
+
+/// Opens `path`, checks that ffmpeg decodes it, and that every known frame comes in
+/// display order at its time: the square has moved 8 px per frame.
+fn assert_plays_the_known_frames_via_ffmpeg(path: &Path) {
+    let mut src = source::open(&SourceSpec::Path(path.to_path_buf()), &SourceConfig::default()).unwrap();
     assert!(src.info().description.contains("via ffmpeg"), "{}", src.info().description);
     let mut frame = Frame::default();
     let mut n = 0;
     while src.next_frame(&mut frame).unwrap() {
         assert!((frame.t_s() - f64::from(n) / FPS).abs() < 2e-3, "pts {} at frame {n}", frame.t_s());
-        assert!(close(frame.pixel(8 * n + 12, 112), [255, 255, 255]));
+        assert!(close(frame.pixel(8 * n + 12, 112), [255, 255, 255]), "frame {n}");
         n += 1;
     }
     assert_eq!(n, FRAMES);
@@ -155,16 +166,7 @@ fn other_containers_go_through_ffmpeg() {
 /// The known clip re-encoded the way phones and dashcams record: H.264 High profile
 /// with B-frames (frames stored out of display order).
 fn write_high_profile_clip(dir: &Path) -> PathBuf {
-    let high = dir.join("high.mp4");
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(write_clip(dir))
-        .args(["-c:v", "libx264", "-profile:v", "high", "-bf", "3", "-g", "15", "-crf", "18", "-an"])
-        .arg(&high)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    high
+    reencode(dir, "high.mp4", &["-c:v", "libx264", "-profile:v", "high", "-bf", "3", "-g", "15", "-crf", "18", "-an"])
 }
 
 #[test]
@@ -177,17 +179,7 @@ fn issue_16_high_profile_with_b_frames_plays_whole_through_ffmpeg() {
     let mp4 = source::mp4::Mp4Source::open(&high).unwrap();
     assert_eq!(mp4.profile().name(), "High");
     assert!(!mp4.profile().built_in_decodes());
-    let mut src = source::open(&SourceSpec::Path(high.clone()), &SourceConfig::default()).unwrap();
-    assert!(src.info().description.contains("via ffmpeg"), "{}", src.info().description);
-    let mut frame = Frame::default();
-    let mut n = 0;
-    while src.next_frame(&mut frame).unwrap() {
-        // In display order, at the right time: the square has moved 8 px per frame.
-        assert!((frame.t_s() - f64::from(n) / FPS).abs() < 2e-3, "pts {} at frame {n}", frame.t_s());
-        assert!(close(frame.pixel(8 * n + 12, 112), [255, 255, 255]), "frame {n}");
-        n += 1;
-    }
-    assert_eq!(n, FRAMES);
+    assert_plays_the_known_frames_via_ffmpeg(&high);
     // And through the binary, every frame is decided.
     let m = model(dir.path());
     let run = safecross(&["run", high.to_str().unwrap(), "--fast", "--json", "--audio", "none", "--model", m.to_str().unwrap()]);
