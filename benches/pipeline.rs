@@ -33,7 +33,7 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("pipeline");
     group.sample_size(20);
     group.throughput(Throughput::Elements(1));
-    let name = format!("sample clip, {} (frames/s = elements/s)", pipeline.detector().backend().name());
+    let name = format!("sample clip, {} (frames/s = elements/s)", pipeline.backend().name());
     group.bench_function(name, |b| {
         b.iter(|| {
             if !src.next_frame(&mut frame).expect("decode") {

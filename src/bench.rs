@@ -188,14 +188,13 @@ pub fn run(
     let frame_interval = Latency::of(&mut interval);
     let max_realtime_fps = 1000.0 / frame_interval.p95_ms.max(1e-6);
     let stage_sum = source_decode.mean_ms + preprocess.mean_ms + infer.mean_ms + postprocess.mean_ms + decide.mean_ms;
-    let detector = pipeline.detector();
-    let io = detector.model_io();
+    let io = pipeline.model_io();
     let recommendation = recommend(max_realtime_fps, &format!("{}x{}", io.input_width, io.input_height));
     Ok(BenchReport {
         source: description,
-        model: detector.model_path().display().to_string(),
+        model: pipeline.model_path().display().to_string(),
         input: [io.input_width, io.input_height],
-        backend: detector.backend().to_string(),
+        backend: pipeline.backend().to_string(),
         threads,
         cpu: cpu_model(),
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),

@@ -14,7 +14,11 @@
 //! Stages only import the vocabulary modules ([`frame`], [`tensor`], [`geom`],
 //! [`signal`], [`truth`]); [`pipeline`] is the only place that wires them together,
 //! and [`runner`] runs the loop around it: source, pipeline and cues, on time.
-//! [`synth`] makes test scenes and training stills; [`eval`] measures quality.
+//! [`synth`] makes test scenes and training stills; `eval` measures quality.
+//!
+//! Features: `onnxruntime` (the in-process engine, the run loop and the benchmark),
+//! `video`, `audio`, `camera`; all on by default. The browser build (`web/`) uses
+//! none of them: its page brings the camera, the model's run and the speaker.
 #![deny(missing_docs)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::todo, clippy::unimplemented)]
 
@@ -27,13 +31,18 @@ pub mod truth;
 pub mod cue;
 pub mod decide;
 pub mod decode;
+// Measures on files and draws its charts into PNG files: not in the browser build.
+#[cfg(not(target_arch = "wasm32"))]
 pub mod eval;
 pub mod infer;
 pub mod preprocess;
 pub mod source;
 pub mod synth;
 
+// The benchmark and the run loop drive the in-process engine.
+#[cfg(feature = "onnxruntime")]
 pub mod bench;
 pub mod config;
 pub mod pipeline;
+#[cfg(feature = "onnxruntime")]
 pub mod runner;

@@ -187,7 +187,7 @@ impl CuePlayer {
     ) -> Result<Option<Announcement>, CueError> {
         let start = self.policy.update(t_s, state, basis, seen);
         self.play(t_s, start.as_ref())?;
-        Ok(start.and_then(|s| announcement(t_s, &s, self.config.mode, self.config.lang)))
+        Ok(start.and_then(|s| Announcement::of(t_s, &s, self.config.mode, self.config.lang)))
     }
 
     /// The source or the model failed at media time `t_s`: switches to unknown and says
@@ -198,7 +198,7 @@ impl CuePlayer {
     pub fn fault(&mut self, t_s: f64) -> Result<Option<Announcement>, CueError> {
         let start = self.policy.fault(t_s);
         self.play(t_s, Some(&start))?;
-        Ok(announcement(t_s, &start, self.config.mode, self.config.lang))
+        Ok(Announcement::of(t_s, &start, self.config.mode, self.config.lang))
     }
 
     /// Hands one decision's cue to the output: a WAV renders up to `t_s` with what was
@@ -255,26 +255,29 @@ impl CuePlayer {
     }
 }
 
-/// What the user starts to hear, or None when the mode makes it silent.
-fn announcement(t_s: f64, start: &CueStart, mode: CueMode, lang: Lang) -> Option<Announcement> {
-    let pattern = (start.restart_pattern && mode != CueMode::Speech).then(|| tones::pattern(start.state).name);
-    let spoken: Vec<_> = if mode == CueMode::Tones { Vec::new() } else { start.messages.iter().flatten().collect() };
-    if pattern.is_none() && spoken.is_empty() {
-        return None;
+impl Announcement {
+    /// What the user starts to hear when `start` is played at media time `t_s`, or None
+    /// when the mode makes it silent.
+    pub fn of(t_s: f64, start: &CueStart, mode: CueMode, lang: Lang) -> Option<Self> {
+        let pattern = (start.restart_pattern && mode != CueMode::Speech).then(|| tones::pattern(start.state).name);
+        let spoken: Vec<_> = if mode == CueMode::Tones { Vec::new() } else { start.messages.iter().flatten().collect() };
+        if pattern.is_none() && spoken.is_empty() {
+            return None;
+        }
+        let sep = match lang {
+            Lang::En => ". ",
+            Lang::Zh => "。",
+        };
+        Some(Announcement {
+            t_s,
+            state: start.state,
+            basis: start.basis,
+            pattern,
+            messages: spoken.iter().map(|m| m.id()).collect(),
+            text: spoken.iter().map(|m| m.text(lang)).collect::<Vec<_>>().join(sep),
+            lang,
+        })
     }
-    let sep = match lang {
-        Lang::En => ". ",
-        Lang::Zh => "。",
-    };
-    Some(Announcement {
-        t_s,
-        state: start.state,
-        basis: start.basis,
-        pattern,
-        messages: spoken.iter().map(|m| m.id()).collect(),
-        text: spoken.iter().map(|m| m.text(lang)).collect::<Vec<_>>().join(sep),
-        lang,
-    })
 }
 
 #[cfg(feature = "audio")]

@@ -129,6 +129,36 @@ pub fn pattern(state: SignalState) -> &'static Pattern {
     }
 }
 
+/// Shortest buzz a phone motor makes felt, ms.
+const MIN_BUZZ_MS: f64 = 20.0;
+
+/// A `navigator.vibrate`-style pattern (ms on, ms off, on, ...) that mirrors `pattern`
+/// for `seconds`: one buzz per earcon, as long as the earcon sounds (at least
+/// 20 ms), at the earcon's onset. The walk tick thus buzzes 9 times a second and don't
+/// walk once, so the two are told apart by feel as by ear.
+pub fn vibration(pattern: &Pattern, seconds: f64) -> Vec<u32> {
+    let mut out = Vec::new();
+    let mut at_ms = 0.0;
+    let periods = (seconds / pattern.period_s).round().max(1.0) as usize;
+    for k in 0..periods {
+        for e in pattern.earcons {
+            let onset_ms = (k as f64 * pattern.period_s + e.at_s) * 1e3;
+            let buzz_ms = (e.dur_s * 1e3).max(MIN_BUZZ_MS);
+            if out.is_empty() && onset_ms > 0.0 {
+                out.push(0);
+            }
+            if !out.is_empty() {
+                out.push((onset_ms - at_ms).max(0.0).round() as u32);
+            }
+            out.push(buzz_ms.round() as u32);
+            at_ms = onset_ms + buzz_ms;
+        }
+    }
+    let end_ms = periods as f64 * pattern.period_s * 1e3;
+    out.push((end_ms - at_ms).max(0.0).round() as u32);
+    out
+}
+
 /// A pattern being played from its start, one sample at a time.
 #[derive(Debug, Clone, Copy)]
 pub struct ToneVoice {
@@ -159,6 +189,21 @@ impl ToneVoice {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vibration_mirrors_the_tones_and_lasts_as_asked() {
+        let buzzes = |p: &Pattern| vibration(p, 2.0).iter().step_by(2).filter(|&&ms| ms > 0).count();
+        assert_eq!(buzzes(&WALK), 18);
+        assert_eq!(buzzes(&DONT_WALK), 2);
+        // Two beeps per 0.8 s period; 2.5 periods round to 3.
+        assert_eq!(buzzes(&CHANGING), 6);
+        for p in [&WALK, &DONT_WALK, &CHANGING, &UNKNOWN] {
+            let v = vibration(p, 2.0);
+            let total: u32 = v.iter().sum();
+            assert!((1900..=2500).contains(&total), "{}: {total} ms", p.name);
+            assert!(v.iter().step_by(2).all(|&on| on >= MIN_BUZZ_MS as u32), "{}: {v:?}", p.name);
+        }
+    }
 
     #[test]
     fn earcons_are_short_and_start_and_end_at_zero() {

@@ -1,26 +1,31 @@
-//! Inference: owns the ONNX session and runs the model on one [`InputTensor`].
+//! Inference: owns the ONNX session and runs the model on one
+//! [`InputTensor`](crate::tensor::InputTensor).
 //!
-//! One `ort` front end, two engines behind it, chosen once per process:
+//! With the `onnxruntime` feature (on by default), `Engine` runs the model in-process:
+//! one `ort` front end, two engines behind it, chosen once per process:
 //! - **ONNX Runtime**, loaded at run time from a `libonnxruntime` shared library
 //!   (4-5 ms for our model on two x86 cores). Nothing is linked at build time, so the
 //!   same binary runs on machines with and without it.
 //! - **tract**, pure Rust, always compiled in; about 3x slower, needs nothing installed.
 //!
 //! `ort` holds the chosen engine in a process-wide slot that can be set only once, so
-//! [`Engine::load`] resolves the backend on first use and later loads must agree.
+//! `Engine::load` resolves the backend on first use and later loads must agree.
 //! Model I/O (input size, output shape, class names) is read from the ONNX file itself
 //! by [`onnx_meta`] before any engine is touched, so a wrong model fails at start-up
-//! with the same message on both engines.
+//! with the same message on both engines. Without the feature (the browser build in
+//! `web/`, where the page runs the model), only that reading and the settings remain.
 //!
 //! Imports: `tensor` and external crates only.
 
+#[cfg(feature = "onnxruntime")]
+mod engine;
 pub mod onnx_meta;
 
-use crate::tensor::InputTensor;
+#[cfg(feature = "onnxruntime")]
+pub use engine::{Engine, ort_library_candidates, ort_library_candidates_from};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 /// Which engine runs the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
@@ -201,132 +206,12 @@ impl ModelIo {
     }
 }
 
-/// A loaded model, ready to run frame after frame.
-pub struct Engine {
-    session: ort::session::Session,
-    io: ModelIo,
-    backend: Backend,
-    model_path: PathBuf,
-    output: Vec<f32>,
-}
-
-impl std::fmt::Debug for Engine {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("io", &self.io).field("backend", &self.backend).finish_non_exhaustive()
-    }
-}
-
-static ACTIVE_BACKEND: OnceLock<Backend> = OnceLock::new();
-static ENVIRONMENT: OnceLock<ort::environment::Environment> = OnceLock::new();
-
-/// The process's one ONNX Runtime environment (tract allows only one, and ONNX Runtime
-/// wants one anyway), created on first use and shared by every model loaded after.
-fn shared_environment() -> Result<&'static ort::environment::Environment, String> {
-    if let Some(env) = ENVIRONMENT.get() {
-        return Ok(env);
-    }
-    let env = ort::init().with_name("safecross").build().map_err(|e| e.to_string())?;
-    Ok(ENVIRONMENT.get_or_init(|| env))
-}
-
-impl Engine {
-    /// Reads and checks the model, resolves the backend (once per process) and builds
-    /// the session.
-    ///
-    /// # Errors
-    /// [`InferError`] for an unreadable or wrong model, a missing ONNX Runtime with
-    /// `--backend ort`, or a session the engine refuses.
-    pub fn load(model_path: &Path, config: &InferConfig) -> Result<Self, InferError> {
-        let bytes = std::fs::read(model_path)
-            .map_err(|source| InferError::ReadModel { path: model_path.to_path_buf(), source })?;
-        let io = read_model_io(model_path, &bytes)?;
-        let backend = activate_backend(config)?.clone();
-        let engine_err =
-            |message: String| InferError::Engine { backend: backend.name(), path: model_path.to_path_buf(), message };
-        let environment = shared_environment().map_err(engine_err)?;
-        let mut builder = ort::session::Session::builder(environment).map_err(|e| engine_err(e.to_string()))?;
-        if matches!(backend, Backend::OnnxRuntime { .. }) {
-            let threads = config.intra_threads.max(1);
-            builder = match config.execution_provider {
-                // Flush-to-zero: flat regions (letterbox bars, night sky) drive some
-                // activations subnormal, and the pool's worker threads then ran the
-                // 640x384 model at 11 ms instead of 6 ms on 2 threads (criterion
-                // `inference`, padding-filled input). The model loses nothing by it.
-                ExecutionProvider::Cpu => builder
-                    .with_intra_threads(threads)
-                    .and_then(|b| b.with_flush_to_zero())
-                    .and_then(|b| b.with_intra_op_spinning(config.spin))
-                    .map_err(|e| engine_err(e.to_string()))?,
-                ExecutionProvider::Xnnpack => {
-                    // XNNPACK brings its own thread pool; ONNX Runtime's would only compete
-                    // with it for the same cores.
-                    let xnnpack = ort::ep::XNNPACK::default()
-                        .with_intra_op_num_threads(
-                            std::num::NonZeroUsize::new(threads).unwrap_or(std::num::NonZeroUsize::MIN),
-                        )
-                        .build()
-                        .error_on_failure();
-                    builder
-                        .with_intra_threads(1)
-                        .and_then(|b| b.with_intra_op_spinning(false))
-                        .and_then(|b| b.with_execution_providers([xnnpack]))
-                        .map_err(|e| engine_err(format!("the XNNPACK execution provider is not available in this ONNX Runtime library ({}); use --ort-ep cpu or a build with XNNPACK", e.to_string().trim())))?
-                }
-            };
-        }
-        let session = builder.commit_from_memory(&bytes).map_err(|e| engine_err(e.to_string()))?;
-        let output = vec![0.0; io.output_shape.iter().product()];
-        tracing::info!(backend = %backend, input = ?(io.input_width, io.input_height), output = ?io.output_shape, "model loaded");
-        Ok(Self { session, io, backend, model_path: model_path.to_path_buf(), output })
-    }
-
-    /// The model's inputs, outputs and metadata.
-    pub fn io(&self) -> &ModelIo {
-        &self.io
-    }
-
-    /// The engine that runs.
-    pub fn backend(&self) -> &Backend {
-        &self.backend
-    }
-
-    /// Runs the model and returns the output tensor, flattened in row-major order with
-    /// the shape of [`ModelIo::output_shape`]. The slice lives in a buffer owned by the
-    /// engine and is overwritten by the next call.
-    ///
-    /// # Errors
-    /// [`InferError::Engine`] when the engine fails or the output shape is not the one
-    /// the model declared.
-    pub fn run(&mut self, input: &InputTensor) -> Result<&[f32], InferError> {
-        let shape = input.shape();
-        let engine_err = |message: String| InferError::Engine {
-            backend: self.backend.name(),
-            path: self.model_path.clone(),
-            message,
-        };
-        let tensor = ort::value::TensorRef::from_array_view((shape, input.data.as_slice()))
-            .map_err(|e| engine_err(e.to_string()))?;
-        let outputs = self
-            .session
-            .run(ort::inputs![self.io.input_name.as_str() => tensor])
-            .map_err(|e| engine_err(e.to_string()))?;
-        let value = outputs
-            .get(&self.io.output_name)
-            .ok_or_else(|| engine_err(format!("no output named {}", self.io.output_name)))?;
-        let (out_shape, data) = value.try_extract_tensor::<f32>().map_err(|e| engine_err(e.to_string()))?;
-        if data.len() != self.output.len() {
-            return Err(engine_err(format!(
-                "output has shape {:?}, the model declared {:?}",
-                &**out_shape, self.io.output_shape
-            )));
-        }
-        self.output.copy_from_slice(data);
-        drop(outputs);
-        Ok(&self.output)
-    }
-}
-
-fn read_model_io(path: &Path, bytes: &[u8]) -> Result<ModelIo, InferError> {
+/// Reads what the model takes and gives from its ONNX bytes, and refuses what safecross
+/// cannot feed or decode; `path` only names the model in errors.
+///
+/// # Errors
+/// [`InferError::NotOnnx`] or [`InferError::NotADetector`].
+pub fn read_model_io(path: &Path, bytes: &[u8]) -> Result<ModelIo, InferError> {
     let summary = onnx_meta::parse(bytes).map_err(|e| InferError::NotOnnx { path: path.to_path_buf(), reason: e.0 })?;
     let not_detector = |reason: String| InferError::NotADetector { path: path.to_path_buf(), reason };
     let [input] = summary.inputs.as_slice() else {
@@ -442,164 +327,6 @@ fn show_dims(dims: &[Option<i64>]) -> String {
     format!("[{}]", parts.join(", "))
 }
 
-/// Resolves and installs the backend for this process, or returns the one already
-/// installed when it satisfies the request.
-fn activate_backend(config: &InferConfig) -> Result<&'static Backend, InferError> {
-    if let Some(active) = ACTIVE_BACKEND.get() {
-        let compatible = match (config.backend, active) {
-            (BackendChoice::Auto, _) => true,
-            (BackendChoice::Ort, Backend::OnnxRuntime { .. }) => true,
-            (BackendChoice::Tract, Backend::Tract { .. }) => true,
-            _ => false,
-        };
-        return if compatible {
-            Ok(active)
-        } else {
-            Err(InferError::BackendConflict {
-                active: active.name().into(),
-                requested: format!("{:?}", config.backend).to_lowercase(),
-            })
-        };
-    }
-    let backend = match config.backend {
-        BackendChoice::Tract => install_tract("asked for with --backend tract".into()),
-        BackendChoice::Ort => install_ort(config).map_err(|looked| InferError::OrtNotFound { looked })?,
-        BackendChoice::Auto => match install_ort(config) {
-            Ok(b) => b,
-            // A library the user named that does not load is an error, not a reason to
-            // run on something else.
-            Err(looked) if config.ort_lib.is_some() => return Err(InferError::OrtNotFound { looked }),
-            Err(looked) => {
-                tracing::info!("ONNX Runtime not found (looked in: {looked}); using tract, which is slower");
-                install_tract(format!("ONNX Runtime not found; looked in: {looked}"))
-            }
-        },
-    };
-    tracing::info!("inference backend: {backend}");
-    // A racing thread may have installed first; whichever won is what ort uses.
-    Ok(ACTIVE_BACKEND.get_or_init(|| backend))
-}
-
-fn install_tract(reason: String) -> Backend {
-    ort::set_api(ort_tract::api());
-    Backend::Tract { reason }
-}
-
-/// Where `auto` and `ort` look for the library, in order: the configured library alone
-/// when there is one; else `ORT_DYLIB_PATH`; the `.venv` that `./quickstart.sh` fills
-/// (from the working directory, then beside the repository the executable was built
-/// in); the executable's folder; the usual system folders.
-pub fn ort_library_candidates(config: &InferConfig) -> Vec<PathBuf> {
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let exe = std::env::current_exe().ok();
-    ort_library_candidates_from(config, std::env::var("ORT_DYLIB_PATH").ok(), &cwd, exe.as_deref())
-}
-
-/// [`ort_library_candidates`] with the environment passed in, for tests.
-pub fn ort_library_candidates_from(
-    config: &InferConfig,
-    env_path: Option<String>,
-    cwd: &Path,
-    exe: Option<&Path>,
-) -> Vec<PathBuf> {
-    // A library named on the command line or in the config is the only one tried: a
-    // user who names one must not silently get another (ORT_DYLIB_PATH's, or tract).
-    if let Some(p) = &config.ort_lib {
-        return vec![p.clone()];
-    }
-    let mut candidates: Vec<PathBuf> = env_path.filter(|p| !p.is_empty()).map(PathBuf::from).into_iter().collect();
-    let file = format!("{}onnxruntime{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
-    // `pip install onnxruntime` into a virtual environment puts the library in
-    // .venv/lib/python3.X/site-packages/onnxruntime/capi/, under a versioned name.
-    let repos = std::iter::once(cwd.to_path_buf())
-        .chain(exe.into_iter().flat_map(|e| e.ancestors().skip(1).take(4)).map(Path::to_path_buf));
-    let mut dirs = Vec::new();
-    for repo in repos {
-        let Ok(entries) = std::fs::read_dir(repo.join(".venv/lib")) else { continue };
-        let mut pythons: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        pythons.sort();
-        dirs.extend(pythons.into_iter().rev().map(|p| p.join("site-packages/onnxruntime/capi")));
-    }
-    if let Some(exe_dir) = exe.and_then(Path::parent) {
-        dirs.push(exe_dir.join("lib"));
-        dirs.push(exe_dir.to_path_buf());
-    }
-    for d in [
-        "/usr/local/lib",
-        "/usr/lib",
-        "/usr/lib/x86_64-linux-gnu",
-        "/usr/lib/aarch64-linux-gnu",
-        "/opt/onnxruntime/lib",
-    ] {
-        dirs.push(PathBuf::from(d));
-    }
-    for dir in dirs {
-        let plain = dir.join(&file);
-        // Wheels and release tarballs ship only the versioned name.
-        let mut versioned: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(&format!("{file}."))))
-            .collect();
-        versioned.sort();
-        if !candidates.contains(&plain) {
-            candidates.push(plain);
-        }
-        for p in versioned.into_iter().rev() {
-            if !candidates.contains(&p) {
-                candidates.push(p);
-            }
-        }
-    }
-    candidates
-}
-
-/// Tries each candidate library; on failure returns the list of places with reasons.
-fn install_ort(config: &InferConfig) -> Result<Backend, String> {
-    let mut looked = Vec::new();
-    for path in ort_library_candidates(config) {
-        match load_ort_library(&path) {
-            Ok(backend) => return Ok(backend),
-            Err(why) => looked.push(format!("{} ({why})", path.display())),
-        }
-    }
-    Err(looked.join(", "))
-}
-
-fn load_ort_library(path: &Path) -> Result<Backend, String> {
-    if !path.exists() {
-        return Err("no such file".into());
-    }
-    // SAFETY: loading ONNX Runtime runs its static initialisers, which have no
-    // preconditions; the library stays loaded for the life of the process (leaked
-    // below) because ort keeps function pointers into it.
-    let library = unsafe { libloading::Library::new(path) }.map_err(|e| e.to_string())?;
-    let api = unsafe {
-        let get_base: libloading::Symbol<unsafe extern "C" fn() -> *const ort::sys::OrtApiBase> =
-            library.get(b"OrtGetApiBase").map_err(|_| "no OrtGetApiBase symbol; not ONNX Runtime".to_string())?;
-        let base = get_base();
-        if base.is_null() {
-            return Err("OrtGetApiBase returned null".into());
-        }
-        let version = std::ffi::CStr::from_ptr(((*base).GetVersionString)()).to_string_lossy().into_owned();
-        let api = ((*base).GetApi)(ort::sys::ORT_API_VERSION);
-        if api.is_null() {
-            return Err(format!(
-                "version {version} is too old; safecross needs ONNX Runtime with API {} (1.{}+)",
-                ort::sys::ORT_API_VERSION,
-                ort::sys::ORT_API_VERSION
-            ));
-        }
-        // A table of function pointers owned by the (leaked) library; a bitwise copy is what ort keeps.
-        (std::ptr::read(api), version)
-    };
-    std::mem::forget(library);
-    let (api, version) = api;
-    ort::set_api(api);
-    Ok(Backend::OnnxRuntime { library: path.to_path_buf(), version })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -610,47 +337,5 @@ mod tests {
         assert_eq!(parse_imgsz("320"), Some((320, 320)));
         assert_eq!(parse_imgsz("[384, 640]"), Some((384, 640)));
         assert_eq!(parse_imgsz("none"), None);
-    }
-
-    #[test]
-    fn onnx_runtime_is_looked_for_in_the_quick_start_venv_after_the_environment() {
-        let dir = std::env::temp_dir().join(format!("safecross-ort-{}", std::process::id()));
-        let capi = dir.join("repo/.venv/lib/python3.11/site-packages/onnxruntime/capi");
-        std::fs::create_dir_all(&capi).unwrap();
-        let lib = capi.join("libonnxruntime.so.1.32.0");
-        std::fs::write(&lib, b"").unwrap();
-        let exe = dir.join("repo/target/release/safecross");
-        let elsewhere = dir.join("elsewhere");
-        std::fs::create_dir_all(&elsewhere).unwrap();
-        let config = InferConfig::default();
-
-        // From any directory, the executable finds its repository's .venv.
-        let found = ort_library_candidates_from(&config, None, &elsewhere, Some(&exe));
-        let venv_at = found.iter().position(|p| *p == lib).expect("the .venv library is a candidate");
-        let system_at = found.iter().position(|p| p.starts_with("/usr")).unwrap();
-        assert!(venv_at < system_at, "{found:?}");
-        // ORT_DYLIB_PATH comes first; a library named in the config is the only one.
-        let env = Some("/opt/ort/libonnxruntime.so".to_string());
-        assert_eq!(
-            ort_library_candidates_from(&config, env.clone(), &elsewhere, Some(&exe))[0],
-            PathBuf::from("/opt/ort/libonnxruntime.so")
-        );
-        let named = InferConfig { ort_lib: Some(PathBuf::from("/x/libonnxruntime.so")), ..Default::default() };
-        assert_eq!(
-            ort_library_candidates_from(&named, env, &elsewhere, Some(&exe)),
-            [PathBuf::from("/x/libonnxruntime.so")]
-        );
-        // From the repository itself (the working directory), without an executable path.
-        let found = ort_library_candidates_from(&config, None, &dir.join("repo"), None);
-        assert_eq!(found.iter().filter(|p| **p == lib).count(), 1, "{found:?}");
-        std::fs::remove_dir_all(&dir).ok();
-    }
-
-    #[test]
-    fn explicit_library_is_tried_first() {
-        let config = InferConfig { ort_lib: Some(PathBuf::from("/nowhere/libonnxruntime.so")), ..Default::default() };
-        assert_eq!(ort_library_candidates(&config)[0], PathBuf::from("/nowhere/libonnxruntime.so"));
-        let err = load_ort_library(Path::new("/nowhere/libonnxruntime.so")).unwrap_err();
-        assert!(err.contains("no such file"));
     }
 }

@@ -215,8 +215,8 @@ fn decision(args: &Args, config: Config) -> anyhow::Result<ExitCode> {
             obj.insert("pace".into(), if args.pace == Pace::Fast { "fast" } else { "realtime" }.into());
             obj.insert("slowdown".into(), args.slowdown.into());
             obj.insert("max_false_go_s".into(), args.max_false_go.into());
-            obj.insert("model".into(), pipeline.detector().model_path().display().to_string().into());
-            obj.insert("backend".into(), pipeline.detector().backend().to_string().into());
+            obj.insert("model".into(), pipeline.model_path().display().to_string().into());
+            obj.insert("backend".into(), pipeline.backend().to_string().into());
             obj.insert("report_files".into(), files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().into());
             obj.insert("passed".into(), (!failed).into());
         }
@@ -229,8 +229,8 @@ fn decision(args: &Args, config: Config) -> anyhow::Result<ExitCode> {
         outln!(
             "safecross eval  |  {} clip(s), {pace}  |  model {}  |  {}",
             clips.len(),
-            pipeline.detector().model_path().display(),
-            pipeline.detector().backend().name()
+            pipeline.model_path().display(),
+            pipeline.backend().name()
         );
         out!("{}", report::decision_table(&result));
         for f in &files {

@@ -130,7 +130,7 @@ enum Ending {
 
 /// Prints every event until the run ends.
 fn watch(runner: &mut Runner, args: &Args, screen: &Screen, out: &mut impl Write) -> anyhow::Result<Ending> {
-    screen.header(out, runner.source_description(), &runner.pipeline().detector().backend().to_string())?;
+    screen.header(out, runner.source_description(), &runner.pipeline().backend().to_string())?;
     if let Some(notice) = runner.player_notice() {
         eprintln!("note: {notice}");
     }
@@ -139,7 +139,7 @@ fn watch(runner: &mut Runner, args: &Args, screen: &Screen, out: &mut impl Write
             Event::Frame { decision: fd, announcement } => {
                 let t = runner.frame().t_s();
                 let pipeline = runner.pipeline();
-                let classes = pipeline.detector().classes();
+                let classes = pipeline.classes();
                 let d = fd.decision;
                 if args.json {
                     let list: Vec<_> = pipeline.detections().iter().map(|det| detection_json(det, classes)).collect();
