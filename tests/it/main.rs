@@ -9,6 +9,7 @@ mod detect;
 mod eval;
 mod faults;
 mod hostile_mp4;
+mod layering;
 mod layouts;
 mod model_gates;
 mod onnx;

@@ -1,0 +1,95 @@
+//! The one-way rule of `src/lib.rs`, enforced: a stage module imports only the
+//! vocabulary modules, never another stage, the wiring (`pipeline`, `runner`, `config`)
+//! or a tool (`eval`, `synth`, `bench`); the vocabulary imports nothing of the library.
+
+use crate::util::repo_root;
+use std::path::{Path, PathBuf};
+
+const STAGES: [&str; 6] = ["source", "preprocess", "infer", "decode", "decide", "cue"];
+const VOCABULARY: [&str; 5] = ["frame", "geom", "signal", "tensor", "truth"];
+const ABOVE_STAGES: [&str; 6] = ["pipeline", "runner", "config", "eval", "synth", "bench"];
+
+/// Every `.rs` file of module `name`: `src/name.rs` and everything under `src/name/`.
+fn module_files(name: &str) -> Vec<PathBuf> {
+    let src = repo_root().join("src");
+    let mut files = Vec::new();
+    let single = src.join(format!("{name}.rs"));
+    if single.exists() {
+        files.push(single);
+    }
+    let mut dirs = vec![src.join(name)];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
+
+/// The library modules a file names through `crate::` paths (in `use` lines and in
+/// code), ignoring comments.
+fn crate_paths(path: &Path) -> Vec<(usize, String)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut found = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let code = line.split("//").next().unwrap_or("");
+        let mut rest = code;
+        while let Some(i) = rest.find("crate::") {
+            let after = &rest[i + "crate::".len()..];
+            let module: String = after.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            if module.is_empty() {
+                // `use crate::{a, b}`: every name in the braces.
+                let group = after.trim_start_matches('{').split('}').next().unwrap_or("");
+                found.extend(group.split(',').map(|m| (n + 1, m.trim().split("::").next().unwrap_or("").to_string())));
+            } else {
+                found.push((n + 1, module));
+            }
+            rest = after;
+        }
+    }
+    found
+}
+
+#[test]
+fn stages_import_only_the_vocabulary() {
+    let mut wrong = Vec::new();
+    for stage in STAGES {
+        let files = module_files(stage);
+        assert!(!files.is_empty(), "no files for stage `{stage}`");
+        for file in files {
+            for (line, module) in crate_paths(&file) {
+                let forbidden = (STAGES.contains(&module.as_str()) && module != stage)
+                    || ABOVE_STAGES.contains(&module.as_str());
+                if forbidden {
+                    wrong.push(format!("{}:{line}: stage `{stage}` uses `crate::{module}`", file.display()));
+                }
+            }
+        }
+    }
+    for vocab in VOCABULARY {
+        for file in module_files(vocab) {
+            for (line, module) in crate_paths(&file) {
+                if !VOCABULARY.contains(&module.as_str()) {
+                    wrong.push(format!("{}:{line}: vocabulary `{vocab}` uses `crate::{module}`", file.display()));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "the one-way rule is broken:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn the_layering_check_sees_a_violation() {
+    // The reader itself: a stage path in braces and a plain one are both found.
+    let dir = crate::util::temp_dir();
+    let file = dir.path().join("x.rs");
+    std::fs::write(&file, "use crate::{frame::Frame, decode::Decoder};\n// crate::cue in a comment\nlet x = crate::infer::f();\n").unwrap();
+    let found: Vec<String> = crate_paths(&file).into_iter().map(|(_, m)| m).collect();
+    assert_eq!(found, ["frame", "decode", "infer"]);
+}
