@@ -6,6 +6,16 @@
 # at the version in Cargo.lock, and npm (only when web/node_modules is missing).
 set -euo pipefail
 
+# --with-tract also builds tract into the module: the model can then run inside it
+# (the page's "tract" engine), the option measured against onnxruntime-web.
+features=()
+for arg in "$@"; do
+  case "$arg" in
+    --with-tract) features=(--features tract) ;;
+    *) echo "usage: web/build.sh [--with-tract]" >&2; exit 2 ;;
+  esac
+done
+
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 web="$root/web"
 dist="$web/dist"
@@ -40,7 +50,9 @@ fi
 # ---- (a) the wasm module -------------------------------------------------------------------
 
 echo "== cargo build (wasm32, release)"
-(cd "$root" && cargo build -p safecross-web --target wasm32-unknown-unknown --release)
+# No debug info in what phones download (the native release profile keeps some).
+(cd "$root" && CARGO_PROFILE_RELEASE_DEBUG=false \
+  cargo build -p safecross-web --target wasm32-unknown-unknown --release "${features[@]}")
 
 # ---- (b) JS bindings -----------------------------------------------------------------------
 

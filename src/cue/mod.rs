@@ -140,9 +140,19 @@ impl Default for CueConfig {
             speech_duck: 0.3,
             speech_repeat_s: 4.0,
             sample_rate_hz: 48_000,
-            fallback_wav: std::env::temp_dir().join("safecross-cues.wav"),
+            fallback_wav: default_fallback_wav(),
             stall_timeout_s: 1.0,
         }
+    }
+}
+
+/// `safecross-cues.wav` in the system's temporary folder; a bare name in a browser,
+/// where there is no file system to ask (and no WAV is written).
+fn default_fallback_wav() -> PathBuf {
+    if cfg!(target_arch = "wasm32") {
+        PathBuf::from("safecross-cues.wav")
+    } else {
+        std::env::temp_dir().join("safecross-cues.wav")
     }
 }
 

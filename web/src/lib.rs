@@ -49,6 +49,12 @@ struct Report {
     infer_ms: f64,
 }
 
+/// Whether this build can run the model with tract ([`Safecross::process_tract`]).
+#[wasm_bindgen(js_name = hasTract)]
+pub fn has_tract() -> bool {
+    cfg!(feature = "tract")
+}
+
 /// One safecross session in a page. See the module docs.
 #[wasm_bindgen]
 pub struct Safecross {
@@ -60,8 +66,13 @@ pub struct Safecross {
     looks: u8,
     policy: SpeechPolicy,
     renderer: CueRenderer,
-    mode: CueMode,
+    /// Settings the renderer is rebuilt from when speech is switched on or off.
+    cue: CueConfig,
+    bank: SpeechBank,
     lang: Lang,
+    /// The latest time the speech policy was told: a frame's time is its capture time,
+    /// which may be older than the last tick's, and the policy's clock must not run back.
+    clock: f64,
     report: Option<Report>,
     /// Media time at which the current vibration pattern runs out, and its state.
     vibrating: Option<(f64, SignalState)>,
@@ -94,9 +105,11 @@ impl Safecross {
             infer: Duration::ZERO,
             looks: 0,
             policy: SpeechPolicy::new(),
-            renderer: CueRenderer::new(&cue, Some(bank)),
-            mode: cue.mode,
+            renderer: CueRenderer::new(&cue, Some(bank.clone())),
+            cue,
+            bank,
             lang,
+            clock: 0.0,
             report: None,
             vibrating: None,
             #[cfg(feature = "tract")]
@@ -155,7 +168,8 @@ impl Safecross {
     /// When no output was awaited.
     #[wasm_bindgen(js_name = resumeFrame)]
     pub fn resume_frame(&mut self, output: &[f32], infer_ms: f64) -> Result<Option<Vec<f32>>, JsError> {
-        let infer = Duration::from_secs_f64((infer_ms / 1e3).clamp(0.0, 60.0));
+        let infer_s = if infer_ms.is_finite() { (infer_ms / 1e3).clamp(0.0, 60.0) } else { 0.0 };
+        let infer = Duration::from_secs_f64(infer_s);
         self.infer += infer;
         self.looks += 1;
         match self.steps.resume(&self.frame, output, infer).map_err(|e| JsError::new(&e.to_string()))? {
@@ -200,13 +214,14 @@ impl Safecross {
         #[cfg(not(feature = "tract"))]
         {
             let _ = (rgba, width, height, t_s, &self.model_bytes);
-            Err(JsError::new("this build has no tract engine; use onnxruntime-web"))
+            Err(JsError::new("this build has no tract engine (web/build.sh --with-tract adds it); use onnxruntime-web"))
         }
     }
 
     /// Advances time with no new decided frame: after 1 s without one (a stalled camera
     /// or model) the decision falls to unknown and the walk tick stops.
     pub fn tick(&mut self, t_s: f64) {
+        let t_s = self.advance(t_s);
         let decision = self.steps.tick(t_s);
         self.publish(t_s, &decision, false, 0, None);
     }
@@ -214,11 +229,27 @@ impl Safecross {
     /// The page was hidden, the camera ended or the model failed at `t_s`: unknown at
     /// once, and said at once.
     pub fn fault(&mut self, t_s: f64) {
+        let t_s = self.advance(t_s);
         let decision = self.steps.fault(t_s);
         let start = self.policy.fault(t_s);
         self.renderer.start(&start);
-        let spoken = Announcement::of(t_s, &start, self.mode, self.lang).map(|a| a.text).filter(|t| !t.is_empty());
+        let spoken = words(t_s, &start, self.lang);
         self.report = Some(self.report_of(t_s, &decision, false, 0, None, spoken));
+    }
+
+    /// Switches the pre-rendered speech on or off; off leaves the tones alone, for a
+    /// user whose screen reader already speaks the page's live region. What is heard
+    /// next starts from the current state.
+    #[wasm_bindgen(js_name = setSpeech)]
+    pub fn set_speech(&mut self, on: bool) {
+        self.cue.mode = if on { CueMode::Both } else { CueMode::Tones };
+        let bank = on.then(|| self.bank.clone());
+        let state = self.renderer.state();
+        self.renderer = CueRenderer::new(&self.cue, bank);
+        if let Some(state) = state {
+            let basis = self.report.as_ref().map_or(Basis::None, |r| r.basis);
+            self.renderer.set(state, basis);
+        }
     }
 
     /// The last decision, tick or fault, as an object (see `web/API.md`), or `null`
@@ -280,8 +311,17 @@ impl Safecross {
         self.publish(t_s, &fd.decision, fd.signal_in_view, looks, Some(fd));
     }
 
+    /// The policy's time for an event at `t_s`: never earlier than the last one.
+    fn advance(&mut self, t_s: f64) -> f64 {
+        if t_s.is_finite() && t_s > self.clock {
+            self.clock = t_s;
+        }
+        self.clock
+    }
+
     /// Hands a decision to the speech policy and the renderer, and keeps its report.
     fn publish(&mut self, t_s: f64, decision: &Decision, seen: bool, looks: u8, fd: Option<&FrameDecision>) {
+        let t_s = self.advance(t_s);
         let start = self.policy.update(t_s, decision.state, decision.basis, seen);
         match &start {
             Some(start) => self.renderer.start(start),
@@ -289,10 +329,7 @@ impl Safecross {
                 self.renderer.set(decision.state, decision.basis);
             }
         }
-        let spoken = start
-            .and_then(|s| Announcement::of(t_s, &s, self.mode, self.lang))
-            .map(|a| a.text)
-            .filter(|t| !t.is_empty());
+        let spoken = start.and_then(|s| words(t_s, &s, self.lang));
         self.report = Some(self.report_of(t_s, decision, seen, looks, fd, spoken));
     }
 
@@ -322,6 +359,12 @@ impl Safecross {
             infer_ms: ms(self.infer),
         }
     }
+}
+
+/// The words a cue start warrants, whether or not speech is heard: with speech off,
+/// the page's live region is how a screen reader says them.
+fn words(t_s: f64, start: &safecross::cue::CueStart, lang: Lang) -> Option<String> {
+    Announcement::of(t_s, start, CueMode::Both, lang).map(|a| a.text).filter(|t| !t.is_empty())
 }
 
 /// Milliseconds from the page's clock.
