@@ -173,10 +173,10 @@ pub fn run(
         if let Some(p) = previous {
             interval.push(ms(decided - p));
         }
-        if let Some((s, _)) = started {
-            if s.elapsed().as_secs_f64() >= seconds {
-                break;
-            }
+        if let Some((s, _)) = started
+            && s.elapsed().as_secs_f64() >= seconds
+        {
+            break;
         }
     }
     let (wall, cpu0) = started.map_or((Duration::ZERO, 0.0), |(s, c)| (s.elapsed(), c));
@@ -239,10 +239,10 @@ fn recommend(max_fps: f64, input: &str) -> String {
 fn cpu_model() -> String {
     let text = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     for key in ["model name", "Model", "Hardware", "CPU part"] {
-        if let Some(line) = text.lines().find(|l| l.split(':').next().is_some_and(|k| k.trim() == key)) {
-            if let Some((_, v)) = line.split_once(':') {
-                return v.trim().to_string();
-            }
+        if let Some(line) = text.lines().find(|l| l.split(':').next().is_some_and(|k| k.trim() == key))
+            && let Some((_, v)) = line.split_once(':')
+        {
+            return v.trim().to_string();
         }
     }
     std::env::consts::ARCH.to_string()

@@ -260,7 +260,8 @@ impl Announcement {
     /// when the mode makes it silent.
     pub fn of(t_s: f64, start: &CueStart, mode: CueMode, lang: Lang) -> Option<Self> {
         let pattern = (start.restart_pattern && mode != CueMode::Speech).then(|| tones::pattern(start.state).name);
-        let spoken: Vec<_> = if mode == CueMode::Tones { Vec::new() } else { start.messages.iter().flatten().collect() };
+        let spoken: Vec<_> =
+            if mode == CueMode::Tones { Vec::new() } else { start.messages.iter().flatten().collect() };
         if pattern.is_none() && spoken.is_empty() {
             return None;
         }

@@ -162,8 +162,8 @@ fn message_for(state: SignalState, basis: Basis, in_view: bool, first: bool) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
     use SignalState::{Changing, DontWalk, Unknown, Walk};
+    use proptest::prelude::*;
 
     const PED: Basis = Basis::Pedestrian;
 
@@ -341,11 +341,10 @@ mod tests {
                         let start = start.expect("a walk edge and the first decision are heard");
                         prop_assert!(start.messages[0].is_some());
                         prop_assert!(start.restart_pattern || !walk_edge);
-                    } else if let Some(st) = start {
-                        if st.messages[0].is_some() && prev.is_some() {
+                    } else if let Some(st) = start
+                        && st.messages[0].is_some() && prev.is_some() {
                             calm_times.push(t);
                         }
-                    }
                     t += 1.0 / 15.0;
                 }
                 prev = Some(state);

@@ -586,11 +586,8 @@ mod tests {
         }
         // One frame under the strong confidence makes the whole run ordinary.
         let mut sm = Smoother::new(SmootherConfig::default());
-        let tr = feed(
-            &mut sm,
-            10.0,
-            &[(0.0, 3.0, obs(STOP, 0.8)), (3.0, 3.1, obs(WALK, 0.6)), (3.1, 6.0, obs(WALK, 0.9))],
-        );
+        let tr =
+            feed(&mut sm, 10.0, &[(0.0, 3.0, obs(STOP, 0.8)), (3.0, 3.1, obs(WALK, 0.6)), (3.1, 6.0, obs(WALK, 0.9))]);
         for (t, want) in [(3.5, DontWalk), (3.8, DontWalk), (3.9, Walk)] {
             assert_eq!(state_at(&tr, t), want, "t = {t}");
         }

@@ -119,10 +119,10 @@ impl Decoder {
     /// the layout's class count.
     pub fn new(layout: OutputLayout, classes: ClassMap, config: DecodeConfig) -> Result<Self, DecodeError> {
         config.validate()?;
-        if let Some(nc) = layout.class_count() {
-            if nc != classes.len() {
-                return Err(LayoutError::ClassCountMismatch { output_classes: nc, names: classes.len() }.into());
-            }
+        if let Some(nc) = layout.class_count()
+            && nc != classes.len()
+        {
+            return Err(LayoutError::ClassCountMismatch { output_classes: nc, names: classes.len() }.into());
         }
         Ok(Self { layout, classes, config, candidates: Vec::new(), kept: Vec::new() })
     }

@@ -42,6 +42,7 @@ impl Engine {
     /// # Errors
     /// [`InferError`] for an unreadable or wrong model, a missing ONNX Runtime with
     /// `--backend ort`, or a session the engine refuses.
+    #[allow(clippy::result_large_err, reason = "ort's builder steps return its own error, made a string at once")]
     pub fn load(model_path: &Path, config: &InferConfig) -> Result<Self, InferError> {
         let bytes = std::fs::read(model_path)
             .map_err(|source| InferError::ReadModel { path: model_path.to_path_buf(), source })?;
@@ -136,12 +137,12 @@ impl Engine {
 /// installed when it satisfies the request.
 fn activate_backend(config: &InferConfig) -> Result<&'static Backend, InferError> {
     if let Some(active) = ACTIVE_BACKEND.get() {
-        let compatible = match (config.backend, active) {
-            (BackendChoice::Auto, _) => true,
-            (BackendChoice::Ort, Backend::OnnxRuntime { .. }) => true,
-            (BackendChoice::Tract, Backend::Tract { .. }) => true,
-            _ => false,
-        };
+        let compatible = matches!(
+            (config.backend, active),
+            (BackendChoice::Auto, _)
+                | (BackendChoice::Ort, Backend::OnnxRuntime { .. })
+                | (BackendChoice::Tract, Backend::Tract { .. })
+        );
         return if compatible {
             Ok(active)
         } else {

@@ -4,8 +4,8 @@ use super::looks::Looks;
 use super::steps::{FrameSteps, Step};
 use super::{FrameDecision, ModelConfig, PipelineError, StageTimes, ZoomConfig};
 use crate::config::Config;
-use crate::decode::{ClassMap, DecodeConfig, OutputLayout};
 use crate::decide::Decision;
+use crate::decode::{ClassMap, DecodeConfig, OutputLayout};
 use crate::frame::Frame;
 use crate::geom::BBox;
 use crate::infer::{Backend, Engine, InferConfig, ModelIo};
@@ -30,7 +30,11 @@ impl std::fmt::Debug for Detector {
 }
 
 /// Loads the model named by `model`: the engine, and the looks that feed it.
-fn load(model: &ModelConfig, infer: &InferConfig, decode: &DecodeConfig) -> Result<(Engine, Looks, PathBuf), PipelineError> {
+fn load(
+    model: &ModelConfig,
+    infer: &InferConfig,
+    decode: &DecodeConfig,
+) -> Result<(Engine, Looks, PathBuf), PipelineError> {
     let path = model.resolved_path();
     let engine = Engine::load(&path, infer)?;
     let looks = Looks::new(engine.io(), model, decode, &path)?;

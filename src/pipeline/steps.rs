@@ -169,8 +169,16 @@ impl FrameSteps {
             && (observation.shows.is_some()
                 || detections.iter().any(|d| d.meaning.is_signal() && d.score >= IN_VIEW_MIN_SCORE));
         let times = super::StageTimes { decide: decide_start.elapsed(), ..self.looks.times() };
-        let out =
-            FrameDecision { observation, decision, mean_luma, frozen, bad_output, looked_closer, signal_in_view, times };
+        let out = FrameDecision {
+            observation,
+            decision,
+            mean_luma,
+            frozen,
+            bad_output,
+            looked_closer,
+            signal_in_view,
+            times,
+        };
         self.last = Some(out);
         out
     }

@@ -143,7 +143,7 @@ mod tests {
 
     /// Frames `0..n` from `make`, with whether each was reported frozen.
     fn run(det: &mut FreezeDetector, n: u64, make: impl Fn(u64) -> Frame) -> Vec<(f64, bool)> {
-        (0..n).map(|i| make(i)).map(|f| (f.t_s(), det.update(&f))).collect()
+        (0..n).map(make).map(|f| (f.t_s(), det.update(&f))).collect()
     }
 
     #[test]

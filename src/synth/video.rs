@@ -118,7 +118,8 @@ impl Mp4VideoWriter {
         // per frame); its log level can only be set after that.
         let first = self.frames == 0;
         let (encoder, yuv) = (&mut self.encoder, &self.yuv);
-        let bitstream = stderr_silenced_if(first, || encoder.encode(yuv)).map_err(|e| SynthError::Encode(e.to_string()))?;
+        let bitstream =
+            stderr_silenced_if(first, || encoder.encode(yuv)).map_err(|e| SynthError::Encode(e.to_string()))?;
         let mut sps = None;
         let mut pps = None;
         let mut is_sync = false;

@@ -28,7 +28,8 @@ fn render(changes: &[(f64, SignalState)], end_s: f64, mode: CueMode, sample_rate
         p.update(*t, *s, basis, true).expect("update");
     }
     let last = changes.last().map_or(SignalState::Unknown, |c| c.1);
-    p.update(end_s, last, if last == SignalState::Unknown { Basis::None } else { Basis::Pedestrian }, true).expect("update");
+    p.update(end_s, last, if last == SignalState::Unknown { Basis::None } else { Basis::Pedestrian }, true)
+        .expect("update");
     assert_eq!(p.finish().expect("finish").as_deref(), Some(path.as_path()));
     let (x, sr) = read_wav(&path);
     assert_eq!(sr, sample_rate_hz);

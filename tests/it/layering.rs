@@ -64,8 +64,8 @@ fn stages_import_only_the_vocabulary() {
         assert!(!files.is_empty(), "no files for stage `{stage}`");
         for file in files {
             for (line, module) in crate_paths(&file) {
-                let forbidden = (STAGES.contains(&module.as_str()) && module != stage)
-                    || ABOVE_STAGES.contains(&module.as_str());
+                let forbidden =
+                    (STAGES.contains(&module.as_str()) && module != stage) || ABOVE_STAGES.contains(&module.as_str());
                 if forbidden {
                     wrong.push(format!("{}:{line}: stage `{stage}` uses `crate::{module}`", file.display()));
                 }
@@ -89,7 +89,11 @@ fn the_layering_check_sees_a_violation() {
     // The reader itself: a stage path in braces and a plain one are both found.
     let dir = crate::util::temp_dir();
     let file = dir.path().join("x.rs");
-    std::fs::write(&file, "use crate::{frame::Frame, decode::Decoder};\n// crate::cue in a comment\nlet x = crate::infer::f();\n").unwrap();
+    std::fs::write(
+        &file,
+        "use crate::{frame::Frame, decode::Decoder};\n// crate::cue in a comment\nlet x = crate::infer::f();\n",
+    )
+    .unwrap();
     let found: Vec<String> = crate_paths(&file).into_iter().map(|(_, m)| m).collect();
     assert_eq!(found, ["frame", "decode", "infer"]);
 }

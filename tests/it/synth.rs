@@ -290,7 +290,18 @@ fn heldout_styles_split_the_family_and_need_designs_heldout() {
     let dir = temp_dir();
     let out = dir.path().join("c.mp4");
     let o = out.to_str().unwrap();
-    let ok = safecross(&["synth", "clip", "--designs", "heldout", "--heldout-styles", "kr,us-stacked", "--seconds", "1", "--out", o]);
+    let ok = safecross(&[
+        "synth",
+        "clip",
+        "--designs",
+        "heldout",
+        "--heldout-styles",
+        "kr,us-stacked",
+        "--seconds",
+        "1",
+        "--out",
+        o,
+    ]);
     assert_eq!(ok.code, 0, "{}", ok.stderr);
     safecross(&["synth", "clip", "--heldout-styles", "kr", "--seconds", "1", "--out", o]).assert_clean_error("heldout");
     let bad = safecross(&["synth", "clip", "--designs", "heldout", "--heldout-styles", "fr", "--out", o]);

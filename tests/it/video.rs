@@ -182,7 +182,16 @@ fn issue_16_high_profile_with_b_frames_plays_whole_through_ffmpeg() {
     assert_plays_the_known_frames_via_ffmpeg(&high);
     // And through the binary, every frame is decided.
     let m = model(dir.path());
-    let run = safecross(&["run", high.to_str().unwrap(), "--fast", "--json", "--audio", "none", "--model", m.to_str().unwrap()]);
+    let run = safecross(&[
+        "run",
+        high.to_str().unwrap(),
+        "--fast",
+        "--json",
+        "--audio",
+        "none",
+        "--model",
+        m.to_str().unwrap(),
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.json_frames().len(), FRAMES as usize);
 }

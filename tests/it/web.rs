@@ -6,7 +6,7 @@
 //! Skips, saying so, where Chromium, Node, the npm packages, the wasm32 target or
 //! wasm-bindgen are missing; `.ci/run` installs them all.
 
-use crate::util::{repo_root, safecross, skip, temp_dir};
+use crate::util::{repo_root, skip, temp_dir};
 use safecross::eval::decision::{ClipDecisions, DecisionEvaluator, DecisionSample, HeadCounts};
 use safecross::frame::Frame;
 use safecross::signal::SignalState;
@@ -69,7 +69,7 @@ struct Server {
 impl Server {
     fn start(dist: &Path) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new("python3")
+        let mut child = Command::new("python3")
             .arg(repo_root().join("web/serve.py"))
             .args(["--port", &port.to_string(), "--dir"])
             .arg(dist)
@@ -84,6 +84,8 @@ impl Server {
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
+        child.kill().ok();
+        child.wait().ok();
         panic!("web/serve.py did not listen on port {port}");
     }
 }
@@ -209,13 +211,13 @@ fn figures(clip: &str, run: &PageRun, fps: f64, duration_s: f64) -> safecross::e
     evaluator.finish().overall
 }
 
-/// The native figures of a clip, paced in real time like a camera.
-fn native_figures(clip: &str) -> Value {
-    let path = repo_root().join(format!("samples/{clip}.mp4"));
-    let run = safecross(&["eval", path.to_str().unwrap(), "--json", "--pace", "realtime"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let report: Value = serde_json::from_str(run.stdout.trim()).unwrap();
-    report["overall"].clone()
+/// What the model card claims for walk missed on the samples: the limit the native
+/// model gate holds the binary to (`model_gates.rs`).
+fn card_missed_walk() -> f64 {
+    let card: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo_root().join("models/safecross-tl.metrics.json")).unwrap())
+            .unwrap();
+    card["samples"]["missed_walk_fraction"].as_f64().expect("card lacks samples.missed_walk_fraction")
 }
 
 #[test]
@@ -237,24 +239,19 @@ fn the_web_app_in_chromium_follows_the_samples_and_fails_safe() {
             if clip == "cn-day-countdown" { vec!["--screenshot-dir", shots.to_str().unwrap()] } else { vec![] };
         let run = run_page(&server.url, &y4m, duration_s, "ort", &extra);
         let web = figures(clip, &run, fps, duration_s);
-        let native = native_figures(clip);
         eprintln!(
-            "{clip} in Chromium ({}): false go {:.2} s, walk missed {:.3}, latency mean {:.2} s | native real time: \
-             walk missed {:.3}, latency mean {:.2} s",
+            "{clip} in Chromium ({}): false go {:.2} s, walk missed {:.3}, latency mean {:.2} s",
             run.stats,
             web.false_go_s,
             web.missed_walk_fraction.unwrap_or(0.0),
             web.announce_latency.mean_s.unwrap_or(f64::NAN),
-            native["missed_walk_fraction"].as_f64().unwrap_or(0.0),
-            native["announce_latency_s"]["mean_s"].as_f64().unwrap_or(0.0),
         );
         assert_eq!(web.false_go_s, 0.0, "{clip}: walk during don't walk in the browser");
         assert!(run.stats["frames"].as_u64().unwrap_or(0) as f64 >= duration_s * 2.0, "{clip}: {}", run.stats);
-        // The page runs fewer frames a second than native on these 2 cores; it may
-        // announce a little later, never much.
-        let native_missed = native["missed_walk_fraction"].as_f64().unwrap();
-        let missed = web.missed_walk_fraction.unwrap();
-        assert!(missed <= native_missed + 0.15, "{clip}: walk missed {missed:.3} in the browser, {native_missed:.3} native");
+        // The same limit as the native model gate. The page decides fewer frames a
+        // second than native on these 2 cores, so it may announce a little later.
+        let (missed, limit) = (web.missed_walk_fraction.unwrap(), card_missed_walk() + 0.05);
+        assert!(missed <= limit, "{clip}: walk missed {missed:.3} in the browser; the limit is {limit:.3}");
     }
 
     // Hidden mid-walk, and the camera stopped mid-walk: unknown within 1 s, walk never after.
@@ -268,9 +265,11 @@ fn the_web_app_in_chromium_follows_the_samples_and_fails_safe() {
             "{flag}: walk was never decided before {at} s, so the fault ended nothing"
         );
         let unknown_at = after.iter().find(|e| state_of(e) == SignalState::Unknown).map(|e| e["tS"].as_f64().unwrap());
-        let unknown_at = unknown_at.unwrap_or_else(|| panic!("{flag}: never unknown after {at} s: {:?}", run.log.last()));
+        let unknown_at =
+            unknown_at.unwrap_or_else(|| panic!("{flag}: never unknown after {at} s: {:?}", run.log.last()));
         assert!(unknown_at <= at + 1.0, "{flag} at {at} s: unknown only at {unknown_at:.2} s");
-        let walk_after = after.iter().find(|e| e["tS"].as_f64().unwrap() > unknown_at && state_of(e) == SignalState::Walk);
+        let walk_after =
+            after.iter().find(|e| e["tS"].as_f64().unwrap() > unknown_at && state_of(e) == SignalState::Walk);
         assert!(walk_after.is_none(), "{flag}: walk again after the fault: {walk_after:?}");
     }
 }
