@@ -3,14 +3,19 @@
 //!
 //! Checked stage by stage on realistic inputs: preprocessing (1080p and 720p to 416, the
 //! resizer keeps its weights and scratch rows between frames), output decoding with NMS,
-//! signal selection and smoothing, cue rendering, and taking a frame read ahead. Not checked here: the model call.
-//! ONNX Runtime and tract allocate inside their own `run`, out of reach of any buffer
-//! reuse on our side, and the call would tie this test to a model file.
+//! signal selection and smoothing, cue rendering, taking a frame read ahead, and the
+//! whole per-frame path of the pipeline with second looks (`FrameSteps`, fed stub model
+//! outputs). Not checked here: the model call. ONNX Runtime and tract allocate inside
+//! their own `run`, out of reach of any buffer reuse on our side, and the call would tie
+//! this test to a model file.
 
+use safecross::config::Config;
 use safecross::cue::{CueConfig, CueMode, CueRenderer};
 use safecross::decide::{SelectConfig, Selector, Smoother, SmootherConfig};
 use safecross::decode::{ClassMap, DecodeConfig, Decoder, OutputLayout};
 use safecross::frame::Frame;
+use safecross::infer::ModelIo;
+use safecross::pipeline::{FrameSteps, Step};
 use safecross::preprocess::{Kernels, Preprocessor};
 use safecross::signal::{Basis, SHIPPED_CLASSES, SignalState};
 use safecross::source::prefetch::Prefetch;
@@ -114,6 +119,66 @@ fn hot_path_stages_do_not_allocate_once_warm() {
     for (name, n) in names.iter().zip(&per_stage) {
         assert_eq!(*n, 0, "{name} allocated {n} times over 25 warm frames");
     }
+}
+
+/// A 640x384 model output (YOLOv8 layout, the shipped classes) holding one pedestrian
+/// walk head at model px (320, 100), 6x12, with confidence `score`.
+fn walk_head_output(score: f32) -> Vec<f32> {
+    const ANCHORS: usize = 80 * 48 + 40 * 24 + 20 * 12;
+    let classes = SHIPPED_CLASSES.len();
+    let mut output = vec![0.0f32; (4 + classes) * ANCHORS];
+    let anchor = 100 / 8 * 80 + 320 / 8;
+    for (row, v) in [320.0, 100.0, 6.0, 12.0].into_iter().enumerate() {
+        output[row * ANCHORS + anchor] = v;
+    }
+    let walk = SHIPPED_CLASSES.iter().position(|&c| c == "ped_walk").unwrap();
+    output[(4 + walk) * ANCHORS + anchor] = score;
+    output
+}
+
+#[test]
+fn the_whole_frame_path_with_second_looks_does_not_allocate_once_warm() {
+    const ANCHORS: usize = 80 * 48 + 40 * 24 + 20 * 12;
+    let names = format!("{:?}", SHIPPED_CLASSES).replace('"', "'");
+    let io = ModelIo {
+        input_name: "images".into(),
+        input_width: 640,
+        input_height: 384,
+        output_name: "output0".into(),
+        output_shape: vec![1, 4 + SHIPPED_CLASSES.len(), ANCHORS],
+        metadata: [("names".to_string(), names)].into_iter().collect(),
+    };
+    let mut steps = FrameSteps::new(&Config::default(), &io, std::path::Path::new("stub.onnx")).unwrap();
+    // 1080p: the full view shrinks it to a third, so a followed far head gets second looks.
+    let mut frame = Frame::new(1920, 1080);
+    for (i, v) in frame.rgb.iter_mut().enumerate() {
+        *v = (i * 7 % 251) as u8;
+    }
+    // A sure reading, then an unsure one that sends the pipeline for a second look.
+    let (sure, unsure) = (walk_head_output(0.9), walk_head_output(0.3));
+    let (mut warm_allocations, mut warm_second_looks) = (0, 0);
+    for i in 0..40u32 {
+        frame.pts = std::time::Duration::from_secs_f64(f64::from(i) / 15.0);
+        let (looks, n) = count(|| {
+            let mut looks = 0;
+            steps.begin(&frame).unwrap();
+            let mut output = if i % 2 == 0 { &sure } else { &unsure };
+            loop {
+                looks += 1;
+                match steps.resume(&frame, output, std::time::Duration::ZERO).unwrap() {
+                    Step::Infer(_) => output = &sure,
+                    Step::Decided(_) => return looks,
+                }
+            }
+        });
+        // The first frames size every buffer, the first second look its window's.
+        if i >= 10 {
+            warm_allocations += n;
+            warm_second_looks += usize::from(looks == 2);
+        }
+    }
+    assert!(warm_second_looks >= 10, "only {warm_second_looks} second looks: that path went unchecked");
+    assert_eq!(warm_allocations, 0, "the frame path allocated {warm_allocations} times over 30 warm frames");
 }
 
 #[test]
