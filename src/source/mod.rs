@@ -6,6 +6,7 @@
 //! | other containers and codecs | [`ffmpeg`] | an `ffmpeg` binary on PATH |
 //! | one image, or a folder of images | [`images`] | nothing |
 //! | camera (`camera`, `camera:N`) | [`camera`] | cargo feature `camera` |
+//! | live stream: `-` (stdin), a named pipe, `rtsp://`, `http(s)://` ... | [`stream`] | an `ffmpeg` binary on PATH |
 //!
 //! All implement [`FrameSource`]: the caller owns the [`Frame`] and the source fills
 //! it, so buffers are reused. [`open`] picks the source from a spec string by looking
@@ -24,6 +25,7 @@ pub mod images;
 pub mod mp4;
 pub mod pacing;
 pub mod prefetch;
+pub mod stream;
 
 use crate::frame::Frame;
 use serde::Deserialize;
@@ -301,11 +303,17 @@ pub enum SourceSpec {
     Camera(u32),
     /// A file or folder.
     Path(PathBuf),
+    /// A live stream read through ffmpeg: `-` (standard input) or a URL such as
+    /// `rtsp://...` (see [`stream`]).
+    Stream(String),
 }
 
 impl SourceSpec {
-    /// Parses `camera`, `camera:N`, or a path.
+    /// Parses `camera`, `camera:N`, `-`, a stream URL, or a path.
     pub fn parse(text: &str) -> Self {
+        if stream::is_stream(text) {
+            return SourceSpec::Stream(text.to_string());
+        }
         match text.strip_prefix("camera") {
             Some("") => SourceSpec::Camera(0),
             Some(rest) => match rest.strip_prefix(':').and_then(|n| n.parse().ok()) {
@@ -379,12 +387,18 @@ fn sniff(path: &Path) -> Result<Sniffed, SourceError> {
 pub fn open(spec: &SourceSpec, config: &SourceConfig) -> Result<Box<dyn FrameSource>, SourceError> {
     let path = match spec {
         SourceSpec::Camera(index) => return camera::open(*index, config),
+        SourceSpec::Stream(input) => return open_stream(input, config),
         SourceSpec::Path(p) => p,
     };
     let meta = std::fs::metadata(path).map_err(|source| match source.kind() {
         std::io::ErrorKind::NotFound => SourceError::NotFound { path: path.clone() },
         _ => SourceError::Io { path: path.clone(), source },
     })?;
+    // A named pipe is a live stream: sniffing its first bytes would take them from it.
+    #[cfg(unix)]
+    if std::os::unix::fs::FileTypeExt::is_fifo(&meta.file_type()) {
+        return open_stream(&path.to_string_lossy(), config);
+    }
     if meta.is_dir() {
         return Ok(Box::new(images::ImageSource::folder(path, config.image_fps)?));
     }
@@ -420,6 +434,16 @@ fn open_mp4(path: &Path, config: &SourceConfig) -> Result<Box<dyn FrameSource>, 
     open_with_ffmpeg(path, config, "MP4, and this build has no built-in video decoder (cargo feature `video`)")
 }
 
+fn open_stream(input: &str, config: &SourceConfig) -> Result<Box<dyn FrameSource>, SourceError> {
+    if config.allow_ffmpeg && ffmpeg::available() {
+        return Ok(Box::new(stream::StreamSource::open(input)?));
+    }
+    Err(SourceError::Unsupported {
+        path: PathBuf::from(input),
+        detail: "a live stream; safecross reads streams through ffmpeg (apt-get install ffmpeg)".into(),
+    })
+}
+
 fn open_with_ffmpeg(path: &Path, config: &SourceConfig, found: &str) -> Result<Box<dyn FrameSource>, SourceError> {
     if config.allow_ffmpeg && ffmpeg::available() {
         return Ok(Box::new(ffmpeg::FfmpegSource::open(path)?));
@@ -442,6 +466,8 @@ mod tests {
         assert_eq!(SourceSpec::parse("camera:2"), SourceSpec::Camera(2));
         assert_eq!(SourceSpec::parse("camera_roll.mp4"), SourceSpec::Path("camera_roll.mp4".into()));
         assert_eq!(SourceSpec::parse("a/b.mp4"), SourceSpec::Path("a/b.mp4".into()));
+        assert_eq!(SourceSpec::parse("-"), SourceSpec::Stream("-".into()));
+        assert_eq!(SourceSpec::parse("rtsp://cam/live"), SourceSpec::Stream("rtsp://cam/live".into()));
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod quickstart;
 mod real_photos;
 mod run_loop;
 mod steps;
+mod stream;
 mod synth;
 mod training;
 mod util;

@@ -17,7 +17,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 #[derive(clap::Args)]
 pub struct Args {
     /// What to watch: a video file (H.264 MP4 built in; other formats through ffmpeg),
-    /// an image, a folder of images, or `camera` / `camera:N`
+    /// an image, a folder of images, `camera` / `camera:N`, or a live stream through
+    /// ffmpeg: `-` (standard input), a named pipe, `rtsp://...`, `http(s)://...`
     #[arg(value_name = "SOURCE")]
     source: String,
     #[command(flatten)]
