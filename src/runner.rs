@@ -335,6 +335,11 @@ impl Runner {
         &self.source.info().description
     }
 
+    /// The source's nominal frame rate, frames per second (0 when unknown).
+    pub fn source_fps(&self) -> f64 {
+        self.source.info().fps
+    }
+
     /// The player's note about its output (e.g. no sound device, writing a WAV instead).
     pub fn player_notice(&self) -> Option<&str> {
         self.player.notice()

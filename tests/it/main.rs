@@ -16,6 +16,7 @@ mod onnx;
 mod quickstart;
 mod real_photos;
 mod run_loop;
+mod save;
 mod steps;
 mod stream;
 mod synth;

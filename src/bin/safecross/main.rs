@@ -18,6 +18,7 @@ macro_rules! out {
     }};
 }
 
+mod annotate;
 mod bench;
 mod common;
 mod cues;

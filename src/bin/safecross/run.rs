@@ -1,5 +1,6 @@
 //! `safecross run`: the main job. Watches a source, decides, and speaks.
 
+use crate::annotate::Recorder;
 use crate::common::{ModelArgs, detection_json};
 use anyhow::Context;
 use safecross::cue::{Announcement, AudioOutput, CueMode, CuePlayer, Lang};
@@ -9,6 +10,7 @@ use safecross::runner::{Event, Pace, RunError, Runner};
 use safecross::signal::{Basis, SignalState};
 use safecross::source::{self, SourceSpec};
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -55,6 +57,14 @@ pub struct Args {
     /// `{"event":"announce"}` object whenever a cue or message starts
     #[arg(long)]
     json: bool,
+    /// Write the video as safecross saw it to this MP4: its boxes, the head the decision
+    /// follows (white frame) and a banner with the decision. Frames dropped to keep up
+    /// in real time repeat the last picture, so the video keeps the source's timing
+    #[arg(long, value_name = "OUT.mp4")]
+    save: Option<PathBuf>,
+    /// Write each processed frame, annotated as for --save, as a PNG into this folder
+    #[arg(long, value_name = "DIR")]
+    save_frames: Option<PathBuf>,
 }
 
 fn parse_resolution(text: &str) -> Result<(u32, u32), String> {
@@ -97,16 +107,21 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     let player = CuePlayer::open(config.cue.clone(), args.audio.clone()).context("cannot start audio")?;
     let pace = if args.fast { Pace::AsFastAsPossible } else { Pace::RealTime };
     let mut runner = Runner::new(pipeline, source, player, pace, &config)?.stopped_by(stop);
+    let mut recorder = Recorder::new(args.save.clone(), args.save_frames.clone(), runner.source_fps())?;
     let screen = Screen::new(args.json);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let watched = watch(&mut runner, &args, &screen, &mut out);
-    // The recording is completed whatever ended the run: the source, a fault, Ctrl-C,
+    let watched = watch(&mut runner, &args, &screen, &mut out, recorder.as_mut());
+    // The recordings are completed whatever ended the run: the source, a fault, Ctrl-C,
     // or a closed stdout.
     let (frames, bad_frames) = (runner.frames(), runner.bad_frames());
     let wav = runner.finish();
+    let saved = recorder.map(Recorder::finish).transpose();
     let ending = watched?;
     let wav = wav?;
+    for line in saved?.unwrap_or_default() {
+        eprintln!("{line}");
+    }
     // After a fault the one line on stderr is the error.
     if let (Some(path), false) = (wav, matches!(ending, Ending::Fault(_))) {
         eprintln!("audio written to {}", path.display());
@@ -130,7 +145,13 @@ enum Ending {
 }
 
 /// Prints every event until the run ends.
-fn watch(runner: &mut Runner, args: &Args, screen: &Screen, out: &mut impl Write) -> anyhow::Result<Ending> {
+fn watch(
+    runner: &mut Runner,
+    args: &Args,
+    screen: &Screen,
+    out: &mut impl Write,
+    mut recorder: Option<&mut Recorder>,
+) -> anyhow::Result<Ending> {
     screen.header(out, runner.source_description(), &runner.pipeline().backend().to_string())?;
     if let Some(notice) = runner.player_notice() {
         eprintln!("note: {notice}");
@@ -142,6 +163,14 @@ fn watch(runner: &mut Runner, args: &Args, screen: &Screen, out: &mut impl Write
                 let pipeline = runner.pipeline();
                 let classes = pipeline.classes();
                 let d = fd.decision;
+                if let Some(recorder) = recorder.as_deref_mut() {
+                    let labels: Vec<String> = pipeline
+                        .detections()
+                        .iter()
+                        .map(|det| format!("{} {:.2}", classes.name(det.class_id), det.score))
+                        .collect();
+                    recorder.record(runner.frame(), pipeline.detections(), &labels, &fd)?;
+                }
                 if args.json {
                     let list: Vec<_> = pipeline.detections().iter().map(|det| detection_json(det, classes)).collect();
                     let line = serde_json::json!({

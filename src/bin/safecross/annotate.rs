@@ -1,0 +1,272 @@
+//! Pictures of what safecross saw: boxes and labels for `detect --draw`, and for
+//! `run --save` / `--save-frames` also the followed head and a banner with the decision.
+//! Drawn straight into the frame's RGB with a 3x5 pixel font: no font files, no
+//! allocation per frame.
+
+use anyhow::Context;
+use safecross::frame::Frame;
+use safecross::geom::BBox;
+use safecross::pipeline::FrameDecision;
+use safecross::signal::{Detection, SignalMeaning, SignalState};
+use std::path::{Path, PathBuf};
+
+fn colour(meaning: SignalMeaning) -> [u8; 3] {
+    match meaning {
+        SignalMeaning::VehicleRed | SignalMeaning::PedStop => [255, 40, 40],
+        SignalMeaning::VehicleYellow => [255, 200, 0],
+        SignalMeaning::VehicleGreen | SignalMeaning::PedWalk => [0, 230, 80],
+        SignalMeaning::Off => [150, 150, 150],
+        SignalMeaning::Crosswalk => [255, 255, 255],
+        SignalMeaning::Other => [80, 160, 255],
+    }
+}
+
+/// Draws each box (2 px outline) and its label above it.
+pub fn draw_detections(frame: &mut Frame, detections: &[Detection], labels: &[String]) {
+    for (d, label) in detections.iter().zip(labels) {
+        let c = colour(d.meaning);
+        let (x1, y1) = (d.bbox.x1.max(0.0) as i64, d.bbox.y1.max(0.0) as i64);
+        let (x2, y2) = (d.bbox.x2 as i64, d.bbox.y2 as i64);
+        for t in 0..2 {
+            for x in x1..=x2 {
+                put(frame, x, y1 - t, c);
+                put(frame, x, y2 + t, c);
+            }
+            for y in y1..=y2 {
+                put(frame, x1 - t, y, c);
+                put(frame, x2 + t, y, c);
+            }
+        }
+        let scale = 2;
+        let text_y = if y1 >= 14 { y1 - 13 } else { y2 + 4 };
+        for (i, ch) in label.chars().enumerate() {
+            draw_glyph(frame, x1 + i as i64 * 4 * scale, text_y, ch, scale, c);
+        }
+    }
+}
+
+fn put(frame: &mut Frame, x: i64, y: i64, c: [u8; 3]) {
+    if x >= 0 && y >= 0 && (x as u32) < frame.width && (y as u32) < frame.height {
+        let i = (y as usize * frame.width as usize + x as usize) * 3;
+        frame.rgb[i..i + 3].copy_from_slice(&c);
+    }
+}
+
+/// A 3x5 pixel font: five rows of three bits, top row first.
+fn glyph(ch: char) -> [u8; 5] {
+    match ch.to_ascii_lowercase() {
+        'a' => [2, 5, 7, 5, 5],
+        'b' => [6, 5, 6, 5, 6],
+        'c' => [3, 4, 4, 4, 3],
+        'd' => [6, 5, 5, 5, 6],
+        'e' => [7, 4, 6, 4, 7],
+        'f' => [7, 4, 6, 4, 4],
+        'g' => [3, 4, 5, 5, 3],
+        'h' => [5, 5, 7, 5, 5],
+        'i' => [7, 2, 2, 2, 7],
+        'j' => [1, 1, 1, 5, 2],
+        'k' => [5, 5, 6, 5, 5],
+        'l' => [4, 4, 4, 4, 7],
+        'm' => [5, 7, 7, 5, 5],
+        'n' => [6, 5, 5, 5, 5],
+        'o' => [2, 5, 5, 5, 2],
+        'p' => [6, 5, 6, 4, 4],
+        'q' => [2, 5, 5, 6, 3],
+        'r' => [6, 5, 6, 5, 5],
+        's' => [3, 4, 2, 1, 6],
+        't' => [7, 2, 2, 2, 2],
+        'u' => [5, 5, 5, 5, 7],
+        'v' => [5, 5, 5, 5, 2],
+        'w' => [5, 5, 7, 7, 5],
+        'x' => [5, 5, 2, 5, 5],
+        'y' => [5, 5, 2, 2, 2],
+        'z' => [7, 1, 2, 4, 7],
+        '0' => [7, 5, 5, 5, 7],
+        '1' => [2, 6, 2, 2, 7],
+        '2' => [6, 1, 2, 4, 7],
+        '3' => [6, 1, 2, 1, 6],
+        '4' => [5, 5, 7, 1, 1],
+        '5' => [7, 4, 6, 1, 6],
+        '6' => [3, 4, 7, 5, 7],
+        '7' => [7, 1, 2, 2, 2],
+        '8' => [7, 5, 7, 5, 7],
+        '9' => [7, 5, 7, 1, 6],
+        '.' => [0, 0, 0, 0, 2],
+        '_' => [0, 0, 0, 0, 7],
+        '-' => [0, 0, 7, 0, 0],
+        ':' => [0, 2, 0, 2, 0],
+        _ => [0, 0, 0, 0, 0],
+    }
+}
+
+fn draw_glyph(frame: &mut Frame, x: i64, y: i64, ch: char, scale: i64, c: [u8; 3]) {
+    for (row, bits) in glyph(ch).iter().enumerate() {
+        for col in 0..3 {
+            if bits >> (2 - col) & 1 == 1 {
+                for dy in 0..scale {
+                    for dx in 0..scale {
+                        put(frame, x + col * scale + dx, y + row as i64 * scale + dy, c);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The banner's colour for a state: the web app's and the terminal's.
+fn state_colour(state: SignalState) -> [u8; 3] {
+    match state {
+        SignalState::Walk => [12, 92, 30],
+        SignalState::DontWalk => [140, 0, 0],
+        SignalState::Changing => [230, 160, 0],
+        SignalState::Unknown => [60, 60, 60],
+    }
+}
+
+/// A strip across the top: the decision, its basis and confidence, the media time.
+fn draw_banner(frame: &mut Frame, fd: &FrameDecision, t_s: f64) {
+    let d = &fd.decision;
+    let scale = (frame.height as i64 / 120).max(2);
+    let strip = 9 * scale;
+    let c = state_colour(d.state);
+    for y in 0..strip {
+        for x in 0..frame.width as i64 {
+            put(frame, x, y, c);
+        }
+    }
+    let words = match d.state {
+        SignalState::Walk => "walk",
+        SignalState::DontWalk => "dont walk",
+        SignalState::Changing => "changing",
+        SignalState::Unknown => "no signal - unsure",
+    };
+    let text = format!("{words}  {} {:.2}  t {t_s:.2}", d.basis.as_str(), d.confidence);
+    let ink = if d.state == SignalState::Changing { [0, 0, 0] } else { [255, 255, 255] };
+    for (i, ch) in text.chars().enumerate() {
+        draw_glyph(frame, 2 * scale + i as i64 * 4 * scale, 2 * scale, ch, scale, ink);
+    }
+}
+
+/// A white double frame around the head the decision follows.
+fn draw_followed(frame: &mut Frame, head: &BBox) {
+    let (x1, y1, x2, y2) = (head.x1 as i64 - 4, head.y1 as i64 - 4, head.x2 as i64 + 4, head.y2 as i64 + 4);
+    for t in [0, 1, 3] {
+        for x in x1 - t..=x2 + t {
+            put(frame, x, y1 - t, [255, 255, 255]);
+            put(frame, x, y2 + t, [255, 255, 255]);
+        }
+        for y in y1 - t..=y2 + t {
+            put(frame, x1 - t, y, [255, 255, 255]);
+            put(frame, x2 + t, y, [255, 255, 255]);
+        }
+    }
+}
+
+/// Writes annotated frames of a run: an MP4 (`--save`) and/or PNGs (`--save-frames`).
+pub struct Recorder {
+    video_path: Option<PathBuf>,
+    #[cfg(feature = "video")]
+    video: Option<safecross::synth::video::Mp4VideoWriter>,
+    frames_dir: Option<PathBuf>,
+    fps: f64,
+    picture: Frame,
+    last_seq: Option<u64>,
+    pngs: u64,
+}
+
+impl Recorder {
+    /// A recorder for `video` (MP4) and `frames_dir` (PNGs), either or both; None when
+    /// neither is asked for. `fps` is the source's rate (the MP4's).
+    pub fn new(video: Option<PathBuf>, frames_dir: Option<PathBuf>, fps: f64) -> anyhow::Result<Option<Self>> {
+        if video.is_none() && frames_dir.is_none() {
+            return Ok(None);
+        }
+        #[cfg(not(feature = "video"))]
+        if video.is_some() {
+            anyhow::bail!(
+                "--save needs the built-in video encoder (cargo feature `video`); --save-frames works without"
+            );
+        }
+        if let Some(dir) = &frames_dir {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        Ok(Some(Self {
+            video_path: video,
+            #[cfg(feature = "video")]
+            video: None,
+            frames_dir,
+            fps: if fps.is_finite() && fps >= 1.0 { fps.min(120.0) } else { 15.0 },
+            picture: Frame::default(),
+            last_seq: None,
+            pngs: 0,
+        }))
+    }
+
+    /// Draws what the pipeline saw and decided on `frame` and writes it. Frames the run
+    /// dropped to keep up (real-time pacing) are filled with the last picture, so the
+    /// MP4 keeps the source's timing.
+    pub fn record(
+        &mut self,
+        frame: &Frame,
+        detections: &[Detection],
+        labels: &[String],
+        fd: &FrameDecision,
+    ) -> anyhow::Result<()> {
+        // H.264 needs even sides: a stray last row or column is left out.
+        let (w, h) = (frame.width & !1, frame.height & !1);
+        self.picture.reshape(w, h);
+        for y in 0..h as usize {
+            let src = &frame.rgb[y * frame.width as usize * 3..][..w as usize * 3];
+            self.picture.rgb[y * w as usize * 3..][..w as usize * 3].copy_from_slice(src);
+        }
+        draw_detections(&mut self.picture, detections, labels);
+        if let Some(head) = fd.observation.bbox {
+            draw_followed(&mut self.picture, &head);
+        }
+        draw_banner(&mut self.picture, fd, frame.t_s());
+        let repeats = self.last_seq.map_or(1, |last| frame.seq.saturating_sub(last).clamp(1, 600));
+        self.last_seq = Some(frame.seq);
+        #[cfg(feature = "video")]
+        if let Some(path) = &self.video_path {
+            if self.video.is_none() {
+                let bitrate = (f64::from(w) * f64::from(h) * self.fps * 0.15) as u32;
+                self.video = Some(
+                    safecross::synth::video::Mp4VideoWriter::create(path, w, h, self.fps, bitrate.max(200_000), 30)
+                        .with_context(|| format!("cannot write {}", path.display()))?,
+                );
+            }
+            if let Some(video) = self.video.as_mut() {
+                for _ in 0..repeats {
+                    video.write_frame(&self.picture.rgb)?;
+                }
+            }
+        }
+        if let Some(dir) = &self.frames_dir {
+            let path = dir.join(format!("frame_{:06}.png", frame.seq));
+            save_png(&path, &self.picture)?;
+            self.pngs += 1;
+        }
+        Ok(())
+    }
+
+    /// Completes the MP4; says what was written.
+    pub fn finish(self) -> anyhow::Result<Vec<String>> {
+        let mut written = Vec::new();
+        #[cfg(feature = "video")]
+        if let (Some(video), Some(path)) = (self.video, &self.video_path) {
+            let frames = video.frames();
+            video.finish()?;
+            written.push(format!("annotated video written to {} ({frames} frames)", path.display()));
+        }
+        if let Some(dir) = &self.frames_dir {
+            written.push(format!("{} annotated frame(s) written to {}", self.pngs, dir.display()));
+        }
+        Ok(written)
+    }
+}
+
+/// Saves an RGB frame as PNG.
+pub fn save_png(path: &Path, frame: &Frame) -> anyhow::Result<()> {
+    image::save_buffer(path, &frame.rgb, frame.width, frame.height, image::ExtendedColorType::Rgb8)
+        .with_context(|| format!("cannot write {}", path.display()))
+}
