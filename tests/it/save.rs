@@ -56,4 +56,13 @@ fn the_saved_video_and_frames_show_every_decision() {
         states_seen.insert(state.clone());
     }
     assert!(states_seen.len() >= 3, "the clip should show several decisions: {states_seen:?}");
+    // The clip's timeline (samples/eu.json) is shown beside the decision: a banner with
+    // "truth walk" is wider than one without, so its text reaches further right.
+    let ink_right = |seq: u64| {
+        let png = image::open(frames_dir.join(format!("frame_{seq:06}.png"))).unwrap().to_rgb8();
+        let fill = png.get_pixel(1, 1).0;
+        (0..png.width()).rev().find(|&x| (0..12).any(|y| png.get_pixel(x, y).0 != fill)).unwrap_or(0)
+    };
+    let (first, _) = decided[0];
+    assert!(ink_right(first) > 600, "no truth in the banner: text ends at x = {}", ink_right(first));
 }

@@ -8,6 +8,7 @@ use safecross::frame::Frame;
 use safecross::geom::BBox;
 use safecross::pipeline::FrameDecision;
 use safecross::signal::{Detection, SignalMeaning, SignalState};
+use safecross::truth::{Timeline, TruthSignal};
 use std::path::{Path, PathBuf};
 
 fn colour(meaning: SignalMeaning) -> [u8; 3] {
@@ -123,8 +124,9 @@ fn state_colour(state: SignalState) -> [u8; 3] {
     }
 }
 
-/// A strip across the top: the decision, its basis and confidence, the media time.
-fn draw_banner(frame: &mut Frame, fd: &FrameDecision, t_s: f64) {
+/// A strip across the top: the decision, its basis and confidence, the media time, and
+/// the truth when a timeline is known.
+fn draw_banner(frame: &mut Frame, fd: &FrameDecision, t_s: f64, truth: Option<TruthSignal>) {
     let d = &fd.decision;
     let scale = (frame.height as i64 / 120).max(2);
     let strip = 9 * scale;
@@ -140,7 +142,10 @@ fn draw_banner(frame: &mut Frame, fd: &FrameDecision, t_s: f64) {
         SignalState::Changing => "changing",
         SignalState::Unknown => "no signal - unsure",
     };
-    let text = format!("{words}  {} {:.2}  t {t_s:.2}", d.basis.as_str(), d.confidence);
+    let mut text = format!("{words}  {} {:.2}  t {t_s:.2}", d.basis.as_str(), d.confidence);
+    if let Some(truth) = truth {
+        text.push_str(&format!("  truth {}", truth.name().replace('_', " ")));
+    }
     let ink = if d.state == SignalState::Changing { [0, 0, 0] } else { [255, 255, 255] };
     for (i, ch) in text.chars().enumerate() {
         draw_glyph(frame, 2 * scale + i as i64 * 4 * scale, 2 * scale, ch, scale, ink);
@@ -168,6 +173,8 @@ pub struct Recorder {
     #[cfg(feature = "video")]
     video: Option<safecross::synth::video::Mp4VideoWriter>,
     frames_dir: Option<PathBuf>,
+    /// The clip's timeline, shown in the banner beside the decision.
+    truth: Option<Timeline>,
     fps: f64,
     picture: Frame,
     last_seq: Option<u64>,
@@ -176,8 +183,14 @@ pub struct Recorder {
 
 impl Recorder {
     /// A recorder for `video` (MP4) and `frames_dir` (PNGs), either or both; None when
-    /// neither is asked for. `fps` is the source's rate (the MP4's).
-    pub fn new(video: Option<PathBuf>, frames_dir: Option<PathBuf>, fps: f64) -> anyhow::Result<Option<Self>> {
+    /// neither is asked for. `fps` is the source's rate (the MP4's); `truth`, the
+    /// clip's timeline, when it has one.
+    pub fn new(
+        video: Option<PathBuf>,
+        frames_dir: Option<PathBuf>,
+        fps: f64,
+        truth: Option<Timeline>,
+    ) -> anyhow::Result<Option<Self>> {
         if video.is_none() && frames_dir.is_none() {
             return Ok(None);
         }
@@ -195,6 +208,7 @@ impl Recorder {
             #[cfg(feature = "video")]
             video: None,
             frames_dir,
+            truth,
             fps: if fps.is_finite() && fps >= 1.0 { fps.min(120.0) } else { 15.0 },
             picture: Frame::default(),
             last_seq: None,
@@ -223,7 +237,8 @@ impl Recorder {
         if let Some(head) = fd.observation.bbox {
             draw_followed(&mut self.picture, &head);
         }
-        draw_banner(&mut self.picture, fd, frame.t_s());
+        let truth = self.truth.as_ref().and_then(|t| t.signal_at(frame.t_s()));
+        draw_banner(&mut self.picture, fd, frame.t_s(), truth);
         let repeats = self.last_seq.map_or(1, |last| frame.seq.saturating_sub(last).clamp(1, 600));
         self.last_seq = Some(frame.seq);
         #[cfg(feature = "video")]

@@ -107,7 +107,8 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     let player = CuePlayer::open(config.cue.clone(), args.audio.clone()).context("cannot start audio")?;
     let pace = if args.fast { Pace::AsFastAsPossible } else { Pace::RealTime };
     let mut runner = Runner::new(pipeline, source, player, pace, &config)?.stopped_by(stop);
-    let mut recorder = Recorder::new(args.save.clone(), args.save_frames.clone(), runner.source_fps())?;
+    let truth = if args.save.is_some() || args.save_frames.is_some() { timeline_beside(&args.source) } else { None };
+    let mut recorder = Recorder::new(args.save.clone(), args.save_frames.clone(), runner.source_fps(), truth)?;
     let screen = Screen::new(args.json);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -134,6 +135,22 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
         }
         Ending::End if frames == 0 => anyhow::bail!("{} produced no frames", args.source),
         Ending::End => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// The timeline next to a clip (`clip.json` beside `clip.mp4`), as `eval` pairs them;
+/// one that does not load is left out, with a warning.
+fn timeline_beside(source: &str) -> Option<safecross::truth::Timeline> {
+    let path = std::path::Path::new(source).with_extension("json");
+    if source.ends_with(".json") || !path.is_file() {
+        return None;
+    }
+    match safecross::truth::Timeline::load(&path) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            tracing::warn!("{e}; the saved video shows no truth");
+            None
+        }
     }
 }
 
