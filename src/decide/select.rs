@@ -72,6 +72,16 @@ pub struct SelectConfig {
     /// of it after the head had reappeared showing stop. The user hears unknown instead
     /// until the head is seen again. 0 turns this off.
     pub vehicle_after_pedestrian_s: f64,
+    /// A vehicle signal is followed only once it has been tracked this long, s; default
+    /// 1.0. The vehicle fallback is for a lamp that is steadily the parallel one: a far
+    /// lamp seen in some frames and not in others used to switch the basis every second.
+    pub vehicle_confirm_s: f64,
+    /// ... and is seen in this share of recent time, `[0, 1]`; default 0.7. Once
+    /// followed, it stays followed while seen in `vehicle_keep_seen_rate` of it
+    /// (default 0.3): hysteresis, so a few missed frames do not flip the basis.
+    pub vehicle_seen_rate: f32,
+    /// See `vehicle_seen_rate`.
+    pub vehicle_keep_seen_rate: f32,
     /// Most tracks kept at once; further new boxes are ignored; default 32.
     pub max_tracks: usize,
 }
@@ -90,6 +100,9 @@ impl Default for SelectConfig {
             conflict_ratio: 0.8,
             kind_doubt_s: 1.0,
             vehicle_after_pedestrian_s: 10.0,
+            vehicle_confirm_s: 1.0,
+            vehicle_seen_rate: 0.7,
+            vehicle_keep_seen_rate: 0.3,
             max_tracks: 32,
         }
     }
@@ -111,6 +124,9 @@ impl SelectConfig {
         check_range("switch_margin", self.switch_margin.into(), 0.0, 1.0, "[0, 1]")?;
         check_range("conflict_ratio", self.conflict_ratio.into(), 0.0, 1.0, "[0, 1]")?;
         check_range("vehicle_after_pedestrian_s", self.vehicle_after_pedestrian_s, 0.0, 600.0, "[0, 600]")?;
+        check_range("vehicle_confirm_s", self.vehicle_confirm_s, 0.0, 60.0, "[0, 60]")?;
+        check_range("vehicle_seen_rate", self.vehicle_seen_rate.into(), 0.0, 1.0, "[0, 1]")?;
+        check_range("vehicle_keep_seen_rate", self.vehicle_keep_seen_rate.into(), 0.0, 1.0, "[0, 1]")?;
         check_range("max_tracks", self.max_tracks as f64, 1.0, 10_000.0, "[1, 10000]")?;
         Ok(())
     }
@@ -389,10 +405,20 @@ impl Selector {
             && self.last_t_s.is_some_and(|t| t - tr.first_seen_s >= self.config.confirm_s);
         let kind_ok = match tr.kind() {
             Kind::Pedestrian => true,
-            Kind::Vehicle => self.config.follow_vehicle_signals,
+            Kind::Vehicle => self.config.follow_vehicle_signals && self.steady_vehicle(tr),
             Kind::Unknown => false,
         };
         confirmed && kind_ok
+    }
+
+    /// Whether a vehicle track is steady enough to follow (see
+    /// [`SelectConfig::vehicle_confirm_s`]), with hysteresis for the one followed now.
+    fn steady_vehicle(&self, tr: &Track) -> bool {
+        if self.chosen == Some(tr.id) {
+            return tr.seen_rate >= self.config.vehicle_keep_seen_rate;
+        }
+        let age = self.last_t_s.map_or(0.0, |t| t - tr.first_seen_s);
+        age >= self.config.vehicle_confirm_s && tr.seen_rate >= self.config.vehicle_seen_rate
     }
 
     fn choose(&mut self, frame_w: u32, frame_h: u32) -> Observation {
@@ -550,7 +576,7 @@ mod tests {
     #[test]
     fn pedestrian_beats_a_bigger_vehicle_signal() {
         let mut sel = Selector::new(SelectConfig::default());
-        let frames = frames_at(10.0, 10, |_| {
+        let frames = frames_at(10.0, 20, |_| {
             vec![
                 det(SignalMeaning::VehicleGreen, 0.95, 320.0, 100.0, 60.0),
                 det(SignalMeaning::PedStop, 0.6, 500.0, 220.0, 15.0),
@@ -563,12 +589,42 @@ mod tests {
 
     #[test]
     fn vehicle_only_scenes_use_the_vehicle_signal_unless_switched_off() {
-        let frames = frames_at(10.0, 10, |_| vec![det(SignalMeaning::VehicleRed, 0.9, 320.0, 100.0, 30.0)]);
+        let frames = frames_at(10.0, 20, |_| vec![det(SignalMeaning::VehicleRed, 0.9, 320.0, 100.0, 30.0)]);
         let obs = run(&mut Selector::new(SelectConfig::default()), &frames);
         assert_eq!((obs.shows, obs.basis), (Some(SignalMeaning::VehicleRed), Basis::Vehicle));
         let off = SelectConfig { follow_vehicle_signals: false, ..SelectConfig::default() };
         let obs = run(&mut Selector::new(off), &frames);
         assert_eq!((obs.shows, obs.basis), (None, Basis::None));
+    }
+
+    #[test]
+    fn a_vehicle_lamp_is_followed_only_once_steady_and_kept_through_a_few_misses() {
+        let lamp = || vec![det(SignalMeaning::VehicleRed, 0.9, 320.0, 100.0, 20.0)];
+        // Steady: followed after about a second, not before.
+        let mut sel = Selector::new(SelectConfig::default());
+        let frames = frames_at(15.0, 30, |_| lamp());
+        let first = frames.iter().position(|(t, d)| sel.select(*t, d, W, H).basis == Basis::Vehicle);
+        let first_s = frames[first.expect("a steady lamp is followed")].0;
+        assert!((0.9..=1.3).contains(&first_s), "followed from {first_s:.2} s");
+        let followed = sel.select(1.95, &lamp(), W, H).track_id;
+        // Once followed, it is kept through five missed frames in a row (its seen rate
+        // falls below the rate a new lamp needs): back at once, the same track.
+        for k in 1..=5 {
+            sel.select(1.95 + f64::from(k) / 15.0, &[], W, H);
+        }
+        let back = sel.select(1.95 + 6.0 / 15.0, &lamp(), W, H);
+        assert_eq!((back.basis, back.track_id), (Basis::Vehicle, followed));
+    }
+
+    #[test]
+    fn a_lamp_seen_in_every_other_pair_of_frames_never_becomes_the_basis() {
+        let mut sel = Selector::new(SelectConfig::default());
+        let frames = frames_at(15.0, 150, |i| {
+            if i % 4 < 2 { vec![det(SignalMeaning::VehicleGreen, 0.8, 320.0, 100.0, 12.0)] } else { vec![] }
+        });
+        for (t, d) in &frames {
+            assert_eq!(sel.select(*t, d, W, H).basis, Basis::None, "at {t:.2} s");
+        }
     }
 
     #[test]
