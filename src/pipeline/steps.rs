@@ -48,7 +48,6 @@ pub struct FrameSteps {
     warned_bad_output: bool,
     last: Option<FrameDecision>,
     awaiting: Awaiting,
-    bad_output: Option<BadOutput>,
 }
 
 impl std::fmt::Debug for FrameSteps {
@@ -78,7 +77,6 @@ impl FrameSteps {
             warned_bad_output: false,
             last: None,
             awaiting: Awaiting::Nothing,
-            bad_output: None,
         }
     }
 
@@ -89,7 +87,6 @@ impl FrameSteps {
     /// [`PipelineError::Preprocess`] for a malformed frame.
     pub fn begin(&mut self, frame: &Frame) -> Result<&InputTensor, PipelineError> {
         self.awaiting = Awaiting::Nothing;
-        self.bad_output = None;
         let input = self.looks.full_view(frame)?;
         self.awaiting = Awaiting::FullView;
         Ok(input)
@@ -108,43 +105,39 @@ impl FrameSteps {
     pub fn resume(&mut self, frame: &Frame, output: &[f32], infer: Duration) -> Result<Step<'_>, PipelineError> {
         let t_s = frame.t_s();
         let awaiting = std::mem::replace(&mut self.awaiting, Awaiting::Nothing);
-        let looked_closer = match awaiting {
+        // A bad output decides the frame at once (as unknown): no second look follows it.
+        let (looked_closer, bad_output) = match awaiting {
             Awaiting::Nothing => return Err(PipelineError::OutOfOrder("a model output came with no frame begun")),
-            Awaiting::FullView => {
-                match self.looks.take_full_view(output, infer) {
-                    Ok(_) => {}
-                    Err(PipelineError::BadOutput(bad)) => self.bad_output = Some(bad),
-                    Err(e) => return Err(e),
+            Awaiting::FullView => match self.looks.take_full_view(output, infer) {
+                Ok(_) => {
+                    let followed = self.last.and_then(|last| last.observation.bbox).filter(|_| self.zoom.enabled);
+                    let needs_look = followed.filter(|head| !self.looks.found_near(head, self.zoom.confident));
+                    if let Some(head) = needs_look
+                        && self.looks.closer_look(frame, &head, &self.zoom)?.is_some()
+                    {
+                        self.awaiting = Awaiting::CloserLook;
+                        return Ok(Step::Infer(self.looks.closer_input()));
+                    }
+                    (false, None)
                 }
-                let followed = self.last.and_then(|last| last.observation.bbox).filter(|_| self.zoom.enabled);
-                let needs_look = followed.filter(|head| !self.looks.found_near(head, self.zoom.confident));
-                if let Some(head) = needs_look.filter(|_| self.bad_output.is_none())
-                    && self.looks.closer_look(frame, &head, &self.zoom)?.is_some()
-                {
-                    self.awaiting = Awaiting::CloserLook;
-                    return Ok(Step::Infer(self.looks.closer_input()));
-                }
-                false
-            }
+                Err(PipelineError::BadOutput(bad)) => (false, Some(bad)),
+                Err(e) => return Err(e),
+            },
             Awaiting::CloserLook => match self.looks.take_closer_look(output, infer, (frame.width, frame.height)) {
                 Ok(window) => {
                     tracing::trace!(t_s, window = ?window.to_array(), "second look at the followed head");
-                    true
+                    (true, None)
                 }
-                Err(PipelineError::BadOutput(bad)) => {
-                    self.bad_output = Some(bad);
-                    false
-                }
+                Err(PipelineError::BadOutput(bad)) => (false, Some(bad)),
                 Err(e) => return Err(e),
             },
         };
-        Ok(Step::Decided(self.decide(frame, looked_closer)))
+        Ok(Step::Decided(self.decide(frame, looked_closer, bad_output)))
     }
 
     /// The decide stages on the frame's detections.
-    fn decide(&mut self, frame: &Frame, looked_closer: bool) -> FrameDecision {
+    fn decide(&mut self, frame: &Frame, looked_closer: bool, bad_output: Option<BadOutput>) -> FrameDecision {
         let t_s = frame.t_s();
-        let bad_output = self.bad_output.take();
         if let Some(bad) = &bad_output {
             if std::mem::replace(&mut self.warned_bad_output, true) {
                 tracing::debug!(t_s, "{bad}");
