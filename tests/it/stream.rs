@@ -50,11 +50,15 @@ fn run_live(source: &str, stdin: Stdio) -> LiveRun {
         std::io::Read::read_to_string(&mut stderr, &mut text).ok();
         text
     });
-    // A watchdog: a live source that hangs must fail the test, not the suite.
+    // A watchdog: a live source that hangs must fail the test, not the suite. It stands
+    // down when the run ends, so it never signals a process id that has been reused.
     let pid = child.id();
+    let (finished, watched) = std::sync::mpsc::channel::<()>();
     let watchdog = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_secs_f64(STREAM_S + 40.0));
-        Command::new("kill").arg(pid.to_string()).status().ok();
+        let limit = Duration::from_secs_f64(STREAM_S + 40.0);
+        if watched.recv_timeout(limit) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+            Command::new("kill").arg(pid.to_string()).status().ok();
+        }
     });
     let (mut frame_times, mut first_after) = (Vec::new(), None);
     for line in BufReader::new(stdout).lines() {
@@ -65,7 +69,8 @@ fn run_live(source: &str, stdin: Stdio) -> LiveRun {
         }
     }
     let code = child.wait().unwrap().code();
-    drop(watchdog);
+    drop(finished);
+    watchdog.join().unwrap();
     LiveRun {
         frame_times,
         first_after: first_after.unwrap_or(Duration::MAX),
