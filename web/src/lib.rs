@@ -76,8 +76,10 @@ pub struct Safecross {
     report: Option<Report>,
     /// Media time at which the current vibration pattern runs out, and its state.
     vibrating: Option<(f64, SignalState)>,
+    /// The model for tract, loaded at its first frame, and the bytes to load it from.
     #[cfg(feature = "tract")]
     tract: Option<tract::TractModel>,
+    #[cfg(feature = "tract")]
     model_bytes: Vec<u8>,
 }
 
@@ -114,6 +116,7 @@ impl Safecross {
             vibrating: None,
             #[cfg(feature = "tract")]
             tract: None,
+            #[cfg(feature = "tract")]
             model_bytes: model.to_vec(),
         })
     }
@@ -154,10 +157,17 @@ impl Safecross {
     /// # Errors
     /// When `rgba` does not hold `width` x `height` pixels.
     #[wasm_bindgen(js_name = beginFrame)]
-    pub fn begin_frame(&mut self, rgba: &[u8], width: u32, height: u32, t_s: f64) -> Result<Vec<f32>, JsError> {
+    pub fn begin_frame(
+        &mut self,
+        rgba: &[u8],
+        width: u32,
+        height: u32,
+        t_s: f64,
+    ) -> Result<js_sys::Float32Array, JsError> {
         self.load_frame(rgba, width, height, t_s)?;
         let input = self.steps.begin(&self.frame).map_err(|e| JsError::new(&e.to_string()))?;
-        Ok(input.data.clone())
+        // Copied once, straight into a JS array: the page hands it on to onnxruntime-web.
+        Ok(js_sys::Float32Array::from(input.data.as_slice()))
     }
 
     /// Takes the model's output for the last input, which took `infer_ms` to compute.
@@ -167,13 +177,13 @@ impl Safecross {
     /// # Errors
     /// When no output was awaited.
     #[wasm_bindgen(js_name = resumeFrame)]
-    pub fn resume_frame(&mut self, output: &[f32], infer_ms: f64) -> Result<Option<Vec<f32>>, JsError> {
+    pub fn resume_frame(&mut self, output: &[f32], infer_ms: f64) -> Result<Option<js_sys::Float32Array>, JsError> {
         let infer_s = if infer_ms.is_finite() { (infer_ms / 1e3).clamp(0.0, 60.0) } else { 0.0 };
         let infer = Duration::from_secs_f64(infer_s);
         self.infer += infer;
         self.looks += 1;
         match self.steps.resume(&self.frame, output, infer).map_err(|e| JsError::new(&e.to_string()))? {
-            Step::Infer(next) => Ok(Some(next.data.clone())),
+            Step::Infer(next) => Ok(Some(js_sys::Float32Array::from(next.data.as_slice()))),
             Step::Decided(fd) => {
                 self.decided(&fd);
                 Ok(None)
@@ -197,9 +207,9 @@ impl Safecross {
             let Some(model) = self.tract.as_mut() else { return Err(JsError::new("tract model missing")) };
             let mut input = self.steps.begin(&self.frame).map_err(|e| JsError::new(&e.to_string()))?;
             loop {
-                let t0 = web_time();
+                let t0 = web_time::Instant::now();
                 let output = model.run(&input.data)?;
-                let infer = Duration::from_secs_f64(((web_time() - t0) / 1e3).max(0.0));
+                let infer = t0.elapsed();
                 self.infer += infer;
                 self.looks += 1;
                 match self.steps.resume(&self.frame, output, infer).map_err(|e| JsError::new(&e.to_string()))? {
@@ -213,7 +223,7 @@ impl Safecross {
         }
         #[cfg(not(feature = "tract"))]
         {
-            let _ = (rgba, width, height, t_s, &self.model_bytes);
+            let _ = (rgba, width, height, t_s);
             Err(JsError::new("this build has no tract engine (web/build.sh --with-tract adds it); use onnxruntime-web"))
         }
     }
@@ -365,12 +375,6 @@ impl Safecross {
 /// the page's live region is how a screen reader says them.
 fn words(t_s: f64, start: &safecross::cue::CueStart, lang: Lang) -> Option<String> {
     Announcement::of(t_s, start, CueMode::Both, lang).map(|a| a.text).filter(|t| !t.is_empty())
-}
-
-/// Milliseconds from the page's clock.
-#[cfg(feature = "tract")]
-fn web_time() -> f64 {
-    js_sys::Date::now()
 }
 
 /// The banner's words: what to do, never "safe".
