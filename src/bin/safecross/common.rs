@@ -105,6 +105,14 @@ pub fn load_detector(config: &Config) -> anyhow::Result<safecross::pipeline::Det
     Ok(safecross::pipeline::Detector::new(&config.model, &config.infer, &config.decode)?)
 }
 
+/// One `class score` label per detection, as the terminal and the drawn pictures show them.
+pub fn detection_labels(
+    detections: &[safecross::signal::Detection],
+    classes: &safecross::decode::ClassMap,
+) -> Vec<String> {
+    detections.iter().map(|d| format!("{} {:.2}", classes.name(d.class_id), d.score)).collect()
+}
+
 /// One detection as a JSON object: class, signal meaning, score, box in source px.
 pub fn detection_json(d: &safecross::signal::Detection, classes: &safecross::decode::ClassMap) -> serde_json::Value {
     let r = |v: f32| (f64::from(v) * 10.0).round() / 10.0;

@@ -1,7 +1,7 @@
 //! `safecross detect`: lights in still images, as text, JSON, or an annotated PNG.
 
 use crate::annotate::{draw_detections, save_png};
-use crate::common::{ModelArgs, detection_json, load_detector};
+use crate::common::{ModelArgs, detection_json, detection_labels, load_detector};
 use safecross::frame::Frame;
 use safecross::source::images::{ImageSource, load_image};
 use std::path::PathBuf;
@@ -81,9 +81,7 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
             } else {
                 out.clone()
             };
-            let labels: Vec<String> =
-                detections.iter().map(|d| format!("{} {:.2}", classes.name(d.class_id), d.score)).collect();
-            draw_detections(&mut frame, &detections, &labels);
+            draw_detections(&mut frame, &detections, &detection_labels(&detections, classes));
             save_png(&out, &frame)?;
         }
     }

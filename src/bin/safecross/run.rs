@@ -1,7 +1,7 @@
 //! `safecross run`: the main job. Watches a source, decides, and speaks.
 
 use crate::annotate::Recorder;
-use crate::common::{ModelArgs, detection_json};
+use crate::common::{ModelArgs, detection_json, detection_labels};
 use anyhow::Context;
 use safecross::cue::{Announcement, AudioOutput, CueMode, CuePlayer, Lang};
 use safecross::decide::Decision;
@@ -180,12 +180,13 @@ fn watch(
                 let pipeline = runner.pipeline();
                 let classes = pipeline.classes();
                 let d = fd.decision;
+                // Labels for the saved pictures and the terminal line, made once for both.
+                let labels = if recorder.is_some() || !args.json {
+                    detection_labels(pipeline.detections(), classes)
+                } else {
+                    Vec::new()
+                };
                 if let Some(recorder) = recorder.as_deref_mut() {
-                    let labels: Vec<String> = pipeline
-                        .detections()
-                        .iter()
-                        .map(|det| format!("{} {:.2}", classes.name(det.class_id), det.score))
-                        .collect();
                     recorder.record(runner.frame(), pipeline.detections(), &labels, &fd)?;
                 }
                 if args.json {
@@ -204,13 +205,8 @@ fn watch(
                     writeln!(out, "{line}")?;
                     announce(out, screen, true, t, &announcement)?;
                 } else {
-                    let seen: Vec<String> = pipeline
-                        .detections()
-                        .iter()
-                        .map(|det| format!("{} {:.2}", classes.name(det.class_id), det.score))
-                        .collect();
                     announce(out, screen, false, t, &announcement)?;
-                    screen.status(out, t, &format!("frame {:>5}", runner.frame().seq), d.state, &seen)?;
+                    screen.status(out, t, &format!("frame {:>5}", runner.frame().seq), d.state, &labels)?;
                 }
             }
             Event::Tick { t_s, decision: d, announcement } => {
