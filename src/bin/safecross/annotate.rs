@@ -169,16 +169,22 @@ fn draw_followed(frame: &mut Frame, head: &BBox) {
 
 /// Writes annotated frames of a run: an MP4 (`--save`) and/or PNGs (`--save-frames`).
 pub struct Recorder {
-    video_path: Option<PathBuf>,
     #[cfg(feature = "video")]
-    video: Option<safecross::synth::video::Mp4VideoWriter>,
+    video: Option<VideoOut>,
     frames_dir: Option<PathBuf>,
     /// The clip's timeline, shown in the banner beside the decision.
     truth: Option<Timeline>,
-    fps: f64,
     picture: Frame,
-    last_seq: Option<u64>,
     pngs: u64,
+}
+
+/// The `--save` MP4: created at the first frame, when its size is known.
+#[cfg(feature = "video")]
+struct VideoOut {
+    path: PathBuf,
+    fps: f64,
+    writer: Option<safecross::synth::video::Mp4VideoWriter>,
+    last_seq: Option<u64>,
 }
 
 impl Recorder {
@@ -200,18 +206,22 @@ impl Recorder {
                 "--save needs the built-in video encoder (cargo feature `video`); --save-frames works without"
             );
         }
+        #[cfg(not(feature = "video"))]
+        let _ = fps;
         if let Some(dir) = &frames_dir {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         }
         Ok(Some(Self {
-            video_path: video,
             #[cfg(feature = "video")]
-            video: None,
+            video: video.map(|path| VideoOut {
+                path,
+                fps: if fps.is_finite() && fps >= 1.0 { fps.min(120.0) } else { 15.0 },
+                writer: None,
+                last_seq: None,
+            }),
             frames_dir,
             truth,
-            fps: if fps.is_finite() && fps >= 1.0 { fps.min(120.0) } else { 15.0 },
             picture: Frame::default(),
-            last_seq: None,
             pngs: 0,
         }))
     }
@@ -239,21 +249,28 @@ impl Recorder {
         }
         let truth = self.truth.as_ref().and_then(|t| t.signal_at(frame.t_s()));
         draw_banner(&mut self.picture, fd, frame.t_s(), truth);
-        let repeats = self.last_seq.map_or(1, |last| frame.seq.saturating_sub(last).clamp(1, 600));
-        self.last_seq = Some(frame.seq);
         #[cfg(feature = "video")]
-        if let Some(path) = &self.video_path {
-            if self.video.is_none() {
-                let bitrate = (f64::from(w) * f64::from(h) * self.fps * 0.15) as u32;
-                self.video = Some(
-                    safecross::synth::video::Mp4VideoWriter::create(path, w, h, self.fps, bitrate.max(200_000), 30)
-                        .with_context(|| format!("cannot write {}", path.display()))?,
-                );
-            }
-            if let Some(video) = self.video.as_mut() {
-                for _ in 0..repeats {
-                    video.write_frame(&self.picture.rgb)?;
+        if let Some(video) = &mut self.video {
+            let repeats = video.last_seq.map_or(1, |last| frame.seq.saturating_sub(last).clamp(1, 600));
+            video.last_seq = Some(frame.seq);
+            let writer = match &mut video.writer {
+                Some(writer) => writer,
+                None => {
+                    let bitrate = (f64::from(w) * f64::from(h) * video.fps * 0.15) as u32;
+                    let writer = safecross::synth::video::Mp4VideoWriter::create(
+                        &video.path,
+                        w,
+                        h,
+                        video.fps,
+                        bitrate.max(200_000),
+                        30,
+                    )
+                    .with_context(|| format!("cannot write {}", video.path.display()))?;
+                    video.writer.insert(writer)
                 }
+            };
+            for _ in 0..repeats {
+                writer.write_frame(&self.picture.rgb)?;
             }
         }
         if let Some(dir) = &self.frames_dir {
@@ -268,9 +285,9 @@ impl Recorder {
     pub fn finish(self) -> anyhow::Result<Vec<String>> {
         let mut written = Vec::new();
         #[cfg(feature = "video")]
-        if let (Some(video), Some(path)) = (self.video, &self.video_path) {
-            let frames = video.frames();
-            video.finish()?;
+        if let Some(VideoOut { path, writer: Some(writer), .. }) = self.video {
+            let frames = writer.frames();
+            writer.finish()?;
             written.push(format!("annotated video written to {} ({frames} frames)", path.display()));
         }
         if let Some(dir) = &self.frames_dir {
