@@ -122,7 +122,7 @@ impl StreamSource {
             let frame_bytes = width as usize * height as usize * 3;
             std::thread::Builder::new()
                 .name("ffmpeg-stream".into())
-                .spawn(move || drain(stdout, frame_bytes, early, &told, &shared))
+                .spawn(move || drain(stdout, frame_bytes, fps, early, &told, &shared))
                 .map_err(|e| err(format!("cannot start a thread: {e}")))?
         };
         let info = SourceInfo {
@@ -179,6 +179,7 @@ fn size(token: &str) -> Option<(u32, u32)> {
 fn drain(
     mut stdout: impl Read,
     frame_bytes: usize,
+    fps: f64,
     mut early: std::collections::VecDeque<f64>,
     told: &Receiver<Told>,
     shared: &(Mutex<Latest>, Condvar),
@@ -193,7 +194,7 @@ fn drain(
             Err(e) => break Err(e.to_string()),
         }
         // showinfo logs a frame before it is written out, so its time is (nearly always)
-        // there already; a stream that stamps nothing counts time from its first frame.
+        // there already; a frame without one is timed by the stream's rate (30 if unknown).
         let pts = early.pop_front().or_else(|| {
             loop {
                 match told.recv_timeout(Duration::from_millis(200)) {
@@ -203,7 +204,7 @@ fn drain(
                 }
             }
         });
-        let pts = pts.unwrap_or(seq as f64 / 30.0);
+        let pts = pts.unwrap_or_else(|| seq as f64 / if fps > 0.0 { fps } else { 30.0 });
         let first = *first_pts.get_or_insert(pts);
         let Ok(mut latest) = lock.lock() else { return };
         std::mem::swap(&mut latest.rgb, &mut buffer);
