@@ -5,7 +5,7 @@
 //! - on the real validation photos (when `../shared/` is present), detection quality is
 //!   no worse than the model card's figures minus 0.02, so the card cannot rot.
 
-use crate::util::{repo_root, safecross, shared_dir, skip};
+use crate::util::{model_card, repo_root, safecross, shared_dir, skip};
 use serde_json::Value;
 
 fn shipped_model() -> Option<std::path::PathBuf> {
@@ -56,9 +56,7 @@ fn samples_never_get_walk_during_dont_walk_and_follow_the_truth() {
         assert_eq!(f["frames_processed"], f["frames"], "{}: every frame is processed", clip["clip"]);
     }
     // Following the truth: no worse than the figures the model card states.
-    let card_path = repo_root().join("models/safecross-tl.metrics.json");
-    let card: Value =
-        serde_json::from_str(&std::fs::read_to_string(&card_path).expect("models/safecross-tl.metrics.json")).unwrap();
+    let card = model_card();
     let overall = &report["overall"];
     let claimed_missed =
         card["samples"]["missed_walk_fraction"].as_f64().expect("card lacks samples.missed_walk_fraction");
@@ -132,9 +130,7 @@ fn int8_model_card_figures_hold_on_real_validation_photos() {
 
 fn card_figures_hold_on_cinta_valid(test: &str, model: &std::path::Path, card_key: &str) {
     let Some(shared) = shared_dir() else { return skip(test, "../shared/ is absent") };
-    let card_path = repo_root().join("models/safecross-tl.metrics.json");
-    let card: Value =
-        serde_json::from_str(&std::fs::read_to_string(&card_path).expect("models/safecross-tl.metrics.json")).unwrap();
+    let card = model_card();
     let valid = shared.join("data/traffic-lights/cinta/valid");
     let run = safecross(&["eval", valid.to_str().unwrap(), "--json", "--model", model.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -163,8 +159,7 @@ fn model_card_pedestrian_figures_hold_on_real_pedestrian_photos() {
     if !valid.is_dir() {
         return skip(test, "../shared/data/ped-lights/chanyoung/valid is absent");
     }
-    let card_path = repo_root().join("models/safecross-tl.metrics.json");
-    let card: Value = serde_json::from_str(&std::fs::read_to_string(&card_path).unwrap()).unwrap();
+    let card = model_card();
     let claimed = &card["chanyoung_valid"];
     let run = safecross(&["eval", valid.to_str().unwrap(), "--json", "--model", model.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{}", run.stderr);

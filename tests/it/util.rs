@@ -93,3 +93,11 @@ pub fn write_png(path: &std::path::Path, width: u32, height: u32, f: impl Fn(u32
     }
     img.save(path).expect("write png");
 }
+
+/// The shipped model's card figures (`models/safecross-tl.metrics.json`), which the
+/// model gates hold the binary and the web app to.
+pub fn model_card() -> serde_json::Value {
+    let path = repo_root().join("models/safecross-tl.metrics.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}

@@ -6,7 +6,7 @@
 //! Skips, saying so, where Chromium, Node, the npm packages, the wasm32 target or
 //! wasm-bindgen are missing; `.ci/run` installs them all.
 
-use crate::util::{repo_root, skip, temp_dir};
+use crate::util::{model_card, repo_root, skip, temp_dir};
 use safecross::eval::decision::{ClipDecisions, DecisionEvaluator, DecisionSample, HeadCounts};
 use safecross::frame::Frame;
 use safecross::signal::SignalState;
@@ -214,10 +214,7 @@ fn figures(clip: &str, run: &PageRun, fps: f64, duration_s: f64) -> safecross::e
 /// What the model card claims for walk missed on the samples: the limit the native
 /// model gate holds the binary to (`model_gates.rs`).
 fn card_missed_walk() -> f64 {
-    let card: Value =
-        serde_json::from_str(&std::fs::read_to_string(repo_root().join("models/safecross-tl.metrics.json")).unwrap())
-            .unwrap();
-    card["samples"]["missed_walk_fraction"].as_f64().expect("card lacks samples.missed_walk_fraction")
+    model_card()["samples"]["missed_walk_fraction"].as_f64().expect("card lacks samples.missed_walk_fraction")
 }
 
 #[test]
