@@ -35,6 +35,7 @@ from export import export  # noqa: E402
 from loss import DetectionLoss  # noqa: E402
 from model import ExportWrapper, build_model, count_gflops, count_params, make_anchors  # noqa: E402
 from pretrained import load_from_onnx, yolox_first_conv  # noqa: E402
+from widen import check, widen, widths_of  # noqa: E402
 
 REPO = os.path.dirname(HERE)
 DEFAULT_DATA = os.path.normpath(os.path.join(REPO, "..", "shared", "data", "traffic-lights"))
@@ -129,6 +130,8 @@ def main():
     ap.add_argument("--ped-root", default=DEFAULT_PED_DATA, help="real pedestrian-signal photos (chanyoung/train for training, chanyoung/valid for validation)")
     ap.add_argument("--no-ped", action="store_true", help="leave out the real pedestrian photos")
     ap.add_argument("--arch", default="safecross", choices=["safecross", "yolox_nano"], help="network: ours, or YOLOX-Nano's backbone and neck under our heads")
+    ap.add_argument("--width", default="8,16,32,64,96", help="our network's stage widths (stem, 4 stages); an --init checkpoint of narrower widths is widened exactly (widen.py)")
+    ap.add_argument("--head-width", type=int, default=32, help="channels of the heads' 3x3 convs")
     ap.add_argument("--paste", type=float, default=0.0, help="share of training crops that get real pedestrian heads pasted small (HeadBank)")
     ap.add_argument("--hard-repeat", type=int, default=1, help="show real photos on which the --init model puts a false pedestrian box N times per epoch")
     ap.add_argument("--epochs", type=int, default=40)
@@ -177,7 +180,7 @@ def main():
             "init": os.path.abspath(a.init) if a.init else None,
             "ema_decay": 0.999,
             "loss": {"box_weight": 7.5, "cls_weight": 0.5, "assigner": "task-aligned topk=10 alpha=0.5 beta=6 + centre within 1 stride"},
-            "model": {"arch": "yolox_nano", "head_width": 32} if a.arch == "yolox_nano" else {"width": [8, 16, 32, 64, 96], "depth": [1, 1, 2, 1], "head_width": 32},
+            "model": {"arch": "yolox_nano", "head_width": 32} if a.arch == "yolox_nano" else {"width": [int(v) for v in a.width.split(",")], "depth": [1, 1, 2, 1], "head_width": a.head_width},
             "data_root": os.path.abspath(a.data_root),
             "train_splits": [["cinta/train", "cinta"]] + ([] if a.no_kr else [["kr/train", "kr"]]),
             "val_splits": [["cinta/valid", "cinta"]],
@@ -232,7 +235,15 @@ def main():
             log(f"initialised {n} of {ours} convolutions from {cfg['init']} ({theirs} in its graph)", logf)
         else:
             ck0 = torch.load(cfg["init"], map_location="cpu", weights_only=False)
-            load_grown(model, ck0["ema"])
+            width, head_width = widths_of(ck0["ema"]) if cfg["model"].get("arch", "safecross") == "safecross" else (None, None)
+            if width is not None and (list(width), head_width) != (cfg["model"]["width"], cfg["model"]["head_width"]):
+                narrow = build_model(len(D.NAMES), {**cfg["model"], "width": width, "head_width": head_width})
+                load_grown(narrow, ck0["ema"])
+                widen(narrow, model)
+                log(f"widened {width}/{head_width} -> {cfg['model']['width']}/{cfg['model']['head_width']}: "
+                    f"largest output difference {check(narrow, model):.1e}", logf)
+            else:
+                load_grown(model, ck0["ema"])
             log(f"initialised from the EMA weights of {cfg['init']} (epoch {ck0['epoch']})", logf)
     model.train()
     opt = make_optimizer(model, cfg["lr"], cfg["wd"])

@@ -19,7 +19,7 @@ pub(crate) fn read_wav(path: &Path) -> (Vec<f32>, u32) {
 
 /// Renders `(t_s, state)` changes up to `end_s` through the WAV output, reads it back.
 fn render(changes: &[(f64, SignalState)], end_s: f64, mode: CueMode, sample_rate_hz: u32) -> Vec<f32> {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = crate::util::temp_dir();
     let path = dir.path().join("cue.wav");
     let cfg = CueConfig { mode, sample_rate_hz, volume: 0.8, ..CueConfig::default() };
     let mut p = CuePlayer::open(cfg, AudioOutput::Wav(path.clone())).expect("open wav");
@@ -286,7 +286,7 @@ fn both_mode_speaks_over_ducked_tones() {
 
 #[test]
 fn cues_command_renders_a_wav() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = crate::util::temp_dir();
     let out = dir.path().join("walk.wav");
     let res = std::process::Command::new(util::safecross_bin())
         .args(["cues", "--state", "walk", "--seconds", "2", "--mode", "both", "--lang", "zh", "--out"])
@@ -312,7 +312,7 @@ fn cues_command_renders_a_wav() {
 
 #[test]
 fn speaker_without_a_device_falls_back_to_a_wav_file_once() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = crate::util::temp_dir();
     let fallback = dir.path().join("fallback.wav");
     let cfg = CueConfig { fallback_wav: fallback.clone(), mode: CueMode::Tones, ..CueConfig::default() };
     let mut p = CuePlayer::open(cfg, AudioOutput::Speaker).expect("open speaker or fallback");

@@ -81,8 +81,11 @@ impl Run {
 }
 
 /// A fresh temporary directory for one test.
+/// A scratch directory under cargo's `target/tmp`, not the system's `/tmp`: some
+/// tests write hundreds of megabytes (raw video for the browser), and a CI machine's
+/// `/tmp` may be small where the target directory, which holds the build, is not.
 pub fn temp_dir() -> tempfile::TempDir {
-    tempfile::tempdir().expect("temp dir")
+    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir")
 }
 
 /// Writes an RGB image of `width x height` filled by `f`.
