@@ -87,6 +87,14 @@ pub struct SelectConfig {
     pub vehicle_seen_rate: f32,
     /// See `vehicle_seen_rate`.
     pub vehicle_keep_seen_rate: f32,
+    /// A walk reading on a head with at least this many look-alikes in a row or column
+    /// beside it (boxes seen in the same frame, each side within 25 % of its own, not
+    /// overlapping it) cannot give walk: the observation is a conflict; default 2, 0 turns
+    /// it off. Signal heads do not repeat in a grid the way windows and shop lights do:
+    /// on a real street frame a building window was read as a walking figure at
+    /// 0.61-0.84, steadily, while the real head showed a countdown hand. Two heads side
+    /// by side (one pole, two directions) are common, so one look-alike is not enough.
+    pub grid_twins: u32,
     /// Most tracks kept at once; further new boxes are ignored; default 32.
     pub max_tracks: usize,
 }
@@ -108,6 +116,7 @@ impl Default for SelectConfig {
             vehicle_confirm_s: 0.5,
             vehicle_seen_rate: 0.6,
             vehicle_keep_seen_rate: 0.3,
+            grid_twins: 2,
             max_tracks: 32,
         }
     }
@@ -132,6 +141,7 @@ impl SelectConfig {
         check_range("vehicle_confirm_s", self.vehicle_confirm_s, 0.0, 60.0, "[0, 60]")?;
         check_range("vehicle_seen_rate", self.vehicle_seen_rate.into(), 0.0, 1.0, "[0, 1]")?;
         check_range("vehicle_keep_seen_rate", self.vehicle_keep_seen_rate.into(), 0.0, 1.0, "[0, 1]")?;
+        check_range("grid_twins", self.grid_twins.into(), 0.0, 100.0, "[0, 100]")?;
         check_range("max_tracks", self.max_tracks as f64, 1.0, 10_000.0, "[1, 10000]")?;
         Ok(())
     }
@@ -426,6 +436,27 @@ impl Selector {
         age >= self.config.vehicle_confirm_s && tr.seen_rate >= self.config.vehicle_seen_rate
     }
 
+    /// How many other heads seen in this frame look like `tr` and sit in line with it:
+    /// each side within 25 % of its side, centre within a quarter of its height of the
+    /// same row (or a quarter of its width of the same column), not overlapping it, and
+    /// within eight of its sides.
+    fn grid_twins(&self, tr: &Track) -> u32 {
+        let (w, h) = (tr.bbox.width().max(1.0), tr.bbox.height().max(1.0));
+        let (cx, cy) = tr.bbox.center();
+        let alike = |a: f32, b: f32| (a - b).abs() <= 0.25 * a;
+        let twins = self.tracks.iter().filter(|o| {
+            if o.id == tr.id || o.now.is_none() || tr.bbox.iou(&o.bbox) > 0.0 {
+                return false;
+            }
+            let (ox, oy) = o.bbox.center();
+            let (dx, dy) = ((ox - cx).abs(), (oy - cy).abs());
+            let in_row = dy <= 0.25 * h && dx <= 8.0 * w;
+            let in_column = dx <= 0.25 * w && dy <= 8.0 * h;
+            alike(w, o.bbox.width()) && alike(h, o.bbox.height()) && (in_row || in_column)
+        });
+        twins.count() as u32
+    }
+
     fn choose(&mut self, frame_w: u32, frame_h: u32) -> Observation {
         // Rank: pedestrian before vehicle, then score (+ bonus for the current choice).
         let mut best: Option<(usize, bool, f32)> = None;
@@ -488,6 +519,10 @@ impl Selector {
                 last_vehicle_reading_s = tr.last_vehicle_reading_s,
                 "conflict: kind doubt"
             );
+            conflict = true;
+        }
+        if walk_now && self.config.grid_twins > 0 && self.grid_twins(tr) >= self.config.grid_twins {
+            tracing::trace!(t_s = self.last_t_s, track = tr.id, "conflict: a walk reading on one box of a grid");
             conflict = true;
         }
         let stop_reading_elsewhere =
@@ -821,6 +856,53 @@ mod tests {
         let stop = det(SignalMeaning::PedStop, 0.66, 500.0, 200.0, 30.0);
         let o = sel.select(2.0, &[car, stop], 1000, 600);
         assert_eq!((o.basis, o.conflict), (Basis::Vehicle, true));
+    }
+
+    /// `walk` at (320, 200), 20x40, with look-alike boxes at the given centre offsets.
+    fn walk_with_neighbours(neighbours: &[(f32, f32, f32, SignalMeaning)]) -> Vec<Detection> {
+        let mut d = vec![det(SignalMeaning::PedWalk, 0.75, 320.0, 200.0, 20.0)];
+        d.extend(neighbours.iter().map(|&(dx, dy, side, m)| det(m, 0.4, 320.0 + dx, 200.0 + dy, side)));
+        d
+    }
+
+    /// Whether walk could be given after 2 s of these boxes: no conflict at the end.
+    fn walk_is_trusted(neighbours: &[(f32, f32, f32, SignalMeaning)]) -> bool {
+        let mut sel = Selector::new(SelectConfig::default());
+        let o = run(&mut sel, &frames_at(15.0, 30, |_| walk_with_neighbours(neighbours)));
+        assert_eq!(o.shows, Some(SignalMeaning::PedWalk), "the walk box is the chosen head");
+        !o.conflict
+    }
+
+    #[test]
+    fn a_walk_reading_on_one_box_of_a_row_of_look_alikes_cannot_give_walk() {
+        use SignalMeaning::{Off, PedStop, PedWalk};
+        // Windows of a building: the walk box and two look-alikes on its row, 50 px apart,
+        // whatever the model reads them as.
+        for m in [Off, PedWalk, PedStop] {
+            assert!(!walk_is_trusted(&[(-50.0, 2.0, 20.0, m), (50.0, -2.0, 21.0, m)]), "row of {m:?}");
+        }
+        // ... or in a column.
+        assert!(!walk_is_trusted(&[(1.0, -90.0, 20.0, Off), (-1.0, 90.0, 19.0, Off)]), "column");
+        // Rule off: no conflict.
+        let mut sel = Selector::new(SelectConfig { grid_twins: 0, ..SelectConfig::default() });
+        let o = run(
+            &mut sel,
+            &frames_at(15.0, 30, |_| walk_with_neighbours(&[(-50.0, 0.0, 20.0, Off), (50.0, 0.0, 20.0, Off)])),
+        );
+        assert!(!o.conflict);
+    }
+
+    #[test]
+    fn a_walk_head_beside_one_twin_or_unlike_heads_still_gives_walk() {
+        use SignalMeaning::{Off, VehicleRed};
+        // Two heads on one pole, side by side: common, and not a grid.
+        assert!(walk_is_trusted(&[(40.0, 0.0, 20.0, Off)]));
+        // Two more heads in the row, but far smaller or larger (other distances).
+        assert!(walk_is_trusted(&[(-60.0, 0.0, 12.0, Off), (60.0, 0.0, 30.0, Off)]));
+        // Look-alikes out of line with it (a vehicle lamp above and to the side).
+        assert!(walk_is_trusted(&[(-60.0, -30.0, 20.0, VehicleRed), (60.0, 35.0, 20.0, VehicleRed)]));
+        // Look-alikes in the row, but too far away to be one grid (the other side of the street).
+        assert!(walk_is_trusted(&[(-200.0, 0.0, 20.0, Off), (200.0, 0.0, 20.0, Off)]));
     }
 
     #[test]

@@ -47,6 +47,21 @@ pub enum LayoutError {
         /// Extra explanation, e.g. the class count that was expected.
         hint: String,
     },
+    /// One row per grid cell with an objectness column: a YOLOX-style head, which the
+    /// YOLOv5 decode would run wrong.
+    #[error(
+        "output shape {shape:?} has one row per grid cell of the {width}x{height} input at strides 8, 16 and 32 \
+         (YOLOv5 has three per cell): a YOLOX-style head, whose boxes are grid offsets and whose input is BGR \
+         0-255; safecross does not decode it. Export the model in the YOLOv8 layout ([1, 4+nc, N]) instead"
+    )]
+    GridPerCell {
+        /// The output shape.
+        shape: Vec<usize>,
+        /// Model input width, px.
+        width: u32,
+        /// Model input height, px.
+        height: u32,
+    },
     /// The number of class names disagrees with the number of classes in the output.
     #[error("the model outputs {output_classes} classes but {names} class names were given")]
     ClassCountMismatch {
@@ -88,6 +103,24 @@ impl OutputLayout {
             None if cols > rows && rows > 4 => Ok(OutputLayout::YoloV8 { classes: rows - 4, anchors: cols }),
             None if rows > cols && cols > 5 => Ok(OutputLayout::YoloV5 { classes: cols - 5, anchors: rows }),
             None => Err(LayoutError::UnknownShape { shape: shape.to_vec(), hint: String::new() }),
+        }
+    }
+
+    /// Refuses a layout that fits the output's shape but not what the rows must then be
+    /// for a `width` x `height` input: a `[1, N, 5+nc]` output with exactly one row per
+    /// cell of the stride 8, 16 and 32 grids is a YOLOX-style head (raw grid offsets,
+    /// BGR 0-255 input), not YOLOv5's three anchors per cell. Run as YOLOv5 it finds
+    /// nothing, or worse, boxes in the wrong place, so it is refused.
+    ///
+    /// # Errors
+    /// [`LayoutError::GridPerCell`].
+    pub fn check_input(&self, width: u32, height: u32) -> Result<(), LayoutError> {
+        let cells = |s: u32| (width / s) as usize * (height / s) as usize;
+        match *self {
+            OutputLayout::YoloV5 { classes, anchors } if anchors > 0 && anchors == cells(8) + cells(16) + cells(32) => {
+                Err(LayoutError::GridPerCell { shape: vec![1, anchors, 5 + classes], width, height })
+            }
+            _ => Ok(()),
         }
     }
 
@@ -259,6 +292,21 @@ fn top_two(scores: impl Iterator<Item = f32>) -> ((f32, usize), (f32, usize)) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_yolox_head_is_refused_and_yolov5_is_not() {
+        // YOLOX-Nano at 416x416: 52x52 + 26x26 + 13x13 = 3549 rows of 85.
+        let yolox = OutputLayout::detect(&[1, 3549, 85], None, false).unwrap();
+        let err = yolox.check_input(416, 416).unwrap_err();
+        assert!(matches!(err, LayoutError::GridPerCell { width: 416, height: 416, .. }), "{err}");
+        assert!(err.to_string().contains("YOLOX"), "{err}");
+        // YOLOv5 at 416x416 (three anchors per cell) and at 640x640 pass.
+        assert_eq!(OutputLayout::detect(&[1, 10647, 85], None, false).unwrap().check_input(416, 416), Ok(()));
+        assert_eq!(OutputLayout::detect(&[1, 25200, 85], None, false).unwrap().check_input(640, 640), Ok(()));
+        // The same row count is fine for the YOLOv8 layout, whose rows are the classes.
+        let v8 = OutputLayout::detect(&[1, 84, 3549], None, false).unwrap();
+        assert_eq!(v8.check_input(416, 416), Ok(()));
+    }
 
     #[test]
     fn layouts_from_shapes() {

@@ -22,12 +22,18 @@
 //!   enter AP (they appear in the confusion matrix).
 //! - **precision / recall** of a meaning: matches at IoU 0.5 among its detections at or
 //!   above the threshold, over those detections / over its labelled boxes (precision 0
-//!   when it has no detections). The overall figures are means over meanings.
+//!   when it has no detections). The overall figures are means over signal meanings.
 //! - **recall_any**: class-agnostic matching (same greedy rule) at IoU
-//!   `any_iou` (0.3): the fraction of labelled boxes found at all, whatever the colour.
-//! - **state_accuracy**: each detection at or above the threshold whose best IoU with
-//!   any labelled box is at least 0.5 counts; it is right when its meaning equals that
-//!   box's. `null` when no detection overlaps a label.
+//!   `any_iou` (0.3) of signal detections to signal labels: the fraction of lights
+//!   found at all, whatever the colour.
+//! - **state_accuracy**: each signal detection at or above the threshold whose best IoU
+//!   with any signal label is at least 0.5 counts; it is right when its meaning equals
+//!   that label's. `null` when no detection overlaps a label.
+//! - **Labels that are not signals** (`crosswalk`, and `other`: arrows, unknown names)
+//!   are left out of every headline figure (`labels`, `map50`, `map50_95`, `precision`,
+//!   `recall`, `recall_any`, `state_accuracy`, `by_size`, `missed`), so that a dataset
+//!   with zebra crossings does not make its lights look half found; `non_signal_labels`
+//!   counts them, and `classes`, the confusion matrix and `crosswalk` report them apart.
 //! - **confusion**: class-agnostic matching at IoU 0.5; a match adds one to
 //!   (true meaning, predicted meaning), an unmatched label to (meaning, background), an
 //!   unmatched detection to (background, meaning). Rows are truth, columns prediction.
@@ -196,21 +202,24 @@ pub struct DetectionReport {
     pub images_without_labels: usize,
     /// Their file names; set by the caller that loaded the dataset.
     pub images_without_label_files: Vec<String>,
-    /// Labelled boxes.
+    /// Labelled signal heads and lamps: the labels the headline figures are over.
     pub labels: usize,
+    /// Labels of meanings that are not signals (`crosswalk`, `other`), left out of the
+    /// headline figures; `classes` and `crosswalk` report them apart.
+    pub non_signal_labels: usize,
     /// Detections at or above the threshold.
     pub detections: usize,
     /// The operating-point threshold.
     pub conf_threshold: f32,
-    /// Mean AP at IoU 0.5 over meanings with labels (0 when there are none).
+    /// Mean AP at IoU 0.5 over signal meanings with labels (0 when there are none).
     pub map50: f64,
-    /// Mean AP over IoU 0.50:0.05:0.95 and meanings with labels.
+    /// Mean AP over IoU 0.50:0.05:0.95 and signal meanings with labels.
     pub map50_95: f64,
-    /// Mean precision over meanings with labels.
+    /// Mean precision over signal meanings with labels.
     pub precision: f64,
-    /// Mean recall over meanings with labels.
+    /// Mean recall over signal meanings with labels.
     pub recall: f64,
-    /// Class-agnostic recall at `any_iou`; `null` without labels.
+    /// Class-agnostic recall of signal labels at `any_iou`; `null` without them.
     pub recall_any: Option<f64>,
     /// Fraction of overlapping detections with the right meaning; `null` when none overlap.
     pub state_accuracy: Option<f64>,
@@ -226,7 +235,7 @@ pub struct DetectionReport {
     pub crosswalk: Option<CrosswalkFigures>,
     /// Recall by label width.
     pub by_size: Vec<SizeRecall>,
-    /// Labels missed at the operating point.
+    /// Signal labels missed at the operating point.
     pub missed: usize,
     /// Precision-recall curves (for the report PNG, not in JSON).
     #[serde(skip)]
@@ -369,8 +378,13 @@ impl DetectionEvaluator {
             });
             pr_curves.push(PrCurve { meaning, precision: curve50, operating_point: (recall, precision) });
         }
+        let signal_classes: Vec<&ClassMetrics> = classes.iter().filter(|c| c.meaning.is_signal()).collect();
         let mean = |f: fn(&ClassMetrics) -> f64| {
-            if classes.is_empty() { 0.0 } else { classes.iter().map(f).sum::<f64>() / classes.len() as f64 }
+            if signal_classes.is_empty() {
+                0.0
+            } else {
+                signal_classes.iter().map(|c| f(c)).sum::<f64>() / signal_classes.len() as f64
+            }
         };
 
         // Class-agnostic figures at the operating point.
@@ -387,18 +401,26 @@ impl DetectionEvaluator {
             let boxes: Vec<BBox> = dets.iter().map(|d| d.bbox).collect();
             let gts: Vec<BBox> = im.labels.iter().map(|g| g.bbox).collect();
 
-            let any = greedy_match(&boxes, &gts, cfg.any_iou);
+            // Found at all: signal detections against signal labels only.
+            let signal_dets: Vec<usize> = (0..dets.len()).filter(|&d| dets[d].meaning.is_signal()).collect();
+            let signal_gts: Vec<usize> = (0..gts.len()).filter(|&g| im.labels[g].meaning.is_signal()).collect();
+            let any = greedy_match(
+                &signal_dets.iter().map(|&d| boxes[d]).collect::<Vec<_>>(),
+                &signal_gts.iter().map(|&g| gts[g]).collect::<Vec<_>>(),
+                cfg.any_iou,
+            );
             let mut found = vec![false; gts.len()];
             for g in any.iter().flatten() {
-                found[*g] = true;
+                found[signal_gts[*g]] = true;
             }
             found_any.push(found);
             ped.add(&im.labels, &dets, cfg.any_iou);
 
-            for d in &dets {
+            for &di in &signal_dets {
+                let d = dets[di];
                 let mut best: Option<(usize, f64)> = None;
-                for (g, gb) in gts.iter().enumerate() {
-                    let iou = iou_f64(&d.bbox, gb);
+                for &g in &signal_gts {
+                    let iou = iou_f64(&d.bbox, &gts[g]);
                     if best.is_none_or(|(_, b)| iou > b) {
                         best = Some((g, iou));
                     }
@@ -431,7 +453,7 @@ impl DetectionEvaluator {
             }
 
             for (g, label) in im.labels.iter().enumerate() {
-                if label_match_score[i][g].is_some() {
+                if label_match_score[i][g].is_some() || !label.meaning.is_signal() {
                     continue;
                 }
                 let seen_as = dets
@@ -445,7 +467,9 @@ impl DetectionEvaluator {
         }
         misses.sort_by(|a, b| b.label.bbox.width().total_cmp(&a.label.bbox.width()));
 
-        let total_labels: usize = self.images.iter().map(|im| im.labels.len()).sum();
+        let total_labels: usize =
+            self.images.iter().map(|im| im.labels.iter().filter(|g| g.meaning.is_signal()).count()).sum();
+        let all_labels: usize = self.images.iter().map(|im| im.labels.len()).sum();
         let found_total: usize = found_any.iter().map(|f| f.iter().filter(|x| **x).count()).sum();
         let ratio = |num: usize, den: usize| (den > 0).then(|| num as f64 / den as f64);
 
@@ -461,7 +485,7 @@ impl DetectionEvaluator {
                 for (i, im) in self.images.iter().enumerate() {
                     for (g, label) in im.labels.iter().enumerate() {
                         let w = label.bbox.width();
-                        if w >= lo && hi.is_none_or(|h| w < h) {
+                        if label.meaning.is_signal() && w >= lo && hi.is_none_or(|h| w < h) {
                             n += 1;
                             hit += usize::from(label_match_score[i][g].is_some());
                             hit_any += usize::from(found_any[i][g]);
@@ -489,6 +513,7 @@ impl DetectionEvaluator {
             images_without_labels: 0,
             images_without_label_files: Vec::new(),
             labels: total_labels,
+            non_signal_labels: all_labels - total_labels,
             detections: detections_at_conf,
             conf_threshold: conf,
             map50: mean(|c| c.ap50),
@@ -724,6 +749,34 @@ mod tests {
         assert_eq!(p.false_walk_per_image, 0.5);
         let c = r.crosswalk.expect("crosswalk figures");
         assert_eq!((c.labels, c.ap50, c.recall), (1, 1.0, 1.0));
+    }
+
+    #[test]
+    fn labels_that_are_not_signals_stay_out_of_the_headline_figures() {
+        use SignalMeaning::{Crosswalk, Other};
+        let mut ev = DetectionEvaluator::new(DetectionEvalConfig::default());
+        // A red lamp found; a zebra crossing and an arrow (other) missed; a crosswalk
+        // detection on the lamp must not count as finding it or as a state reading.
+        ev.add_image(
+            &[
+                gt(R, [10.0, 10.0, 20.0, 40.0]),
+                gt(Crosswalk, [0.0, 80.0, 200.0, 120.0]),
+                gt(Other, [40.0, 10.0, 50.0, 40.0]),
+            ],
+            &[det(R, 0.9, [10.0, 10.0, 20.0, 40.0]), det(Crosswalk, 0.8, [10.0, 10.0, 20.0, 40.0])],
+        );
+        let r = ev.finish();
+        assert_eq!((r.labels, r.non_signal_labels), (1, 2));
+        assert_eq!((r.map50, r.recall, r.precision), (1.0, 1.0, 1.0));
+        assert_eq!(r.recall_any, Some(1.0));
+        assert_eq!(r.state_accuracy, Some(1.0));
+        assert_eq!(r.state_accuracy_detections, 1);
+        assert_eq!(r.missed, 0);
+        assert_eq!(r.by_size.iter().map(|b| b.labels).sum::<usize>(), 1);
+        // ... but the classes and the crosswalk figures still report them.
+        assert!(r.classes.iter().any(|c| c.meaning == Crosswalk && c.labels == 1 && c.ap50 == 0.0));
+        assert!(r.classes.iter().any(|c| c.meaning == Other && c.labels == 1));
+        assert_eq!(r.crosswalk.map(|c| c.labels), Some(1));
     }
 
     #[test]

@@ -114,9 +114,16 @@ pub fn detection_table(r: &DetectionReport) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "Detection: {} images ({} without label file, counted as no lights), {} labels, {} detections at conf >= {}",
+        "Detection: {} images ({} without label file, counted as no lights), {} signal labels, {} detections at conf >= {}",
         r.images, r.images_without_labels, r.labels, r.detections, r.conf_threshold
     );
+    if r.non_signal_labels > 0 {
+        let _ = writeln!(
+            s,
+            "  {} labels that are not signals (crosswalk, other) are left out of the figures below; the table lists them",
+            r.non_signal_labels
+        );
+    }
     let _ = writeln!(
         s,
         "  mAP50 {:.3}   mAP50-95 {:.3}   precision {:.3}   recall {:.3}   recall_any {}   state_accuracy {} (of {})",

@@ -58,6 +58,7 @@ impl Looks {
         let end2end = io.metadata.get("end2end").is_some_and(|v| v.eq_ignore_ascii_case("true"));
         let decode_err = |source: DecodeError| PipelineError::Decode { path: path.to_path_buf(), source };
         let layout = OutputLayout::detect(&io.output_shape, names.as_ref().map(Vec::len), end2end)
+            .and_then(|layout| layout.check_input(io.input_width, io.input_height).map(|()| layout))
             .map_err(|e| decode_err(e.into()))?;
         let classes = match names {
             Some(names) => ClassMap::new(names, &model.class_meanings),

@@ -145,3 +145,36 @@ fn detect_draw_writes_the_image_with_boxes() {
     assert_eq!(drawn.get_pixel(300, 240).0, [255, 40, 40]);
     assert_eq!(drawn.get_pixel(320, 240).0, [60, 60, 60]);
 }
+
+/// A YOLOX-style head (one row per grid cell with objectness) is refused in one line,
+/// never run as YOLOv5: a 64x64 input has 8x8 + 4x4 + 2x2 = 84 cells.
+#[test]
+fn a_yolox_head_is_refused_with_a_clear_error() {
+    let dir = temp_dir();
+    let model = dir.path().join("yolox.onnx");
+    std::fs::write(&model, constant_detector(64, 84, 85, &vec![0.0; 84 * 85], None)).unwrap();
+    let image = dir.path().join("street.png");
+    write_png(&image, 640, 480, |_, _| [60, 60, 60]);
+    let run = safecross(&["detect", image.to_str().unwrap(), "--model", model.to_str().unwrap()]);
+    assert_ne!(run.code, 0, "a YOLOX head was run: {}", run.stdout);
+    assert!(run.stderr.contains("YOLOX") && run.stderr.contains("[1, 84, 85]"), "{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    // The same rows at another input size are YOLOv5's (three anchors per cell of 32x32).
+    std::fs::write(&model, constant_detector(32, 63, 85, &vec![0.0; 63 * 85], None)).unwrap();
+    assert_eq!(safecross(&["detect", image.to_str().unwrap(), "--model", model.to_str().unwrap()]).code, 0);
+}
+
+/// The real YOLOX-Nano of `../shared/peers` is refused the same way.
+#[test]
+fn the_peer_yolox_nano_is_refused() {
+    let Some(shared) = crate::util::shared_dir() else {
+        return crate::util::skip("the_peer_yolox_nano_is_refused", "../shared is absent");
+    };
+    let model = shared.join("peers/yolox_nano.onnx");
+    let dir = temp_dir();
+    let image = dir.path().join("street.png");
+    write_png(&image, 640, 480, |_, _| [60, 60, 60]);
+    let run = safecross(&["detect", image.to_str().unwrap(), "--model", model.to_str().unwrap()]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(run.stderr.contains("YOLOX") && run.stderr.lines().count() <= 2, "{}", run.stderr);
+}

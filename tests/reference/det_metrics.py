@@ -10,9 +10,11 @@ the Rust code:
   max_dets) each take the unmatched label of highest IoU >= t (ties to the later label);
 - AP: all images' detections merged by descending score (stable mergesort), precision
   envelope, sampled at recall linspace(0, 1, 101) with searchsorted(side="left");
-- P/R per meaning at the confidence threshold (IoU 0.5), means over meanings with labels;
-- recall_any: class-agnostic matching at any_iou, detections >= threshold;
-- state_accuracy: detections >= threshold whose best IoU with any label is >= 0.5;
+- P/R per meaning at the confidence threshold (IoU 0.5), means over signal meanings with labels;
+- recall_any: class-agnostic matching at any_iou of signal detections >= threshold to signal labels;
+- state_accuracy: signal detections >= threshold whose best IoU with any signal label is >= 0.5;
+- labels that are not signals (crosswalk, other) are in no headline figure (nor in by_size),
+  only in their own class entry and the confusion matrix;
 - confusion: class-agnostic matching at 0.5, rows truth, columns prediction, background last;
 - by_size: label width < small_max_px, < large_min_px, rest.
 """
@@ -22,6 +24,7 @@ import sys
 import numpy as np
 
 MEANINGS = ["vehicle_red", "vehicle_yellow", "vehicle_green", "ped_stop", "ped_walk", "off", "crosswalk", "other"]
+NOT_SIGNALS = {"crosswalk", "other"}
 IOU_THRS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1)
 REC_THRS = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1)
 
@@ -128,9 +131,13 @@ def evaluate(data):
                         "ap50": aps[0], "ap50_95": float(np.mean(aps))})
 
     def mean(key):
-        return float(np.mean([c[key] for c in classes])) if classes else 0.0
+        signal = [c[key] for c in classes if c["meaning"] not in NOT_SIGNALS]
+        return float(np.mean(signal)) if signal else 0.0
 
-    labels_total = sum(len(im["gt"]) for im in images)
+    def is_signal(x):
+        return x["meaning"] not in NOT_SIGNALS
+
+    labels_total = sum(1 for im in images for g in im["gt"] if is_signal(g))
     found_any = []
     state_n = state_ok = 0
     names = [m for m in MEANINGS if any(g["meaning"] == m for im in images for g in im["gt"])
@@ -140,16 +147,20 @@ def evaluate(data):
     for im in images:
         dets = [p for p in im["pred"] if np.float32(p["score"]) >= conf]
         ious = iou_matrix([p["box"] for p in dets], [g["box"] for g in im["gt"]])
-        dtm = match(ious, any_iou)
+        sig_d = [i for i, p in enumerate(dets) if is_signal(p)]
+        sig_g = [i for i, g in enumerate(im["gt"]) if is_signal(g)]
+        sig_ious = ious[np.ix_(sig_d, sig_g)] if len(sig_d) and len(sig_g) else np.zeros((len(sig_d), len(sig_g)))
+        dtm = match(sig_ious, any_iou)
         f = np.zeros(len(im["gt"]), dtype=bool)
-        f[dtm[dtm >= 0]] = True
+        for gi in dtm[dtm >= 0]:
+            f[sig_g[gi]] = True
         found_any.append(f)
-        if len(im["gt"]):
-            for di, p in enumerate(dets):
-                gi = int(np.argmax(ious[di]))
-                if ious[di, gi] >= 0.5:
+        if len(sig_g):
+            for row, di in enumerate(sig_d):
+                col = int(np.argmax(sig_ious[row]))
+                if sig_ious[row, col] >= 0.5:
                     state_n += 1
-                    state_ok += int(im["gt"][gi]["meaning"] == p["meaning"])
+                    state_ok += int(im["gt"][sig_g[col]]["meaning"] == dets[di]["meaning"])
         dtm = match(ious, 0.5)
         used = np.zeros(len(im["gt"]), dtype=bool)
         for di, p in enumerate(dets):
@@ -169,7 +180,7 @@ def evaluate(data):
         for k, im in enumerate(images):
             for gi, g in enumerate(im["gt"]):
                 w = max(np.float32(g["box"][2]) - np.float32(g["box"][0]), np.float32(0))
-                if w >= lo and (hi is None or w < hi):
+                if is_signal(g) and w >= lo and (hi is None or w < hi):
                     n += 1
                     hit += int(matched50[k][gi])
                     hit_any += int(found_any[k][gi])
