@@ -158,10 +158,13 @@ impl Runner {
     pub fn new<S: FrameSource + 'static>(
         pipeline: Pipeline,
         source: S,
-        player: CuePlayer,
+        mut player: CuePlayer,
         pace: Pace,
         config: &Config,
     ) -> Result<Self, SourceError> {
+        if !pipeline.classes().tells_state() {
+            player.set_stateless_model();
+        }
         let ahead = Prefetch::new(source)?;
         let source: Box<dyn FrameSource> = match pace {
             Pace::RealTime => Box::new(Paced::new(ahead, Clock::Wall)),

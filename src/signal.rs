@@ -175,6 +175,26 @@ impl SignalMeaning {
         }
     }
 
+    /// Whether a class name says a signal head without saying its state (COCO's
+    /// `traffic light`, `traffic_signal`, `pedestrian light`). Such a class never drives
+    /// a decision (its meaning is [`SignalMeaning::Other`]), but a head seen by it is a
+    /// head in view: the user hears `Signal seen, state unknown`, not `No signal found`.
+    pub fn names_a_stateless_signal(name: &str) -> bool {
+        const NAMES: [&str; 10] = [
+            "trafficlight",
+            "trafficlights",
+            "trafficsignal",
+            "trafficsignals",
+            "signal",
+            "pedestrianlight",
+            "pedestriansignal",
+            "pedlight",
+            "pedsignal",
+            "pedestriantrafficlight",
+        ];
+        NAMES.contains(&class_words(name).concat().as_str())
+    }
+
     /// Meanings of a model's or dataset's whole class list. Each name is mapped by
     /// [`SignalMeaning::from_class_name`], except in a known vocabulary that names its
     /// lamps without saying they are pedestrian ones: the Roboflow crossing sets
@@ -330,6 +350,16 @@ pub const SHIPPED_CLASSES: [&str; 7] = ["red", "yellow", "green", "ped_stop", "p
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stateless_signal_names_are_whole_names_only() {
+        for name in ["traffic light", "Traffic_Light", "trafficlight", "traffic-signal", "pedestrian light", "signal"] {
+            assert!(SignalMeaning::names_a_stateless_signal(name), "{name}");
+        }
+        for name in ["stop sign", "light", "flashlight", "handbag", "red", "traffic cone", "signal_red", "person"] {
+            assert!(!SignalMeaning::names_a_stateless_signal(name), "{name}");
+        }
+    }
 
     #[test]
     fn common_dataset_names_map_to_meanings() {

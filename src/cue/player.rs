@@ -140,6 +140,12 @@ impl CuePlayer {
         Ok(Self { config, sink, policy: SpeechPolicy::new(), notice })
     }
 
+    /// Speaks for a model that cannot tell signal states (see
+    /// [`SpeechPolicy::for_stateless_model`]). Call before the first update.
+    pub fn set_stateless_model(&mut self) {
+        self.policy = SpeechPolicy::for_stateless_model();
+    }
+
     /// Why the requested output was replaced, if it was (say it to the user once).
     pub fn notice(&self) -> Option<&str> {
         self.notice.as_deref()

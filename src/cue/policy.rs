@@ -61,12 +61,23 @@ pub struct SpeechPolicy {
     seen_until_s: f64,
     /// A state other than unknown has been heard.
     decided: bool,
+    /// The model cannot tell signal states: a head in view is `Signal seen, state
+    /// unknown`, not `Signal seen, checking`.
+    stateless_model: bool,
 }
 
 impl SpeechPolicy {
     /// A policy that has heard nothing yet.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A policy for a model none of whose classes says a signal state (a COCO
+    /// detector's `traffic light`): it can see a head but never decide, so while one
+    /// is in view the user hears `Signal seen, state unknown`, not a promise of a
+    /// decision (`checking`) nor a denial of what a sighted helper sees (`no signal`).
+    pub fn for_stateless_model() -> Self {
+        Self { stateless_model: true, ..Self::default() }
     }
 
     /// Takes the decision at media time `t_s` (`seen`: a head was detected in this frame,
@@ -82,7 +93,10 @@ impl SpeechPolicy {
             self.heard = Some((state, basis, t_s));
         }
         let in_view = t_s < self.seen_until_s;
-        let message = message_for(state, basis, in_view, previous.is_none());
+        let mut message = message_for(state, basis, in_view, previous.is_none());
+        if self.stateless_model && message == Message::Checking {
+            message = Message::StateUnknown;
+        }
         if self.candidate.is_none_or(|(m, _)| m != message) {
             self.candidate = Some((message, t_s));
         }
@@ -251,6 +265,25 @@ mod tests {
     fn unknown_with_a_head_in_view_says_checking_not_no_signal() {
         let mut steps = hold(0.0, 3.0, DontWalk, PED, true);
         steps.extend(hold(3.0, 8.0, Unknown, Basis::None, true));
+        assert_eq!(spoken(&steps)[1].1, vec![Message::Checking]);
+    }
+
+    #[test]
+    fn a_stateless_model_says_state_unknown_while_a_head_is_in_view() {
+        // A COCO detector sees a traffic light from 2 s to 8 s, then nothing.
+        let mut steps = hold(0.0, 2.0, Unknown, Basis::None, false);
+        steps.extend(hold(2.0, 8.0, Unknown, Basis::None, true));
+        steps.extend(hold(8.0, 30.0, Unknown, Basis::None, false));
+        let mut p = SpeechPolicy::for_stateless_model();
+        let said: Vec<(f64, Vec<Message>)> = steps
+            .iter()
+            .filter_map(|&(t, s, b, seen)| p.update(t, s, b, seen).map(|c| (t, c)))
+            .filter(|(_, c)| c.messages[0].is_some())
+            .map(|(t, c)| (t, c.messages.iter().flatten().copied().collect()))
+            .collect();
+        let messages: Vec<Message> = said.iter().flat_map(|(_, m)| m.clone()).collect();
+        assert_eq!(messages, [Message::Looking, Message::StateUnknown, Message::NoSignal], "{said:?}");
+        // The same steps with a model that tells states: checking.
         assert_eq!(spoken(&steps)[1].1, vec![Message::Checking]);
     }
 

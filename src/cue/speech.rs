@@ -32,11 +32,15 @@ pub enum Message {
     Checking,
     /// The decision now rests on a vehicle signal.
     FollowingVehicle,
+    /// A signal head is in view, but the model cannot tell signal states (a COCO
+    /// detector's `traffic light`): said instead of [`Message::Checking`], which would
+    /// promise a decision that never comes.
+    StateUnknown,
 }
 
 impl Message {
     /// All messages.
-    pub const ALL: [Message; 8] = [
+    pub const ALL: [Message; 9] = [
         Message::Walk,
         Message::VehicleGreen,
         Message::Wait,
@@ -45,6 +49,7 @@ impl Message {
         Message::Looking,
         Message::Checking,
         Message::FollowingVehicle,
+        Message::StateUnknown,
     ];
 
     /// File stem of the clip under `assets/speech/<lang>/`.
@@ -58,6 +63,7 @@ impl Message {
             Message::Looking => "looking",
             Message::Checking => "checking",
             Message::FollowingVehicle => "following_vehicle",
+            Message::StateUnknown => "state_unknown",
         }
     }
 
@@ -72,6 +78,7 @@ impl Message {
             (Lang::En, Message::Looking) => "Looking for the signal",
             (Lang::En, Message::Checking) => "Signal seen, checking",
             (Lang::En, Message::FollowingVehicle) => "Following the vehicle signal",
+            (Lang::En, Message::StateUnknown) => "Signal seen, state unknown",
             (Lang::Zh, Message::Walk) => "行人绿灯",
             (Lang::Zh, Message::VehicleGreen) => "机动车绿灯",
             (Lang::Zh, Message::Wait) => "红灯，请等待",
@@ -80,6 +87,7 @@ impl Message {
             (Lang::Zh, Message::Looking) => "正在寻找信号灯",
             (Lang::Zh, Message::Checking) => "看到信号灯，正在确认",
             (Lang::Zh, Message::FollowingVehicle) => "跟随机动车信号灯",
+            (Lang::Zh, Message::StateUnknown) => "看到信号灯，无法判断状态",
         }
     }
 
@@ -99,6 +107,7 @@ impl Message {
             (Lang::En, Message::Looking) => clip!("en", "looking"),
             (Lang::En, Message::Checking) => clip!("en", "checking"),
             (Lang::En, Message::FollowingVehicle) => clip!("en", "following_vehicle"),
+            (Lang::En, Message::StateUnknown) => clip!("en", "state_unknown"),
             (Lang::Zh, Message::Walk) => clip!("zh", "walk"),
             (Lang::Zh, Message::VehicleGreen) => clip!("zh", "vehicle_green"),
             (Lang::Zh, Message::Wait) => clip!("zh", "wait"),
@@ -107,6 +116,7 @@ impl Message {
             (Lang::Zh, Message::Looking) => clip!("zh", "looking"),
             (Lang::Zh, Message::Checking) => clip!("zh", "checking"),
             (Lang::Zh, Message::FollowingVehicle) => clip!("zh", "following_vehicle"),
+            (Lang::Zh, Message::StateUnknown) => clip!("zh", "state_unknown"),
         }
     }
 }

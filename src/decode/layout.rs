@@ -206,6 +206,8 @@ impl OutputLayout {
 pub struct ClassMap {
     names: Vec<String>,
     meanings: Vec<SignalMeaning>,
+    /// Per class: `Other`, but a signal head without a state (COCO's `traffic light`).
+    stateless_signal: Vec<bool>,
 }
 
 impl ClassMap {
@@ -213,12 +215,17 @@ impl ClassMap {
     /// ([`SignalMeaning::for_class_names`]), then applies `overrides` (class name ->
     /// meaning) from the config file.
     pub fn new(names: Vec<String>, overrides: &BTreeMap<String, SignalMeaning>) -> Self {
-        let meanings = names
+        let meanings: Vec<SignalMeaning> = names
             .iter()
             .zip(SignalMeaning::for_class_names(&names))
             .map(|(n, derived)| overrides.get(n).copied().unwrap_or(derived))
             .collect();
-        Self { names, meanings }
+        let stateless_signal = names
+            .iter()
+            .zip(&meanings)
+            .map(|(n, m)| *m == SignalMeaning::Other && SignalMeaning::names_a_stateless_signal(n))
+            .collect();
+        Self { names, meanings, stateless_signal }
     }
 
     /// Placeholder names `class0..` for a model without names; every meaning is
@@ -247,6 +254,12 @@ impl ClassMap {
         self.meanings.get(id as usize).copied().unwrap_or(SignalMeaning::Other)
     }
 
+    /// Whether class `id` is a signal head without a state (COCO's `traffic light`):
+    /// never followed, but a head in view.
+    pub fn is_stateless_signal(&self, id: u16) -> bool {
+        self.stateless_signal.get(id as usize).copied().unwrap_or(false)
+    }
+
     /// Whether any class says a signal state (walk, stop, red, yellow, green). A model
     /// whose classes do not (a COCO detector's `traffic light`) can only ever give
     /// unknown, however well it finds lights.
@@ -271,6 +284,11 @@ impl ClassMap {
     /// `(name, meaning)` pairs in class order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, SignalMeaning)> {
         self.names.iter().map(String::as_str).zip(self.meanings.iter().copied())
+    }
+
+    /// Names of the classes that are signal heads without a state.
+    pub fn stateless_signals(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().zip(&self.stateless_signal).filter(|(_, s)| **s).map(|(n, _)| n.as_str())
     }
 }
 

@@ -74,7 +74,8 @@ impl Looks {
         if !classes.is_empty() && !classes.tells_state() {
             tracing::warn!(
                 "{}: none of its classes says a signal state (walk, stop, red, yellow, green), so every decision will be \
-                 unknown; `safecross info` lists them, and [model.class_meanings] in a --config file can map them",
+                 unknown (said as \"Signal seen, state unknown\" while it sees a head); `safecross info` lists them, and \
+                 [model.class_meanings] in a --config file can map them",
                 path.display()
             );
         }

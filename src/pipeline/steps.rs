@@ -158,9 +158,12 @@ impl FrameSteps {
             observation.dark = true;
         }
         let decision = self.smoother.update(t_s, &observation);
+        let classes = self.looks.classes();
         let signal_in_view = !observation.dark
             && (observation.shows.is_some()
-                || detections.iter().any(|d| d.meaning.is_signal() && d.score >= IN_VIEW_MIN_SCORE));
+                || detections.iter().any(|d| {
+                    (d.meaning.is_signal() || classes.is_stateless_signal(d.class_id)) && d.score >= IN_VIEW_MIN_SCORE
+                }));
         let times = super::StageTimes { decide: decide_start.elapsed(), ..self.looks.times() };
         let out = FrameDecision {
             observation,

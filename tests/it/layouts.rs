@@ -147,21 +147,22 @@ fn detect_draw_writes_the_image_with_boxes() {
 }
 
 /// A YOLOX-style head (one row per grid cell with objectness) is refused in one line,
-/// never run as YOLOv5: a 64x64 input has 8x8 + 4x4 + 2x2 = 84 cells.
+/// never run as YOLOv5: a 128x128 input has 16x16 + 8x8 + 4x4 = 336 cells.
 #[test]
 fn a_yolox_head_is_refused_with_a_clear_error() {
     let dir = temp_dir();
     let model = dir.path().join("yolox.onnx");
-    std::fs::write(&model, constant_detector(64, 84, 85, &vec![0.0; 84 * 85], None)).unwrap();
+    std::fs::write(&model, constant_detector(128, 336, 85, &vec![0.0; 336 * 85], None)).unwrap();
     let image = dir.path().join("street.png");
     write_png(&image, 640, 480, |_, _| [60, 60, 60]);
     let run = safecross(&["detect", image.to_str().unwrap(), "--model", model.to_str().unwrap()]);
     assert_ne!(run.code, 0, "a YOLOX head was run: {}", run.stdout);
-    assert!(run.stderr.contains("YOLOX") && run.stderr.contains("[1, 84, 85]"), "{}", run.stderr);
+    assert!(run.stderr.contains("YOLOX") && run.stderr.contains("[1, 336, 85]"), "{}", run.stderr);
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
-    // The same rows at another input size are YOLOv5's (three anchors per cell of 32x32).
-    std::fs::write(&model, constant_detector(32, 63, 85, &vec![0.0; 63 * 85], None)).unwrap();
-    assert_eq!(safecross(&["detect", image.to_str().unwrap(), "--model", model.to_str().unwrap()]).code, 0);
+    // Three rows per cell of a 64x64 input (3 x 84) are YOLOv5's, and run.
+    std::fs::write(&model, constant_detector(64, 252, 85, &vec![0.0; 252 * 85], None)).unwrap();
+    let run = safecross(&["detect", image.to_str().unwrap(), "--model", model.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
 }
 
 /// The real YOLOX-Nano of `../shared/peers` is refused the same way.
@@ -177,4 +178,41 @@ fn the_peer_yolox_nano_is_refused() {
     let run = safecross(&["detect", image.to_str().unwrap(), "--model", model.to_str().unwrap()]);
     assert_ne!(run.code, 0, "{}", run.stdout);
     assert!(run.stderr.contains("YOLOX") && run.stderr.lines().count() <= 2, "{}", run.stderr);
+}
+
+/// The texts `run --json` announced with a constant model of these class names whose
+/// one box (class 1) scores 0.9 in every frame of `samples/us.mp4`, and its stderr.
+fn announced_with_classes(names: &str) -> (Vec<String>, String) {
+    let (rows, anchors) = (6usize, 8usize);
+    let mut t = vec![0.0f32; rows * anchors];
+    for (r, v) in [160.0, 100.0, 12.0, 30.0, 0.01, 0.9].iter().enumerate() {
+        t[r * anchors] = *v;
+    }
+    let dir = temp_dir();
+    let model = dir.path().join("coco-like.onnx");
+    std::fs::write(&model, constant_detector(SIZE, rows as i64, anchors as i64, &t, Some(names))).unwrap();
+    let clip = crate::util::repo_root().join("samples/us.mp4");
+    let run = safecross(&["run", clip.to_str().unwrap(), "--model", model.to_str().unwrap(), "--fast", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let texts = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|l| l["event"] == "announce" && l["text"].as_str().is_some_and(|t| !t.is_empty()))
+        .map(|l| l["text"].as_str().unwrap().to_string())
+        .collect();
+    (texts, run.stderr)
+}
+
+/// A model that finds traffic lights but cannot tell their state (a COCO detector)
+/// says so at start, and then "signal seen, state unknown" while one is in view, never
+/// "no signal found" nor a "checking" that promises a decision.
+#[test]
+fn a_model_without_states_says_signal_seen_state_unknown() {
+    let (texts, stderr) = announced_with_classes("{0: 'person', 1: 'traffic light'}");
+    assert!(stderr.contains("none of its classes says a signal state"), "{stderr}");
+    assert_eq!(texts, ["Signal seen, state unknown"], "{stderr}");
+    // The same box under a name that is not a signal: nothing in view, so no signal.
+    let (texts, _) = announced_with_classes("{0: 'person', 1: 'bird'}");
+    assert_eq!(texts, ["Looking for the signal", "No signal found"]);
 }

@@ -268,7 +268,8 @@ fn run_clip(
     let mut frame = Frame::default();
     let mut samples = Vec::new();
     let mut heads = HeadCounts::default();
-    let mut speech = SpeechPolicy::new();
+    let mut speech =
+        if pipeline.classes().tells_state() { SpeechPolicy::new() } else { SpeechPolicy::for_stateless_model() };
     let mut last_pts = 0.0f64;
     loop {
         let more = match (&mut paced, &mut fast) {

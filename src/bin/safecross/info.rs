@@ -51,7 +51,12 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     if !detector.classes().tells_state() {
-        outln!("note: no class says a signal state, so with this model every decision is unknown");
+        let heads: Vec<&str> = detector.classes().stateless_signals().collect();
+        let heads = if heads.is_empty() { "none of its classes names one".to_string() } else { heads.join(", ") };
+        outln!(
+            "note: no class says a signal state, so with this model every decision is unknown; while it sees a \
+             signal head ({heads}), the user hears \"Signal seen, state unknown\""
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
