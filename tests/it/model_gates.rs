@@ -154,13 +154,30 @@ fn card_figures_hold_on_cinta_valid(test: &str, model: &std::path::Path, card_ke
 fn model_card_pedestrian_figures_hold_on_real_pedestrian_photos() {
     let test = "model_card_pedestrian_figures_hold";
     let Some(model) = shipped_model() else { return skip(test, "models/safecross-tl.onnx is absent") };
+    pedestrian_figures_hold(test, &model, "chanyoung_valid");
+}
+
+/// The wider model (`models/safecross-tl-wide.onnx`, the named option for boards with
+/// time to spare) is held to its own card figures on real photos, pedestrian and vehicle.
+#[test]
+fn wide_model_card_figures_hold_on_real_photos() {
+    let test = "wide_model_card_figures_hold";
+    let model = repo_root().join("models/safecross-tl-wide.onnx");
+    if !model.exists() {
+        return skip(test, "models/safecross-tl-wide.onnx is absent");
+    }
+    pedestrian_figures_hold(test, &model, "wide_chanyoung_valid");
+    card_figures_hold_on_cinta_valid(test, &model, "wide_cinta_valid");
+}
+
+fn pedestrian_figures_hold(test: &str, model: &std::path::Path, card_key: &str) {
     let Some(shared) = shared_dir() else { return skip(test, "../shared/ is absent") };
     let valid = shared.join("data/ped-lights/chanyoung/valid");
     if !valid.is_dir() {
         return skip(test, "../shared/data/ped-lights/chanyoung/valid is absent");
     }
     let card = model_card();
-    let claimed = &card["chanyoung_valid"];
+    let claimed = &card[card_key];
     let run = safecross(&["eval", valid.to_str().unwrap(), "--json", "--model", model.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report: Value = serde_json::from_str(run.stdout.trim()).unwrap();
