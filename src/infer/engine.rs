@@ -14,6 +14,8 @@ pub struct Engine {
     backend: Backend,
     model_path: PathBuf,
     output: Vec<f32>,
+    /// The input converted for a float16 model; empty for float32 ones.
+    input_f16: Vec<half::f16>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -83,8 +85,13 @@ impl Engine {
         }
         let session = builder.commit_from_memory(&bytes).map_err(|e| engine_err(e.to_string()))?;
         let output = vec![0.0; io.output_shape.iter().product()];
-        tracing::info!(backend = %backend, input = ?(io.input_width, io.input_height), output = ?io.output_shape, "model loaded");
-        Ok(Self { session, io, backend, model_path: model_path.to_path_buf(), output })
+        let input_f16 = if io.precision.input_f16 {
+            vec![half::f16::ZERO; 3 * io.input_width as usize * io.input_height as usize]
+        } else {
+            Vec::new()
+        };
+        tracing::info!(backend = %backend, input = ?(io.input_width, io.input_height), output = ?io.output_shape, precision = ?io.precision, "model loaded");
+        Ok(Self { session, io, backend, model_path: model_path.to_path_buf(), output, input_f16 })
     }
 
     /// The model's inputs, outputs and metadata.
@@ -111,23 +118,48 @@ impl Engine {
             path: self.model_path.clone(),
             message,
         };
-        let tensor = ort::value::TensorRef::from_array_view((shape, input.data.as_slice()))
-            .map_err(|e| engine_err(e.to_string()))?;
-        let outputs = self
-            .session
-            .run(ort::inputs![self.io.input_name.as_str() => tensor])
-            .map_err(|e| engine_err(e.to_string()))?;
+        let outputs = if self.io.precision.input_f16 {
+            // Half-precision exports: converted here, into a buffer made at load time.
+            if self.input_f16.len() != input.data.len() {
+                return Err(engine_err(format!(
+                    "input has {} values, the model takes {}",
+                    input.data.len(),
+                    self.input_f16.len()
+                )));
+            }
+            for (h, &v) in self.input_f16.iter_mut().zip(&input.data) {
+                *h = half::f16::from_f32(v);
+            }
+            let tensor = ort::value::TensorRef::from_array_view((shape, self.input_f16.as_slice()))
+                .map_err(|e| engine_err(e.to_string()))?;
+            self.session.run(ort::inputs![self.io.input_name.as_str() => tensor])
+        } else {
+            let tensor = ort::value::TensorRef::from_array_view((shape, input.data.as_slice()))
+                .map_err(|e| engine_err(e.to_string()))?;
+            self.session.run(ort::inputs![self.io.input_name.as_str() => tensor])
+        }
+        .map_err(|e| engine_err(e.to_string()))?;
         let value = outputs
             .get(&self.io.output_name)
             .ok_or_else(|| engine_err(format!("no output named {}", self.io.output_name)))?;
-        let (out_shape, data) = value.try_extract_tensor::<f32>().map_err(|e| engine_err(e.to_string()))?;
-        if data.len() != self.output.len() {
-            return Err(engine_err(format!(
-                "output has shape {:?}, the model declared {:?}",
-                &**out_shape, self.io.output_shape
-            )));
+        let wrong_shape = |out_shape: &ort::value::Shape| {
+            engine_err(format!("output has shape {:?}, the model declared {:?}", &**out_shape, self.io.output_shape))
+        };
+        if self.io.precision.output_f16 {
+            let (out_shape, data) = value.try_extract_tensor::<half::f16>().map_err(|e| engine_err(e.to_string()))?;
+            if data.len() != self.output.len() {
+                return Err(wrong_shape(out_shape));
+            }
+            for (o, h) in self.output.iter_mut().zip(data) {
+                *o = h.to_f32();
+            }
+        } else {
+            let (out_shape, data) = value.try_extract_tensor::<f32>().map_err(|e| engine_err(e.to_string()))?;
+            if data.len() != self.output.len() {
+                return Err(wrong_shape(out_shape));
+            }
+            self.output.copy_from_slice(data);
         }
-        self.output.copy_from_slice(data);
         drop(outputs);
         Ok(&self.output)
     }

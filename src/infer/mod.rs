@@ -194,8 +194,20 @@ pub struct ModelIo {
     pub output_name: String,
     /// Output shape, all dimensions static.
     pub output_shape: Vec<usize>,
+    /// Element types of the input and the output: float32, or float16 for a half
+    /// precision export (`half=True`), converted at the engine's boundary.
+    pub precision: Precision,
     /// The ONNX `metadata_props`.
     pub metadata: BTreeMap<String, String>,
+}
+
+/// Whether a model's input and output are float32 or float16.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Precision {
+    /// The input is float16: the engine converts each frame's float32 tensor.
+    pub input_f16: bool,
+    /// The output is float16: the engine converts it to float32 for the decoder.
+    pub output_f16: bool,
 }
 
 impl ModelIo {
@@ -219,8 +231,12 @@ pub fn read_model_io(path: &Path, bytes: &[u8]) -> Result<ModelIo, InferError> {
     };
     let output = summary.outputs.first().ok_or_else(|| not_detector("it has no outputs".into()))?;
     const FLOAT: i32 = 1;
-    if input.elem_type != FLOAT {
-        return Err(not_detector(format!("input `{}` is not float32 (ONNX type {})", input.name, input.elem_type)));
+    const FLOAT16: i32 = 10;
+    if input.elem_type != FLOAT && input.elem_type != FLOAT16 {
+        return Err(not_detector(format!(
+            "input `{}` is not float32 or float16 (ONNX type {})",
+            input.name, input.elem_type
+        )));
     }
     let dims: Vec<Option<i64>> = input.dims.clone();
     let (h, w) = match dims.as_slice() {
@@ -245,9 +261,13 @@ pub fn read_model_io(path: &Path, bytes: &[u8]) -> Result<ModelIo, InferError> {
             )));
         }
     };
-    if output.elem_type != FLOAT {
-        return Err(not_detector(format!("output `{}` is not float32", output.name)));
+    if output.elem_type != FLOAT && output.elem_type != FLOAT16 {
+        return Err(not_detector(format!(
+            "output `{}` is not float32 or float16 (ONNX type {})",
+            output.name, output.elem_type
+        )));
     }
+    let precision = Precision { input_f16: input.elem_type == FLOAT16, output_f16: output.elem_type == FLOAT16 };
     // Any static shape loads (benchmarks run peers with other heads); whether it can be
     // decoded as detections is the decoder's check.
     let output_shape: Option<Vec<usize>> = output
@@ -273,6 +293,7 @@ pub fn read_model_io(path: &Path, bytes: &[u8]) -> Result<ModelIo, InferError> {
         input_height: h,
         output_name: output.name.clone(),
         output_shape,
+        precision,
         metadata: summary.metadata,
     })
     .and_then(|io| check_sizes(io).map_err(not_detector))

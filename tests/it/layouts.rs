@@ -2,7 +2,7 @@
 //! output holds known boxes is run on an image, and the boxes must come back in source
 //! pixels with the right class, signal meaning and score.
 
-use crate::onnx::constant_detector;
+use crate::onnx::{constant_detector, half_constant_detector};
 use crate::util::{safecross, temp_dir, write_png};
 use serde_json::Value;
 
@@ -215,4 +215,34 @@ fn a_model_without_states_says_signal_seen_state_unknown() {
     // The same box under a name that is not a signal: nothing in view, so no signal.
     let (texts, _) = announced_with_classes("{0: 'person', 1: 'bird'}");
     assert_eq!(texts, ["Looking for the signal", "No signal found"]);
+}
+
+/// A half-precision export (`half=True`: float16 input and output) runs, on either
+/// engine, and gives the boxes its float32 twin gives, to float16's rounding.
+#[test]
+fn a_float16_model_gives_the_boxes_of_its_float32_twin() {
+    let (rows, anchors) = (7usize, 8usize);
+    let mut t = vec![0.0f32; rows * anchors];
+    for (r, v) in [160.0, 160.0, 20.0, 40.0, 0.9, 0.05, 0.02].iter().enumerate() {
+        t[r * anchors + 2] = *v;
+    }
+    for (r, v) in [60.0, 100.0, 10.0, 20.0, 0.01, 0.02, 0.6].iter().enumerate() {
+        t[r * anchors + 5] = *v;
+    }
+    let full = detect(&constant_detector(SIZE, rows as i64, anchors as i64, &t, Some(NAMES)), &[]);
+    let half_model = half_constant_detector(SIZE, rows as i64, anchors as i64, &t, Some(NAMES));
+    for backend in ["auto", "tract"] {
+        let half = detect(&half_model, &["--backend", backend]);
+        assert_eq!(half.len(), full.len(), "{backend}: {half:?}");
+        for (h, f) in half.iter().zip(&full) {
+            assert_eq!(h["class"], f["class"], "{backend}");
+            assert!(
+                (h["score"].as_f64().unwrap() - f["score"].as_f64().unwrap()).abs() < 2e-3,
+                "{backend}: {h} vs {f}"
+            );
+            for (a, b) in h["box"].as_array().unwrap().iter().zip(f["box"].as_array().unwrap()) {
+                assert!((a.as_f64().unwrap() - b.as_f64().unwrap()).abs() < 0.5, "{backend}: {h} vs {f}");
+            }
+        }
+    }
 }

@@ -43,6 +43,13 @@ pub struct Graph {
 }
 
 fn value_info(name: &str, dims: &[i64]) -> Vec<u8> {
+    value_info_of(name, dims, FLOAT)
+}
+
+/// ONNX element type of float16.
+const FLOAT16: i64 = 10;
+
+fn value_info_of(name: &str, dims: &[i64], elem_type: i64) -> Vec<u8> {
     let mut shape = Vec::new();
     for &d in dims {
         let mut dim = Vec::new();
@@ -50,7 +57,7 @@ fn value_info(name: &str, dims: &[i64]) -> Vec<u8> {
         bytes_field(&mut shape, 1, &dim);
     }
     let mut tensor_type = Vec::new();
-    int_field(&mut tensor_type, 1, FLOAT);
+    int_field(&mut tensor_type, 1, elem_type);
     bytes_field(&mut tensor_type, 2, &shape);
     let mut type_proto = Vec::new();
     bytes_field(&mut type_proto, 1, &tensor_type);
@@ -68,6 +75,18 @@ impl Graph {
 
     pub fn output(mut self, name: &str, dims: &[i64]) -> Self {
         self.outputs.push(value_info(name, dims));
+        self
+    }
+
+    /// A float16 input (a `half=True` export).
+    pub fn input_f16(mut self, name: &str, dims: &[i64]) -> Self {
+        self.inputs.push(value_info_of(name, dims, FLOAT16));
+        self
+    }
+
+    /// A float16 output.
+    pub fn output_f16(mut self, name: &str, dims: &[i64]) -> Self {
+        self.outputs.push(value_info_of(name, dims, FLOAT16));
         self
     }
 
@@ -185,6 +204,27 @@ pub fn constant_detector(size: i64, rows: i64, cols: i64, values: &[f32], names:
         .node("Reshape", &["mean", "shape3"], &["mean3"], &[], &[])
         .node("Mul", &["mean3", "zero"], &["nothing"], &[], &[])
         .node("Add", &["nothing", "table"], &["output0"], &[], &[]);
+    if let Some(n) = names {
+        g = g.metadata("names", n);
+    }
+    g.to_bytes()
+}
+
+/// [`constant_detector`] exported at half precision: float16 input and output, as
+/// ultralytics writes with `half=True` (casts at both ends, float32 inside).
+pub fn half_constant_detector(size: i64, rows: i64, cols: i64, values: &[f32], names: Option<&str>) -> Vec<u8> {
+    let mut g = Graph::default()
+        .input_f16("images", &[1, 3, size, size])
+        .output_f16("output0", &[1, rows, cols])
+        .float_init("table", &[1, rows, cols], values)
+        .float_init("zero", &[1], &[0.0])
+        .int64_init("shape3", &[1, 1, 1])
+        .node("Cast", &["images"], &["images32"], &[], &[("to", FLOAT)])
+        .node("ReduceMean", &["images32"], &["mean"], &[("axes", &[1, 2, 3])], &[("keepdims", 1)])
+        .node("Reshape", &["mean", "shape3"], &["mean3"], &[], &[])
+        .node("Mul", &["mean3", "zero"], &["nothing"], &[], &[])
+        .node("Add", &["nothing", "table"], &["output32"], &[], &[])
+        .node("Cast", &["output32"], &["output0"], &[], &[("to", FLOAT16)]);
     if let Some(n) = names {
         g = g.metadata("names", n);
     }

@@ -96,6 +96,10 @@ impl Safecross {
         let config = Config::default();
         let path = Path::new(MODEL_NAME);
         let io = read_model_io(path, model).map_err(|e| JsError::new(&e.to_string()))?;
+        if io.precision != safecross::infer::Precision::default() {
+            // The page hands onnxruntime-web float32 tensors and reads float32 back.
+            return Err(JsError::new("the web app runs float32 models only; this one is float16"));
+        }
         let steps = FrameSteps::new(&config, &io, path).map_err(|e| JsError::new(&e.to_string()))?;
         let cue = CueConfig { lang, sample_rate_hz: sample_rate, ..CueConfig::default() };
         cue.validate().map_err(|e| JsError::new(&e.to_string()))?;
