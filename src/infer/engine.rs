@@ -90,8 +90,47 @@ impl Engine {
         } else {
             Vec::new()
         };
-        tracing::info!(backend = %backend, input = ?(io.input_width, io.input_height), output = ?io.output_shape, precision = ?io.precision, "model loaded");
-        Ok(Self { session, io, backend, model_path: model_path.to_path_buf(), output, input_f16 })
+        let mut engine = Self { session, io, backend, model_path: model_path.to_path_buf(), output, input_f16 };
+        if engine.io.output_is_open() {
+            engine.learn_output_shape()?;
+        }
+        let io = &engine.io;
+        tracing::info!(backend = %engine.backend, input = ?(io.input_width, io.input_height), output = ?io.output_shape, precision = ?io.precision, "model loaded");
+        Ok(engine)
+    }
+
+    /// For an output with open dimensions (an ultralytics `dynamic=True` export): one
+    /// run on a blank input, at load time, gives the shape every later run must have.
+    fn learn_output_shape(&mut self) -> Result<(), InferError> {
+        let blank = InputTensor::new(self.io.input_width, self.io.input_height);
+        let declared = self.io.output_shape.clone();
+        let not_detector = |reason: String| InferError::NotADetector { path: self.model_path.clone(), reason };
+        let engine_err = |message: String| InferError::Engine {
+            backend: self.backend.name(),
+            path: self.model_path.clone(),
+            message,
+        };
+        let shape = {
+            let outputs = run_session(&mut self.session, &mut self.input_f16, &self.io, &blank).map_err(engine_err)?;
+            let value = outputs
+                .get(&self.io.output_name)
+                .ok_or_else(|| not_detector(format!("its first run gave no output named {}", self.io.output_name)))?;
+            let shape: Vec<usize> = value.shape().iter().map(|&d| usize::try_from(d).unwrap_or(0)).collect();
+            shape
+        };
+        let fits =
+            shape.len() == declared.len() && shape.iter().zip(&declared).all(|(&s, &d)| s > 0 && (d == 0 || s == d));
+        if !fits {
+            return Err(not_detector(format!(
+                "its output is declared {declared:?} (0: open) but its first run gave {shape:?}"
+            )));
+        }
+        tracing::info!(declared = ?declared, shape = ?shape, "output shape taken from a first run (dynamic export)");
+        self.io.output_shape = shape;
+        let io = super::check_sizes(self.io.clone()).map_err(not_detector)?;
+        self.output = vec![0.0; io.output_shape.iter().product()];
+        self.io = io;
+        Ok(())
     }
 
     /// The model's inputs, outputs and metadata.
@@ -112,33 +151,12 @@ impl Engine {
     /// [`InferError::Engine`] when the engine fails or the output shape is not the one
     /// the model declared.
     pub fn run(&mut self, input: &InputTensor) -> Result<&[f32], InferError> {
-        let shape = input.shape();
         let engine_err = |message: String| InferError::Engine {
             backend: self.backend.name(),
             path: self.model_path.clone(),
             message,
         };
-        let outputs = if self.io.precision.input_f16 {
-            // Half-precision exports: converted here, into a buffer made at load time.
-            if self.input_f16.len() != input.data.len() {
-                return Err(engine_err(format!(
-                    "input has {} values, the model takes {}",
-                    input.data.len(),
-                    self.input_f16.len()
-                )));
-            }
-            for (h, &v) in self.input_f16.iter_mut().zip(&input.data) {
-                *h = half::f16::from_f32(v);
-            }
-            let tensor = ort::value::TensorRef::from_array_view((shape, self.input_f16.as_slice()))
-                .map_err(|e| engine_err(e.to_string()))?;
-            self.session.run(ort::inputs![self.io.input_name.as_str() => tensor])
-        } else {
-            let tensor = ort::value::TensorRef::from_array_view((shape, input.data.as_slice()))
-                .map_err(|e| engine_err(e.to_string()))?;
-            self.session.run(ort::inputs![self.io.input_name.as_str() => tensor])
-        }
-        .map_err(|e| engine_err(e.to_string()))?;
+        let outputs = run_session(&mut self.session, &mut self.input_f16, &self.io, input).map_err(engine_err)?;
         let value = outputs
             .get(&self.io.output_name)
             .ok_or_else(|| engine_err(format!("no output named {}", self.io.output_name)))?;
@@ -163,6 +181,32 @@ impl Engine {
         drop(outputs);
         Ok(&self.output)
     }
+}
+
+/// Runs the session on `input`, converting it to float16 (into `input_f16`, made at load
+/// time) for half-precision models.
+fn run_session<'s>(
+    session: &'s mut ort::session::Session,
+    input_f16: &mut [half::f16],
+    io: &ModelIo,
+    input: &InputTensor,
+) -> Result<ort::session::SessionOutputs<'s>, String> {
+    let shape = input.shape();
+    let result = if io.precision.input_f16 {
+        if input_f16.len() != input.data.len() {
+            return Err(format!("input has {} values, the model takes {}", input.data.len(), input_f16.len()));
+        }
+        for (h, &v) in input_f16.iter_mut().zip(&input.data) {
+            *h = half::f16::from_f32(v);
+        }
+        let tensor = ort::value::TensorRef::from_array_view((shape, &*input_f16)).map_err(|e| e.to_string())?;
+        session.run(ort::inputs![io.input_name.as_str() => tensor])
+    } else {
+        let tensor =
+            ort::value::TensorRef::from_array_view((shape, input.data.as_slice())).map_err(|e| e.to_string())?;
+        session.run(ort::inputs![io.input_name.as_str() => tensor])
+    };
+    result.map_err(|e| e.to_string())
 }
 
 /// Resolves and installs the backend for this process, or returns the one already

@@ -192,7 +192,9 @@ pub struct ModelIo {
     pub input_height: u32,
     /// Output tensor name.
     pub output_name: String,
-    /// Output shape, all dimensions static.
+    /// Output shape. A dimension the model leaves open (an ultralytics `dynamic=True`
+    /// export) is 0 here until the engine's first run at load time fills it in
+    /// ([`ModelIo::output_is_open`]); an engine's `io()` always has it whole.
     pub output_shape: Vec<usize>,
     /// Element types of the input and the output: float32, or float16 for a half
     /// precision export (`half=True`), converted at the engine's boundary.
@@ -211,6 +213,11 @@ pub struct Precision {
 }
 
 impl ModelIo {
+    /// Whether a dimension of the output is left open until the first run.
+    pub fn output_is_open(&self) -> bool {
+        self.output_shape.contains(&0)
+    }
+
     /// Class names from the `names` metadata entry, when the model has one.
     pub fn class_names(&self) -> Option<Vec<String>> {
         // Malformed names were refused when the model was loaded.
@@ -268,8 +275,9 @@ pub fn read_model_io(path: &Path, bytes: &[u8]) -> Result<ModelIo, InferError> {
         )));
     }
     let precision = Precision { input_f16: input.elem_type == FLOAT16, output_f16: output.elem_type == FLOAT16 };
-    // Any static shape loads (benchmarks run peers with other heads); whether it can be
-    // decoded as detections is the decoder's check.
+    // Any shape loads (benchmarks run peers with other heads); whether it can be decoded
+    // as detections is the decoder's check. An open dimension (`dynamic=True`) is 0
+    // until the engine's first run; the batch is 1.
     let output_shape: Option<Vec<usize>> = output
         .dims
         .iter()
@@ -277,12 +285,13 @@ pub fn read_model_io(path: &Path, bytes: &[u8]) -> Result<ModelIo, InferError> {
         .map(|(i, d)| match d {
             Some(v) if *v > 0 => Some(*v as usize),
             None if i == 0 => Some(1),
+            None => Some(0),
             _ => None,
         })
         .collect();
     let output_shape = output_shape.filter(|s| !s.is_empty()).ok_or_else(|| {
         not_detector(format!(
-            "output `{}` has shape {}, expected a static detection tensor such as [1, rows, columns]",
+            "output `{}` has shape {}, expected a detection tensor such as [1, rows, columns]",
             output.name,
             show_dims(&output.dims)
         ))
@@ -313,7 +322,9 @@ pub const MAX_OUTPUT_VALUES: usize = 64 << 20;
 
 /// Refuses sizes whose buffers could not be allocated: a model declaring a
 /// 100000x100000 input aborted the process on a failed 120 GB allocation.
-fn check_sizes(io: ModelIo) -> Result<ModelIo, String> {
+/// Refuses inputs and outputs too large for a board (see [`MAX_INPUT_SIDE`] and
+/// [`MAX_OUTPUT_VALUES`]); an open output dimension is checked after the first run.
+pub(crate) fn check_sizes(io: ModelIo) -> Result<ModelIo, String> {
     if io.input_width == 0 || io.input_height == 0 {
         return Err(format!("its input is {}x{}, an empty image", io.input_width, io.input_height));
     }

@@ -2,7 +2,7 @@
 //! output holds known boxes is run on an image, and the boxes must come back in source
 //! pixels with the right class, signal meaning and score.
 
-use crate::onnx::{constant_detector, half_constant_detector};
+use crate::onnx::{constant_detector, dynamic_constant_detector, half_constant_detector};
 use crate::util::{safecross, temp_dir, write_png};
 use serde_json::Value;
 
@@ -245,4 +245,27 @@ fn a_float16_model_gives_the_boxes_of_its_float32_twin() {
             }
         }
     }
+}
+
+/// An ultralytics `dynamic=True` export (open batch, size and anchors; the size in
+/// `imgsz`) runs, on either engine: the output's shape comes from a first run at load,
+/// and the boxes are those of the static twin.
+#[test]
+fn a_dynamic_export_takes_its_output_shape_from_a_first_run() {
+    let (rows, anchors) = (7usize, 8usize);
+    let mut t = vec![0.0f32; rows * anchors];
+    for (r, v) in [160.0, 160.0, 20.0, 40.0, 0.9, 0.05, 0.02].iter().enumerate() {
+        t[r * anchors + 2] = *v;
+    }
+    let full = detect(&constant_detector(SIZE, rows as i64, anchors as i64, &t, Some(NAMES)), &[]);
+    let dynamic = dynamic_constant_detector(SIZE, rows as i64, anchors as i64, &t, NAMES);
+    for backend in ["auto", "tract"] {
+        assert_eq!(detect(&dynamic, &["--backend", backend]), full, "{backend}");
+    }
+    let dir = temp_dir();
+    let path = dir.path().join("dynamic.onnx");
+    std::fs::write(&path, &dynamic).unwrap();
+    let info = safecross(&["info", "--model", path.to_str().unwrap()]);
+    assert_eq!(info.code, 0, "{}", info.stderr);
+    assert!(info.stdout.contains("[1, 7, 8]"), "{}", info.stdout);
 }

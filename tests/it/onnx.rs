@@ -53,7 +53,12 @@ fn value_info_of(name: &str, dims: &[i64], elem_type: i64) -> Vec<u8> {
     let mut shape = Vec::new();
     for &d in dims {
         let mut dim = Vec::new();
-        int_field(&mut dim, 1, d);
+        if d < 0 {
+            // An open dimension, named as exporters name them (`dim_param`).
+            bytes_field(&mut dim, 2, format!("dim{}", -d).as_bytes());
+        } else {
+            int_field(&mut dim, 1, d);
+        }
         bytes_field(&mut shape, 1, &dim);
     }
     let mut tensor_type = Vec::new();
@@ -229,4 +234,23 @@ pub fn half_constant_detector(size: i64, rows: i64, cols: i64, values: &[f32], n
         g = g.metadata("names", n);
     }
     g.to_bytes()
+}
+
+/// [`constant_detector`] as ultralytics exports it with `dynamic=True`: batch, height and
+/// width of the input and the batch and anchors of the output left open, the input size
+/// only in the `imgsz` metadata.
+pub fn dynamic_constant_detector(size: i64, rows: i64, cols: i64, values: &[f32], names: &str) -> Vec<u8> {
+    Graph::default()
+        .input("images", &[-1, 3, -2, -3])
+        .output("output0", &[-1, rows, -4])
+        .float_init("table", &[1, rows, cols], values)
+        .float_init("zero", &[1], &[0.0])
+        .int64_init("shape3", &[-1, 1, 1])
+        .node("ReduceMean", &["images"], &["mean"], &[("axes", &[1, 2, 3])], &[("keepdims", 1)])
+        .node("Reshape", &["mean", "shape3"], &["mean3"], &[], &[])
+        .node("Mul", &["mean3", "zero"], &["nothing"], &[], &[])
+        .node("Add", &["nothing", "table"], &["output0"], &[], &[])
+        .metadata("names", names)
+        .metadata("imgsz", &format!("[{size}, {size}]"))
+        .to_bytes()
 }

@@ -96,6 +96,9 @@ impl Safecross {
         let config = Config::default();
         let path = Path::new(MODEL_NAME);
         let io = read_model_io(path, model).map_err(|e| JsError::new(&e.to_string()))?;
+        if io.output_is_open() {
+            return Err(JsError::new("the web app runs models with a fixed output shape; export without dynamic=True"));
+        }
         if io.precision != safecross::infer::Precision::default() {
             // The page hands onnxruntime-web float32 tensors and reads float32 back.
             return Err(JsError::new("the web app runs float32 models only; this one is float16"));
