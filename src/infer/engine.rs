@@ -2,7 +2,7 @@
 //! tract (compiled in), chosen once per process. Not in the browser build, where the
 //! page runs the model (see `web/`).
 
-use super::{Backend, BackendChoice, ExecutionProvider, InferConfig, InferError, ModelIo, read_model_io};
+use super::{Backend, BackendChoice, ExecutionProvider, InferConfig, InferError, ModelIo, read_model_io_sized};
 use crate::tensor::InputTensor;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -48,7 +48,7 @@ impl Engine {
     pub fn load(model_path: &Path, config: &InferConfig) -> Result<Self, InferError> {
         let bytes = std::fs::read(model_path)
             .map_err(|source| InferError::ReadModel { path: model_path.to_path_buf(), source })?;
-        let io = read_model_io(model_path, &bytes)?;
+        let io = read_model_io_sized(model_path, &bytes, config.input_size)?;
         let backend = activate_backend(config)?.clone();
         let engine_err =
             |message: String| InferError::Engine { backend: backend.name(), path: model_path.to_path_buf(), message };

@@ -73,6 +73,10 @@ pub struct InferConfig {
     /// 2 cores a 1080p clip ran at 54-76 FPS with spinning and 88-94 FPS without, at
     /// two thirds of the CPU time per frame (`BENCHMARKS.md`).
     pub spin: bool,
+    /// Input size `[height, width]` for a model whose input size is left open and that
+    /// has no `imgsz` metadata (a dynamic export from a tool other than ultralytics);
+    /// default none. A model with a fixed size, or with `imgsz`, ignores it.
+    pub input_size: Option<[u32; 2]>,
 }
 
 impl Default for InferConfig {
@@ -83,6 +87,7 @@ impl Default for InferConfig {
             intra_threads: 2,
             execution_provider: ExecutionProvider::Cpu,
             spin: false,
+            input_size: None,
         }
     }
 }
@@ -231,6 +236,15 @@ impl ModelIo {
 /// # Errors
 /// [`InferError::NotOnnx`] or [`InferError::NotADetector`].
 pub fn read_model_io(path: &Path, bytes: &[u8]) -> Result<ModelIo, InferError> {
+    read_model_io_sized(path, bytes, None)
+}
+
+/// [`read_model_io`], with the input size `[height, width]` to use when the model leaves
+/// it open and has no `imgsz` metadata ([`InferConfig::input_size`]).
+///
+/// # Errors
+/// [`InferError::NotOnnx`] or [`InferError::NotADetector`].
+pub fn read_model_io_sized(path: &Path, bytes: &[u8], open_size: Option<[u32; 2]>) -> Result<ModelIo, InferError> {
     let summary = onnx_meta::parse(bytes).map_err(|e| InferError::NotOnnx { path: path.to_path_buf(), reason: e.0 })?;
     let not_detector = |reason: String| InferError::NotADetector { path: path.to_path_buf(), reason };
     let [input] = summary.inputs.as_slice() else {
@@ -253,9 +267,10 @@ pub fn read_model_io(path: &Path, bytes: &[u8]) -> Result<ModelIo, InferError> {
         }
         [_, Some(3), _, _] => {
             let imgsz = summary.metadata.get("imgsz").and_then(|s| parse_imgsz(s));
-            imgsz.ok_or_else(|| {
+            imgsz.or(open_size.map(|[h, w]| (h, w))).ok_or_else(|| {
                 not_detector(format!(
-                    "input `{}` has a dynamic size and no `imgsz` metadata; export it with a fixed input size",
+                    "input `{}` has a dynamic size and no `imgsz` metadata; pass --imgsz HEIGHTxWIDTH, or export it \
+                     with a fixed input size",
                     input.name
                 ))
             })?

@@ -35,6 +35,34 @@ fn a_folder_stands_for_its_images_in_natural_order() {
     assert_eq!(names, ["f1.png", "f2.png", "f10.png", "lone.png"]);
 }
 
+/// A quoted pattern (the shell left it alone) stands for the files it matches, in
+/// order; one that matches nothing is a one-line error.
+#[test]
+fn a_pattern_stands_for_the_files_it_matches() {
+    let dir = temp_dir();
+    let model = dir.path().join("m.onnx");
+    std::fs::write(&model, constant_detector(320, 7, 8, &[0.0; 56], Some("{0: 'red', 1: 'yellow', 2: 'green'}")))
+        .unwrap();
+    for name in ["b.png", "a.png"] {
+        write_png(&dir.path().join(name), 40, 30, |_, _| [20, 20, 20]);
+    }
+    std::fs::write(dir.path().join("a.png.txt"), "not matched").unwrap();
+    let pattern = dir.path().join("*.png");
+    let run = safecross(&["detect", pattern.to_str().unwrap(), "--json", "--model", model.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let names: Vec<String> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["image"].as_str().unwrap().to_owned())
+        .map(|p| p.rsplit('/').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["a.png", "b.png"]);
+    let none = dir.path().join("*.bmp");
+    let run = safecross(&["detect", none.to_str().unwrap(), "--model", model.to_str().unwrap()]);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("no file matches") && run.stderr.lines().count() == 1, "{}", run.stderr);
+}
+
 #[test]
 fn classes_filters_boxes_by_class_id_and_class_names_names_them() {
     let dir = temp_dir();

@@ -258,7 +258,7 @@ fn a_dynamic_export_takes_its_output_shape_from_a_first_run() {
         t[r * anchors + 2] = *v;
     }
     let full = detect(&constant_detector(SIZE, rows as i64, anchors as i64, &t, Some(NAMES)), &[]);
-    let dynamic = dynamic_constant_detector(SIZE, rows as i64, anchors as i64, &t, NAMES);
+    let dynamic = dynamic_constant_detector(Some(SIZE), rows as i64, anchors as i64, &t, NAMES);
     for backend in ["auto", "tract"] {
         assert_eq!(detect(&dynamic, &["--backend", backend]), full, "{backend}");
     }
@@ -268,4 +268,11 @@ fn a_dynamic_export_takes_its_output_shape_from_a_first_run() {
     let info = safecross(&["info", "--model", path.to_str().unwrap()]);
     assert_eq!(info.code, 0, "{}", info.stderr);
     assert!(info.stdout.contains("[1, 7, 8]"), "{}", info.stdout);
+    // Without `imgsz` (another tool's export) the size must be given, or it is refused.
+    let unsized_model = dynamic_constant_detector(None, rows as i64, anchors as i64, &t, NAMES);
+    std::fs::write(&path, &unsized_model).unwrap();
+    let refused = safecross(&["info", "--model", path.to_str().unwrap()]);
+    assert_ne!(refused.code, 0);
+    assert!(refused.stderr.contains("--imgsz") && refused.stderr.lines().count() == 1, "{}", refused.stderr);
+    assert_eq!(detect(&unsized_model, &["--imgsz", &SIZE.to_string()]), full);
 }

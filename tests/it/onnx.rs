@@ -238,9 +238,9 @@ pub fn half_constant_detector(size: i64, rows: i64, cols: i64, values: &[f32], n
 
 /// [`constant_detector`] as ultralytics exports it with `dynamic=True`: batch, height and
 /// width of the input and the batch and anchors of the output left open, the input size
-/// only in the `imgsz` metadata.
-pub fn dynamic_constant_detector(size: i64, rows: i64, cols: i64, values: &[f32], names: &str) -> Vec<u8> {
-    Graph::default()
+/// only in the `imgsz` metadata (`size`), or nowhere (`None`: another tool's export).
+pub fn dynamic_constant_detector(size: Option<i64>, rows: i64, cols: i64, values: &[f32], names: &str) -> Vec<u8> {
+    let g = Graph::default()
         .input("images", &[-1, 3, -2, -3])
         .output("output0", &[-1, rows, -4])
         .float_init("table", &[1, rows, cols], values)
@@ -250,7 +250,9 @@ pub fn dynamic_constant_detector(size: i64, rows: i64, cols: i64, values: &[f32]
         .node("Reshape", &["mean", "shape3"], &["mean3"], &[], &[])
         .node("Mul", &["mean3", "zero"], &["nothing"], &[], &[])
         .node("Add", &["nothing", "table"], &["output0"], &[], &[])
-        .metadata("names", names)
-        .metadata("imgsz", &format!("[{size}, {size}]"))
-        .to_bytes()
+        .metadata("names", names);
+    match size {
+        Some(size) => g.metadata("imgsz", &format!("[{size}, {size}]")).to_bytes(),
+        None => g.to_bytes(),
+    }
 }

@@ -43,9 +43,26 @@ pub struct ModelArgs {
     /// missed (the `[zoom]` second look; `run`, `bench` and `eval` on clips)
     #[arg(long)]
     pub no_second_look: bool,
+    /// Input size for a model whose size is left open and that has no `imgsz` metadata,
+    /// as HEIGHTxWIDTH (`384x640`) or one number for a square
+    #[arg(long, value_name = "HxW", value_parser = parse_imgsz)]
+    pub imgsz: Option<[u32; 2]>,
     /// TOML config file; flags override its values
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+fn parse_imgsz(text: &str) -> Result<[u32; 2], String> {
+    let sides: Vec<&str> = text.split(['x', 'X', ',']).collect();
+    let side = |s: &str| match s.trim().parse::<u32>() {
+        Ok(v) if (1..=safecross::infer::MAX_INPUT_SIDE).contains(&v) => Ok(v),
+        _ => Err(format!("`{s}` is not a side of 1-{} px", safecross::infer::MAX_INPUT_SIDE)),
+    };
+    match sides.as_slice() {
+        [s] => side(s).map(|v| [v, v]),
+        [h, w] => Ok([side(h)?, side(w)?]),
+        _ => Err(format!("`{text}` is not HEIGHTxWIDTH")),
+    }
 }
 
 impl ModelArgs {
@@ -84,6 +101,9 @@ impl ModelArgs {
         }
         if self.no_second_look {
             config.zoom.enabled = false;
+        }
+        if let Some(size) = self.imgsz {
+            config.infer.input_size = Some(size);
         }
         config.validate().context("invalid settings")?;
         Ok(config)

@@ -33,11 +33,21 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     let config = args.model.to_config()?;
     let mut detector = load_detector(&config)?;
     let mut frame = Frame::default();
-    // A folder stands for its images, in natural order (`f2.png` before `f10.png`).
+    // A folder stands for its images, in natural order (`f2.png` before `f10.png`); a
+    // pattern the shell did not expand (quoted) for the files it matches, in order.
     let mut images = Vec::with_capacity(args.images.len());
     for path in &args.images {
+        let text = path.to_string_lossy();
         if path.is_dir() {
             images.extend_from_slice(ImageSource::folder(path, 10.0)?.files());
+        } else if !path.exists() && text.contains(['*', '?', '[']) {
+            let matches = glob::glob(&text).map_err(|e| anyhow::anyhow!("{text}: not a valid pattern: {e}"))?;
+            let mut found: Vec<PathBuf> = matches.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+            if found.is_empty() {
+                anyhow::bail!("{text}: no file matches this pattern");
+            }
+            found.sort();
+            images.extend(found);
         } else {
             images.push(path.clone());
         }
