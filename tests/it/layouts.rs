@@ -276,3 +276,24 @@ fn a_dynamic_export_takes_its_output_shape_from_a_first_run() {
     assert!(refused.stderr.contains("--imgsz") && refused.stderr.lines().count() == 1, "{}", refused.stderr);
     assert_eq!(detect(&unsized_model, &["--imgsz", &SIZE.to_string()]), full);
 }
+
+/// `--nms per-class` keeps overlapping boxes of different classes apart; the default
+/// (`agnostic`) keeps the stronger one, with the other reading as its rival.
+#[test]
+fn nms_mode_is_on_the_command_line() {
+    let (rows, anchors) = (7usize, 8usize);
+    let mut t = vec![0.0f32; rows * anchors];
+    for (r, v) in [160.0, 160.0, 20.0, 40.0, 0.9, 0.05, 0.02].iter().enumerate() {
+        t[r * anchors] = *v;
+    }
+    for (r, v) in [161.0, 160.0, 20.0, 40.0, 0.05, 0.05, 0.7].iter().enumerate() {
+        t[r * anchors + 1] = *v;
+    }
+    let model = constant_detector(SIZE, rows as i64, anchors as i64, &t, Some(NAMES));
+    let agnostic = detect(&model, &[]);
+    assert_eq!(agnostic.len(), 1, "{agnostic:?}");
+    assert_eq!(detect(&model, &["--nms", "agnostic"]), agnostic);
+    let per_class = detect(&model, &["--nms", "per-class"]);
+    let classes: Vec<&str> = per_class.iter().map(|d| d["class"].as_str().unwrap()).collect();
+    assert_eq!(classes, ["red", "green"], "{per_class:?}");
+}

@@ -36,6 +36,11 @@ pub struct ModelArgs {
     /// other reading as its rival [default: 0.45]
     #[arg(long, value_name = "IOU", value_parser = fraction_f32, allow_negative_numbers = true)]
     pub iou: Option<f32>,
+    /// Non-maximum suppression: `agnostic` merges overlapping boxes of any classes (one
+    /// head read two ways keeps one box, the other reading as its rival), `per-class`
+    /// only boxes of one class, as most YOLO tools do [default: agnostic]
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub nms: Option<NmsMode>,
     /// Most boxes kept per image, 1..10000 [default: 100]
     #[arg(long, value_name = "N")]
     pub max_det: Option<usize>,
@@ -50,6 +55,15 @@ pub struct ModelArgs {
     /// TOML config file; flags override its values
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+/// How overlapping boxes are merged (`[decode] class_agnostic_nms`).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NmsMode {
+    /// Across classes (the default).
+    Agnostic,
+    /// Within each class only.
+    PerClass,
 }
 
 fn parse_imgsz(text: &str) -> Result<[u32; 2], String> {
@@ -95,6 +109,9 @@ impl ModelArgs {
         }
         if let Some(i) = self.iou {
             config.decode.nms_iou = i;
+        }
+        if let Some(mode) = self.nms {
+            config.decode.class_agnostic_nms = mode == NmsMode::Agnostic;
         }
         if let Some(n) = self.max_det {
             config.decode.max_detections = n;
