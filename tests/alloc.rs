@@ -147,6 +147,7 @@ fn the_whole_frame_path_with_second_looks_does_not_allocate_once_warm() {
         output_name: "output0".into(),
         output_shape: vec![1, 4 + SHIPPED_CLASSES.len(), ANCHORS],
         precision: Default::default(),
+        end2end: false,
         metadata: [("names".to_string(), names)].into_iter().collect(),
     };
     let mut steps = FrameSteps::new(&Config::default(), &io, std::path::Path::new("stub.onnx")).unwrap();

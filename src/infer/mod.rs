@@ -204,6 +204,9 @@ pub struct ModelIo {
     /// Element types of the input and the output: float32, or float16 for a half
     /// precision export (`half=True`), converted at the engine's boundary.
     pub precision: Precision,
+    /// The output is an NMS-free end-to-end one (`end2end` metadata `True`, as YOLOv10
+    /// and YOLO26 exports write): boxes already chosen, never run through NMS again.
+    pub end2end: bool,
     /// The ONNX `metadata_props`.
     pub metadata: BTreeMap<String, String>,
 }
@@ -318,6 +321,7 @@ pub fn read_model_io_sized(path: &Path, bytes: &[u8], open_size: Option<[u32; 2]
         output_name: output.name.clone(),
         output_shape,
         precision,
+        end2end: summary.metadata.get("end2end").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
         metadata: summary.metadata,
     })
     .and_then(|io| check_sizes(io).map_err(not_detector))

@@ -55,9 +55,8 @@ impl Looks {
     /// [`PipelineError::Decode`] when the output cannot be decoded with these names.
     pub fn new(io: &ModelIo, model: &ModelConfig, decode: &DecodeConfig, path: &Path) -> Result<Self, PipelineError> {
         let names = model.classes.clone().or_else(|| io.class_names());
-        let end2end = io.metadata.get("end2end").is_some_and(|v| v.eq_ignore_ascii_case("true"));
         let decode_err = |source: DecodeError| PipelineError::Decode { path: path.to_path_buf(), source };
-        let layout = OutputLayout::detect(&io.output_shape, names.as_ref().map(Vec::len), end2end)
+        let layout = OutputLayout::detect(&io.output_shape, names.as_ref().map(Vec::len), io.end2end)
             .and_then(|layout| layout.check_input(io.input_width, io.input_height).map(|()| layout))
             .map_err(|e| decode_err(e.into()))?;
         let classes = match names {
