@@ -52,7 +52,8 @@ case "$cmd" in
         say "building (release; the first build takes 15-30 minutes on 2 cores and about 3 GB of disk)"
         cargo build --release
         say "playing $clip (real time; Ctrl-C to stop)"
-        exec target/release/safecross run "$clip"
+        # Where cargo put it: a CARGO_TARGET_DIR the user set moves the build folder.
+        exec "${CARGO_TARGET_DIR:-target}/release/safecross" run "$clip"
         ;;
     test)
         setup

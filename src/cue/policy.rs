@@ -93,10 +93,7 @@ impl SpeechPolicy {
             self.heard = Some((state, basis, t_s));
         }
         let in_view = t_s < self.seen_until_s;
-        let mut message = message_for(state, basis, in_view, previous.is_none());
-        if self.stateless_model && message == Message::Checking {
-            message = Message::StateUnknown;
-        }
+        let message = message_for(state, basis, in_view, previous.is_none(), self.stateless_model);
         if self.candidate.is_none_or(|(m, _)| m != message) {
             self.candidate = Some((message, t_s));
         }
@@ -159,13 +156,15 @@ impl SpeechPolicy {
     }
 }
 
-/// The message that says `state` on `basis`.
-fn message_for(state: SignalState, basis: Basis, in_view: bool, first: bool) -> Message {
+/// The message that says `state` on `basis`; `stateless_model`: the model cannot tell
+/// signal states, so a head in view will never be decided.
+fn message_for(state: SignalState, basis: Basis, in_view: bool, first: bool, stateless_model: bool) -> Message {
     match (state, basis) {
         (SignalState::Walk, Basis::Vehicle) => Message::VehicleGreen,
         (SignalState::Walk, _) => Message::Walk,
         (SignalState::DontWalk, _) => Message::Wait,
         (SignalState::Changing, _) => Message::Changing,
+        (SignalState::Unknown, _) if in_view && stateless_model => Message::StateUnknown,
         (SignalState::Unknown, _) if in_view => Message::Checking,
         // At the start nothing has been looked at long enough to say there is none.
         (SignalState::Unknown, _) if first => Message::Looking,

@@ -3,12 +3,27 @@
 use crate::onnx::constant_detector;
 use crate::util::{safecross, temp_dir, write_png};
 
+/// A model that finds nothing, written into `dir`.
+fn empty_model(dir: &std::path::Path) -> std::path::PathBuf {
+    let model = dir.join("m.onnx");
+    std::fs::write(&model, constant_detector(320, 7, 8, &[0.0; 56], Some("{0: 'red', 1: 'yellow', 2: 'green'}")))
+        .unwrap();
+    model
+}
+
+/// The file names of the images `detect --json` reported, in its order.
+fn image_names(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["image"].as_str().unwrap().to_owned())
+        .map(|p| p.rsplit('/').next().unwrap().to_owned())
+        .collect()
+}
+
 #[test]
 fn a_folder_stands_for_its_images_in_natural_order() {
     let dir = temp_dir();
-    let model = dir.path().join("m.onnx");
-    std::fs::write(&model, constant_detector(320, 7, 8, &[0.0; 56], Some("{0: 'red', 1: 'yellow', 2: 'green'}")))
-        .unwrap();
+    let model = empty_model(dir.path());
     let folder = dir.path().join("shots");
     std::fs::create_dir(&folder).unwrap();
     for name in ["f10.png", "f2.png", "f1.png"] {
@@ -26,12 +41,7 @@ fn a_folder_stands_for_its_images_in_natural_order() {
         model.to_str().unwrap(),
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let names: Vec<String> = run
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["image"].as_str().unwrap().to_owned())
-        .map(|p| p.rsplit('/').next().unwrap().to_owned())
-        .collect();
+    let names = image_names(&run.stdout);
     assert_eq!(names, ["f1.png", "f2.png", "f10.png", "lone.png"]);
 }
 
@@ -40,9 +50,7 @@ fn a_folder_stands_for_its_images_in_natural_order() {
 #[test]
 fn a_pattern_stands_for_the_files_it_matches() {
     let dir = temp_dir();
-    let model = dir.path().join("m.onnx");
-    std::fs::write(&model, constant_detector(320, 7, 8, &[0.0; 56], Some("{0: 'red', 1: 'yellow', 2: 'green'}")))
-        .unwrap();
+    let model = empty_model(dir.path());
     for name in ["b.png", "a.png"] {
         write_png(&dir.path().join(name), 40, 30, |_, _| [20, 20, 20]);
     }
@@ -50,12 +58,7 @@ fn a_pattern_stands_for_the_files_it_matches() {
     let pattern = dir.path().join("*.png");
     let run = safecross(&["detect", pattern.to_str().unwrap(), "--json", "--model", model.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let names: Vec<String> = run
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["image"].as_str().unwrap().to_owned())
-        .map(|p| p.rsplit('/').next().unwrap().to_owned())
-        .collect();
+    let names = image_names(&run.stdout);
     assert_eq!(names, ["a.png", "b.png"]);
     let none = dir.path().join("*.bmp");
     let run = safecross(&["detect", none.to_str().unwrap(), "--model", model.to_str().unwrap()]);

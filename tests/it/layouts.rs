@@ -42,18 +42,30 @@ fn assert_box(d: &Value, class: &str, signal: &str, score: f64, model_box: [f64;
     }
 }
 
+/// A YOLOv8 output `[4 + nc, anchors]`: zero but for the given anchors' columns
+/// (`cx, cy, w, h`, then one score per class).
+fn yolov8_output(anchors: usize, columns: &[(usize, &[f32])]) -> Vec<f32> {
+    let rows = columns.first().map_or(0, |(_, c)| c.len());
+    let mut t = vec![0.0f32; rows * anchors];
+    for (a, column) in columns {
+        for (r, v) in column.iter().enumerate() {
+            t[r * anchors + a] = *v;
+        }
+    }
+    t
+}
+
 #[test]
 fn yolov8_layout_boxes_come_back_in_source_pixels() {
     let (rows, anchors) = (7usize, 8usize);
-    let mut t = vec![0.0f32; rows * anchors];
-    let mut put = |a: usize, vals: [f32; 7]| {
-        for (r, v) in vals.iter().enumerate() {
-            t[r * anchors + a] = *v;
-        }
-    };
-    put(2, [160.0, 160.0, 20.0, 40.0, 0.9, 0.05, 0.02]);
-    put(5, [60.0, 100.0, 10.0, 20.0, 0.01, 0.02, 0.6]);
-    put(6, [200.0, 200.0, 10.0, 20.0, 0.1, 0.1, 0.1]); // below the threshold
+    let t = yolov8_output(
+        anchors,
+        &[
+            (2, &[160.0, 160.0, 20.0, 40.0, 0.9, 0.05, 0.02]),
+            (5, &[60.0, 100.0, 10.0, 20.0, 0.01, 0.02, 0.6]),
+            (6, &[200.0, 200.0, 10.0, 20.0, 0.1, 0.1, 0.1]), // below the threshold
+        ],
+    );
     let dets = detect(&constant_detector(SIZE, rows as i64, anchors as i64, &t, Some(NAMES)), &[]);
     assert_eq!(dets.len(), 2, "{dets:?}");
     assert_box(&dets[0], "red", "vehicle_red", 0.9, [150.0, 140.0, 170.0, 180.0]);
@@ -85,10 +97,7 @@ fn end_to_end_layout_reads_corners_and_class_index() {
 #[test]
 fn classes_flag_names_a_model_without_metadata_and_threshold_is_configurable() {
     let (rows, anchors) = (6usize, 16usize);
-    let mut t = vec![0.0f32; rows * anchors];
-    for (r, v) in [160.0, 160.0, 20.0, 40.0, 0.3, 0.1].iter().enumerate() {
-        t[r * anchors] = *v;
-    }
+    let t = yolov8_output(anchors, &[(0, &[160.0, 160.0, 20.0, 40.0, 0.3, 0.1])]);
     let model = constant_detector(SIZE, rows as i64, anchors as i64, &t, None);
     let dets = detect(&model, &["--class-names", "walking_man,stop_hand"]);
     assert_eq!(dets.len(), 1);
@@ -118,10 +127,7 @@ fn two_models_load_in_one_process() {
 #[test]
 fn detect_draw_writes_the_image_with_boxes() {
     let (rows, anchors) = (7usize, 8usize);
-    let mut t = vec![0.0f32; rows * anchors];
-    for (r, v) in [160.0, 160.0, 20.0, 40.0, 0.9, 0.05, 0.02].iter().enumerate() {
-        t[r * anchors] = *v;
-    }
+    let t = yolov8_output(anchors, &[(0, &[160.0, 160.0, 20.0, 40.0, 0.9, 0.05, 0.02])]);
     let dir = temp_dir();
     let model = dir.path().join("m.onnx");
     std::fs::write(&model, constant_detector(SIZE, rows as i64, anchors as i64, &t, Some(NAMES))).unwrap();
@@ -184,10 +190,7 @@ fn the_peer_yolox_nano_is_refused() {
 /// one box (class 1) scores 0.9 in every frame of `samples/us.mp4`, and its stderr.
 fn announced_with_classes(names: &str) -> (Vec<String>, String) {
     let (rows, anchors) = (6usize, 8usize);
-    let mut t = vec![0.0f32; rows * anchors];
-    for (r, v) in [160.0, 100.0, 12.0, 30.0, 0.01, 0.9].iter().enumerate() {
-        t[r * anchors] = *v;
-    }
+    let t = yolov8_output(anchors, &[(0, &[160.0, 100.0, 12.0, 30.0, 0.01, 0.9])]);
     let dir = temp_dir();
     let model = dir.path().join("coco-like.onnx");
     std::fs::write(&model, constant_detector(SIZE, rows as i64, anchors as i64, &t, Some(names))).unwrap();
@@ -222,13 +225,10 @@ fn a_model_without_states_says_signal_seen_state_unknown() {
 #[test]
 fn a_float16_model_gives_the_boxes_of_its_float32_twin() {
     let (rows, anchors) = (7usize, 8usize);
-    let mut t = vec![0.0f32; rows * anchors];
-    for (r, v) in [160.0, 160.0, 20.0, 40.0, 0.9, 0.05, 0.02].iter().enumerate() {
-        t[r * anchors + 2] = *v;
-    }
-    for (r, v) in [60.0, 100.0, 10.0, 20.0, 0.01, 0.02, 0.6].iter().enumerate() {
-        t[r * anchors + 5] = *v;
-    }
+    let t = yolov8_output(
+        anchors,
+        &[(2, &[160.0, 160.0, 20.0, 40.0, 0.9, 0.05, 0.02]), (5, &[60.0, 100.0, 10.0, 20.0, 0.01, 0.02, 0.6])],
+    );
     let full = detect(&constant_detector(SIZE, rows as i64, anchors as i64, &t, Some(NAMES)), &[]);
     let half_model = half_constant_detector(SIZE, rows as i64, anchors as i64, &t, Some(NAMES));
     for backend in ["auto", "tract"] {
@@ -253,10 +253,7 @@ fn a_float16_model_gives_the_boxes_of_its_float32_twin() {
 #[test]
 fn a_dynamic_export_takes_its_output_shape_from_a_first_run() {
     let (rows, anchors) = (7usize, 8usize);
-    let mut t = vec![0.0f32; rows * anchors];
-    for (r, v) in [160.0, 160.0, 20.0, 40.0, 0.9, 0.05, 0.02].iter().enumerate() {
-        t[r * anchors + 2] = *v;
-    }
+    let t = yolov8_output(anchors, &[(2, &[160.0, 160.0, 20.0, 40.0, 0.9, 0.05, 0.02])]);
     let full = detect(&constant_detector(SIZE, rows as i64, anchors as i64, &t, Some(NAMES)), &[]);
     let dynamic = dynamic_constant_detector(Some(SIZE), rows as i64, anchors as i64, &t, NAMES);
     for backend in ["auto", "tract"] {
@@ -282,13 +279,10 @@ fn a_dynamic_export_takes_its_output_shape_from_a_first_run() {
 #[test]
 fn nms_mode_is_on_the_command_line() {
     let (rows, anchors) = (7usize, 8usize);
-    let mut t = vec![0.0f32; rows * anchors];
-    for (r, v) in [160.0, 160.0, 20.0, 40.0, 0.9, 0.05, 0.02].iter().enumerate() {
-        t[r * anchors] = *v;
-    }
-    for (r, v) in [161.0, 160.0, 20.0, 40.0, 0.05, 0.05, 0.7].iter().enumerate() {
-        t[r * anchors + 1] = *v;
-    }
+    let t = yolov8_output(
+        anchors,
+        &[(0, &[160.0, 160.0, 20.0, 40.0, 0.9, 0.05, 0.02]), (1, &[161.0, 160.0, 20.0, 40.0, 0.05, 0.05, 0.7])],
+    );
     let model = constant_detector(SIZE, rows as i64, anchors as i64, &t, Some(NAMES));
     let agnostic = detect(&model, &[]);
     assert_eq!(agnostic.len(), 1, "{agnostic:?}");

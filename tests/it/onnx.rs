@@ -196,61 +196,59 @@ impl Graph {
     }
 }
 
+/// The body every constant detector shares: `output` = the constant `values` (shape
+/// `[1, rows, cols]`) plus 0 x mean(`input`), so the input runs through real ops on either
+/// engine. `batch` is the batch dimension the mean is reshaped to (-1 when it is open).
+fn constant_body(g: Graph, input: &str, output: &str, rows: i64, cols: i64, values: &[f32], batch: i64) -> Graph {
+    g.float_init("table", &[1, rows, cols], values)
+        .float_init("zero", &[1], &[0.0])
+        .int64_init("shape3", &[batch, 1, 1])
+        .node("ReduceMean", &[input], &["mean"], &[("axes", &[1, 2, 3])], &[("keepdims", 1)])
+        .node("Reshape", &["mean", "shape3"], &["mean3"], &[], &[])
+        .node("Mul", &["mean3", "zero"], &["nothing"], &[], &[])
+        .node("Add", &["nothing", "table"], &[output], &[], &[])
+}
+
+fn with_names(g: Graph, names: Option<&str>) -> Graph {
+    match names {
+        Some(n) => g.metadata("names", n),
+        None => g,
+    }
+}
+
 /// A detector-shaped model whose output is the constant `values` (shape `[1, rows, cols]`)
 /// plus 0 x mean(input), so it runs the input through real ops on either engine.
 pub fn constant_detector(size: i64, rows: i64, cols: i64, values: &[f32], names: Option<&str>) -> Vec<u8> {
-    let mut g = Graph::default()
-        .input("images", &[1, 3, size, size])
-        .output("output0", &[1, rows, cols])
-        .float_init("table", &[1, rows, cols], values)
-        .float_init("zero", &[1], &[0.0])
-        .int64_init("shape3", &[1, 1, 1])
-        .node("ReduceMean", &["images"], &["mean"], &[("axes", &[1, 2, 3])], &[("keepdims", 1)])
-        .node("Reshape", &["mean", "shape3"], &["mean3"], &[], &[])
-        .node("Mul", &["mean3", "zero"], &["nothing"], &[], &[])
-        .node("Add", &["nothing", "table"], &["output0"], &[], &[]);
-    if let Some(n) = names {
-        g = g.metadata("names", n);
-    }
-    g.to_bytes()
+    let g = Graph::default().input("images", &[1, 3, size, size]).output("output0", &[1, rows, cols]);
+    with_names(constant_body(g, "images", "output0", rows, cols, values, 1), names).to_bytes()
 }
 
 /// [`constant_detector`] exported at half precision: float16 input and output, as
 /// ultralytics writes with `half=True` (casts at both ends, float32 inside).
 pub fn half_constant_detector(size: i64, rows: i64, cols: i64, values: &[f32], names: Option<&str>) -> Vec<u8> {
-    let mut g = Graph::default()
-        .input_f16("images", &[1, 3, size, size])
-        .output_f16("output0", &[1, rows, cols])
-        .float_init("table", &[1, rows, cols], values)
-        .float_init("zero", &[1], &[0.0])
-        .int64_init("shape3", &[1, 1, 1])
-        .node("Cast", &["images"], &["images32"], &[], &[("to", FLOAT)])
-        .node("ReduceMean", &["images32"], &["mean"], &[("axes", &[1, 2, 3])], &[("keepdims", 1)])
-        .node("Reshape", &["mean", "shape3"], &["mean3"], &[], &[])
-        .node("Mul", &["mean3", "zero"], &["nothing"], &[], &[])
-        .node("Add", &["nothing", "table"], &["output32"], &[], &[])
-        .node("Cast", &["output32"], &["output0"], &[], &[("to", FLOAT16)]);
-    if let Some(n) = names {
-        g = g.metadata("names", n);
-    }
-    g.to_bytes()
+    let g = Graph::default().input_f16("images", &[1, 3, size, size]).output_f16("output0", &[1, rows, cols]).node(
+        "Cast",
+        &["images"],
+        &["images32"],
+        &[],
+        &[("to", FLOAT)],
+    );
+    let g = constant_body(g, "images32", "output32", rows, cols, values, 1).node(
+        "Cast",
+        &["output32"],
+        &["output0"],
+        &[],
+        &[("to", FLOAT16)],
+    );
+    with_names(g, names).to_bytes()
 }
 
 /// [`constant_detector`] as ultralytics exports it with `dynamic=True`: batch, height and
 /// width of the input and the batch and anchors of the output left open, the input size
 /// only in the `imgsz` metadata (`size`), or nowhere (`None`: another tool's export).
 pub fn dynamic_constant_detector(size: Option<i64>, rows: i64, cols: i64, values: &[f32], names: &str) -> Vec<u8> {
-    let g = Graph::default()
-        .input("images", &[-1, 3, -2, -3])
-        .output("output0", &[-1, rows, -4])
-        .float_init("table", &[1, rows, cols], values)
-        .float_init("zero", &[1], &[0.0])
-        .int64_init("shape3", &[-1, 1, 1])
-        .node("ReduceMean", &["images"], &["mean"], &[("axes", &[1, 2, 3])], &[("keepdims", 1)])
-        .node("Reshape", &["mean", "shape3"], &["mean3"], &[], &[])
-        .node("Mul", &["mean3", "zero"], &["nothing"], &[], &[])
-        .node("Add", &["nothing", "table"], &["output0"], &[], &[])
-        .metadata("names", names);
+    let g = Graph::default().input("images", &[-1, 3, -2, -3]).output("output0", &[-1, rows, -4]);
+    let g = constant_body(g, "images", "output0", rows, cols, values, -1).metadata("names", names);
     match size {
         Some(size) => g.metadata("imgsz", &format!("[{size}, {size}]")).to_bytes(),
         None => g.to_bytes(),
