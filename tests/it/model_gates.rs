@@ -166,6 +166,10 @@ fn wide_model_card_figures_hold_on_real_photos() {
     if !model.exists() {
         return skip(test, "models/safecross-tl-wide.onnx is absent");
     }
+    // Checked here once, so a missing ../shared is reported once, not by both gates.
+    if shared_dir().is_none() {
+        return skip(test, "../shared/ is absent");
+    }
     pedestrian_figures_hold(test, &model, "wide_chanyoung_valid");
     card_figures_hold_on_cinta_valid(test, &model, "wide_cinta_valid");
 }
