@@ -2,12 +2,12 @@
 //! its code. Precedence is defaults < TOML file (`--config`) < command-line flags; the
 //! binary applies the flags after [`Config::load`].
 
-use crate::cue::CueConfig;
-use crate::decide::{SelectConfig, SmootherConfig};
-use crate::decode::DecodeConfig;
-use crate::infer::InferConfig;
-use crate::pipeline::{ModelConfig, ZoomConfig};
-use crate::source::SourceConfig;
+use crate::cue::{CueConfig, CueError};
+use crate::decide::{DecideError, SelectConfig, SmootherConfig};
+use crate::decode::{DecodeConfig, DecodeError};
+use crate::infer::{InferConfig, InferConfigError, ModelConfig};
+use crate::look::{ZoomConfig, ZoomConfigError};
+use crate::source::{SourceConfig, SourceConfigError};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -72,9 +72,27 @@ pub enum ConfigError {
         /// The TOML parser's message (names the key and line).
         message: String,
     },
-    /// A value is out of range.
+    /// A `[source]` value is out of range.
     #[error("config: {0}")]
-    Invalid(String),
+    Source(#[from] SourceConfigError),
+    /// An `[infer]` value is out of range.
+    #[error("config: {0}")]
+    Infer(#[from] InferConfigError),
+    /// A `[decode]` value is out of range.
+    #[error("config: {0}")]
+    Decode(#[from] DecodeError),
+    /// A `[zoom]` value is out of range.
+    #[error("config: {0}")]
+    Zoom(#[from] ZoomConfigError),
+    /// A `[select]` or `[smoother]` value is out of range.
+    #[error("config: {0}")]
+    Decide(#[from] DecideError),
+    /// A `[cue]` value is out of range.
+    #[error("config: {0}")]
+    Cue(#[from] CueError),
+    /// `dark_mean_luma` is out of range.
+    #[error("config: dark_mean_luma = {0} is out of range [0, 255]")]
+    DarkMeanLuma(f32),
 }
 
 impl Config {
@@ -91,51 +109,23 @@ impl Config {
         Ok(config)
     }
 
-    /// Checks value ranges across stages.
+    /// Checks value ranges, stage by stage.
     ///
     /// # Errors
-    /// [`ConfigError::Invalid`] naming the field.
+    /// [`ConfigError`] naming the key.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.decode.validate().map_err(|e| ConfigError::Invalid(e.to_string()))?;
-        self.select.validate().map_err(|e| ConfigError::Invalid(e.to_string()))?;
-        self.smoother.validate().map_err(|e| ConfigError::Invalid(e.to_string()))?;
-        self.cue.validate().map_err(|e| ConfigError::Invalid(e.to_string()))?;
-        self.zoom.validate().map_err(ConfigError::Invalid)?;
-        self.source.validate().map_err(ConfigError::Invalid)?;
+        self.source.validate()?;
+        self.infer.validate()?;
+        self.decode.validate()?;
+        self.zoom.validate()?;
+        self.select.validate()?;
+        self.smoother.validate()?;
+        self.cue.validate()?;
         if !(0.0..=255.0).contains(&self.dark_mean_luma) {
-            return Err(ConfigError::Invalid(format!(
-                "dark_mean_luma = {} is out of range [0, 255]",
-                self.dark_mean_luma
-            )));
-        }
-        if self.infer.intra_threads == 0 || self.infer.intra_threads > 64 {
-            return Err(ConfigError::Invalid(format!(
-                "infer.intra_threads = {} is out of range 1..=64",
-                self.infer.intra_threads
-            )));
-        }
-        if !(self.source.image_fps > 0.0 && self.source.image_fps <= 1000.0) {
-            return Err(ConfigError::Invalid(format!(
-                "source.image_fps = {} is out of range (0, 1000]",
-                self.source.image_fps
-            )));
+            return Err(ConfigError::DarkMeanLuma(self.dark_mean_luma));
         }
         Ok(())
     }
-}
-
-/// A file shipped with the repository (`models/..`, `samples/..`): `relative` as given
-/// when it exists from the working directory, else found beside the repository the
-/// executable was built in, so `target/release/safecross` works from any directory.
-/// Returned unchanged when found nowhere, so the caller's error names the path asked for.
-pub fn bundled_file(relative: &Path) -> PathBuf {
-    if relative.exists() || relative.is_absolute() {
-        return relative.to_path_buf();
-    }
-    let beside_exe = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.ancestors().skip(1).take(4).map(|dir| dir.join(relative)).find(|p| p.exists()));
-    beside_exe.unwrap_or_else(|| relative.to_path_buf())
 }
 
 #[cfg(test)]

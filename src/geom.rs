@@ -65,6 +65,12 @@ impl BBox {
         if union <= 0.0 { 0.0 } else { inter / union }
     }
 
+    /// The box moved by `(dx, dy)`: from a window's px into those of the image the
+    /// window lies in, when `(dx, dy)` is the window's top-left corner.
+    pub fn translated(&self, dx: f32, dy: f32) -> BBox {
+        BBox::new(self.x1 + dx, self.y1 + dy, self.x2 + dx, self.y2 + dy)
+    }
+
     /// The box clipped to `[0, width] x [0, height]`.
     pub fn clamp_to(&self, width: f32, height: f32) -> BBox {
         BBox::new(

@@ -7,23 +7,30 @@
 //!
 //! ## How data moves
 //! ```text
-//! source -> preprocess -> infer -> decode -> decide -> cue
-//! Frame     InputTensor   &[f32]   Detection  SignalState  sound
+//! source -> preprocess -> infer -> decode -> (look) -> decide -> cue
+//! Frame     InputTensor   &[f32]   Detection             SignalState  sound
 //! ```
 //! Each stage is a module with one main type, its own config and its own error type.
-//! Stages only import the vocabulary modules ([`frame`], [`tensor`], [`geom`],
-//! [`signal`], [`truth`]); [`pipeline`] is the only place that wires them together,
-//! and [`runner`] runs the loop around it: source, pipeline and cues, on time.
-//! [`synth`] makes test scenes and training stills; `eval` measures quality.
+//! [`look`] is the second look at a far head: where to look, and how the two readings
+//! merge. Stages only import the vocabulary modules ([`frame`], [`tensor`], [`geom`],
+//! [`signal`], [`truth`], [`bundled`]); [`config`] gathers the stages' settings;
+//! [`pipeline`] is the only place that wires the stages together, and [`runner`] runs
+//! the loop around it: source, pipeline and cues, on time. `tests/it/layering.rs`
+//! holds these rules.
+//!
+//! Tools, not on the device: `synth` makes test scenes and training stills, `eval`
+//! measures quality, `bench` measures speed.
 //!
 //! Features: `onnxruntime` (the in-process engine, the run loop and the benchmark),
-//! `video`, `audio`, `camera`; all on by default. The browser build (`web/`) uses
-//! none of them: its page brings the camera, the model's run and the speaker.
+//! `video`, `audio`, `camera`, `tools` (`synth`, `eval`, `bench` and the binary's
+//! commands that use them); all on by default. The browser build (`web/`) uses none of
+//! them: its page brings the camera, the model's run and the speaker.
 #![deny(missing_docs)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::todo, clippy::unimplemented)]
 // Unit tests may unwrap: a panic there is a failed test, not a crash in the field.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod bundled;
 pub mod frame;
 pub mod geom;
 pub mod signal;
@@ -33,16 +40,18 @@ pub mod truth;
 pub mod cue;
 pub mod decide;
 pub mod decode;
-// Measures on files and draws its charts into PNG files: not in the browser build.
-#[cfg(not(target_arch = "wasm32"))]
+// Measures on files and draws its charts into PNG files.
+#[cfg(feature = "tools")]
 pub mod eval;
 pub mod infer;
+pub mod look;
 pub mod preprocess;
 pub mod source;
+#[cfg(feature = "tools")]
 pub mod synth;
 
 // The benchmark and the run loop drive the in-process engine.
-#[cfg(feature = "onnxruntime")]
+#[cfg(all(feature = "onnxruntime", feature = "tools"))]
 pub mod bench;
 pub mod config;
 pub mod pipeline;

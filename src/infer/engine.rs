@@ -279,7 +279,7 @@ pub fn ort_library_candidates_from(
     // `pip install onnxruntime` into a virtual environment puts the library in
     // .venv/lib/python3.X/site-packages/onnxruntime/capi/, under a versioned name.
     let repos = std::iter::once(cwd.to_path_buf())
-        .chain(exe.into_iter().flat_map(|e| e.ancestors().skip(1).take(4)).map(Path::to_path_buf));
+        .chain(exe.into_iter().flat_map(crate::bundled::folders_above).map(Path::to_path_buf));
     let mut dirs = Vec::new();
     for repo in repos {
         let Ok(entries) = std::fs::read_dir(repo.join(".venv/lib")) else { continue };

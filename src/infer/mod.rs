@@ -15,20 +15,53 @@
 //! with the same message on both engines. Without the feature (the browser build in
 //! `web/`, where the page runs the model), only that reading and the settings remain.
 //!
-//! Imports: `tensor` and external crates only.
+//! Imports: the vocabulary (`tensor`, `signal`, `bundled`) and external crates only.
 
 #[cfg(feature = "onnxruntime")]
 mod engine;
 pub mod onnx_meta;
 
+use crate::signal::SignalMeaning;
 #[cfg(feature = "onnxruntime")]
 pub use engine::{Engine, ort_library_candidates, ort_library_candidates_from};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// Where the model comes from and how its classes are named.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Path to the ONNX file; default [`DEFAULT_MODEL`] (looked up in the working
+    /// directory, then beside the executable's repository).
+    pub path: PathBuf,
+    /// Class names in output order, replacing the model's `names` metadata; default none.
+    pub classes: Option<Vec<String>>,
+    /// Meaning per class name, overriding what is derived from the name, e.g.
+    /// `{ "left" = "other", "walking_man" = "ped_walk" }`; default empty.
+    pub class_meanings: BTreeMap<String, SignalMeaning>,
+}
+
+/// Default model, relative to the repository root.
+pub const DEFAULT_MODEL: &str = "models/safecross-tl.onnx";
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self { path: PathBuf::from(DEFAULT_MODEL), classes: None, class_meanings: BTreeMap::new() }
+    }
+}
+
+impl ModelConfig {
+    /// The model path, resolved: as given when it exists, else, for a relative path,
+    /// beside the repository the executable was built in (so `target/release/safecross`
+    /// finds `models/` from any directory).
+    pub fn resolved_path(&self) -> PathBuf {
+        crate::bundled::bundled_file(&self.path)
+    }
+}
+
 /// Which engine runs the model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BackendChoice {
     /// ONNX Runtime when a library is found, else tract.
@@ -41,7 +74,7 @@ pub enum BackendChoice {
 }
 
 /// Which ONNX Runtime execution provider runs the operators (tract ignores this).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExecutionProvider {
     /// ONNX Runtime's own CPU kernels, in every build of the library.
@@ -77,6 +110,35 @@ pub struct InferConfig {
     /// has no `imgsz` metadata (a dynamic export from a tool other than ultralytics);
     /// default none. A model with a fixed size, or with `imgsz`, ignores it.
     pub input_size: Option<[u32; 2]>,
+}
+
+impl InferConfig {
+    /// Checks the ranges of the settings.
+    ///
+    /// # Errors
+    /// [`InferConfigError`] naming the key out of range.
+    pub fn validate(&self) -> Result<(), InferConfigError> {
+        if self.intra_threads == 0 || self.intra_threads > 64 {
+            return Err(InferConfigError {
+                key: "intra_threads",
+                value: self.intra_threads.to_string(),
+                range: "1..=64",
+            });
+        }
+        Ok(())
+    }
+}
+
+/// An `[infer]` setting out of its range.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("infer.{key} = {value} is out of range {range}")]
+pub struct InferConfigError {
+    /// The key under `[infer]`.
+    pub key: &'static str,
+    /// The value given, as written.
+    pub value: String,
+    /// The range it must lie in.
+    pub range: &'static str,
 }
 
 impl Default for InferConfig {

@@ -2,13 +2,14 @@
 
 use super::looks::Looks;
 use super::steps::{FrameSteps, Step};
-use super::{FrameDecision, ModelConfig, PipelineError, StageTimes, ZoomConfig};
+use super::{FrameDecision, PipelineError, StageTimes};
 use crate::config::Config;
 use crate::decide::Decision;
 use crate::decode::{ClassMap, DecodeConfig, OutputLayout};
 use crate::frame::Frame;
 use crate::geom::BBox;
-use crate::infer::{Backend, Engine, InferConfig, ModelIo};
+use crate::infer::{Backend, Engine, InferConfig, ModelConfig, ModelIo};
+use crate::look::ZoomConfig;
 use crate::signal::Detection;
 use std::path::{Path, PathBuf};
 use web_time::Instant;
@@ -66,7 +67,7 @@ impl Detector {
         self.looks.take_full_view(output, t0.elapsed())
     }
 
-    /// The second look (see [`ZoomConfig`]) at `head` after a [`Detector::detect`] of the
+    /// The second look (see [`look`](crate::look)) at `head` after a [`Detector::detect`] of the
     /// same frame, merged into its detections. Returns the window in frame px, or `None`
     /// when the window would not magnify at least `zoom.min_gain` or the head is already
     /// big in the full view.

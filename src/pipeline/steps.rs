@@ -4,12 +4,13 @@
 //! return to the page's event loop.
 
 use super::looks::Looks;
-use super::{FrameDecision, IN_VIEW_MIN_SCORE, PipelineError, ZoomConfig};
+use super::{FrameDecision, IN_VIEW_MIN_SCORE, PipelineError};
 use crate::config::Config;
 use crate::decide::{Decision, Observation, Selector, Smoother};
 use crate::decode::BadOutput;
 use crate::frame::Frame;
 use crate::infer::ModelIo;
+use crate::look::ZoomConfig;
 use crate::signal::Detection;
 use crate::source::freeze::FreezeDetector;
 use crate::tensor::InputTensor;
@@ -94,7 +95,7 @@ impl FrameSteps {
 
     /// Takes the model's `output` for the last input it gave, which took `infer` to
     /// compute. Asks for a second look when the followed head needs one (see
-    /// [`ZoomConfig`]), else decides the frame.
+    /// [`look`](crate::look)), else decides the frame.
     ///
     /// A model output that is not valid (see [`BadOutput`]) or a frozen picture (see
     /// [`FreezeDetector`]) is no error: the frame counts as unknown, like a dark one.

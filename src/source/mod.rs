@@ -75,26 +75,34 @@ impl SourceConfig {
     /// Checks the ranges of the settings.
     ///
     /// # Errors
-    /// A one-line message naming the field out of range.
-    pub fn validate(&self) -> Result<(), String> {
-        if !(self.freeze_after_s.is_finite() && (0.1..=60.0).contains(&self.freeze_after_s)) {
-            return Err(format!("source.freeze_after_s = {} is out of range [0.1, 60]", self.freeze_after_s));
-        }
-        if !(self.freeze_max_mean_diff.is_finite() && (0.0..=5.0).contains(&self.freeze_max_mean_diff)) {
-            return Err(format!("source.freeze_max_mean_diff = {} is out of range [0, 5]", self.freeze_max_mean_diff));
-        }
-        if !(self.image_fps.is_finite() && self.image_fps > 0.0 && self.image_fps <= 1000.0) {
-            return Err(format!("source.image_fps = {} is out of range (0, 1000]", self.image_fps));
-        }
-        if !(1..=1000).contains(&self.camera_fps) {
-            return Err(format!("source.camera_fps = {} is out of range [1, 1000]", self.camera_fps));
-        }
+    /// [`SourceConfigError`] naming the first key out of range.
+    pub fn validate(&self) -> Result<(), SourceConfigError> {
+        let check = |ok: bool, key: &'static str, value: String, range: &'static str| {
+            if ok { Ok(()) } else { Err(SourceConfigError { key, value, range }) }
+        };
+        let f = self.freeze_after_s;
+        check(f.is_finite() && (0.1..=60.0).contains(&f), "freeze_after_s", f.to_string(), "[0.1, 60]")?;
+        let d = self.freeze_max_mean_diff;
+        check(d.is_finite() && (0.0..=5.0).contains(&d), "freeze_max_mean_diff", d.to_string(), "[0, 5]")?;
+        let fps = self.image_fps;
+        check(fps.is_finite() && fps > 0.0 && fps <= 1000.0, "image_fps", fps.to_string(), "(0, 1000]")?;
+        check((1..=1000).contains(&self.camera_fps), "camera_fps", self.camera_fps.to_string(), "[1, 1000]")?;
         let (w, h) = self.camera_resolution;
-        if !((16..=8192).contains(&w) && (16..=8192).contains(&h)) {
-            return Err(format!("source.camera_resolution = [{w}, {h}] is out of range: each side in [16, 8192]"));
-        }
-        Ok(())
+        let sides = (16..=8192).contains(&w) && (16..=8192).contains(&h);
+        check(sides, "camera_resolution", format!("[{w}, {h}]"), "each side in [16, 8192]")
     }
+}
+
+/// A `[source]` setting out of its range.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("source.{key} = {value} is out of range {range}")]
+pub struct SourceConfigError {
+    /// The key under `[source]`.
+    pub key: &'static str,
+    /// The value given, as written.
+    pub value: String,
+    /// The range it must lie in.
+    pub range: &'static str,
 }
 
 /// What a source is, for logs, reports and pacing.

@@ -30,7 +30,7 @@ fn aarch64_build_compiles() {
             "aarch64-unknown-linux-gnu",
             "--no-default-features",
             "--features",
-            "onnxruntime,video",
+            "onnxruntime,video,tools",
             "--lib",
             "--bins",
         ])

@@ -5,8 +5,8 @@
 use crate::util::repo_root;
 use std::path::{Path, PathBuf};
 
-const STAGES: [&str; 6] = ["source", "preprocess", "infer", "decode", "decide", "cue"];
-const VOCABULARY: [&str; 5] = ["frame", "geom", "signal", "tensor", "truth"];
+const STAGES: [&str; 7] = ["source", "preprocess", "infer", "decode", "look", "decide", "cue"];
+const VOCABULARY: [&str; 6] = ["bundled", "frame", "geom", "signal", "tensor", "truth"];
 const ABOVE_STAGES: [&str; 6] = ["pipeline", "runner", "config", "eval", "synth", "bench"];
 
 /// Every `.rs` file of module `name`: `src/name.rs` and everything under `src/name/`.
@@ -82,6 +82,21 @@ fn stages_import_only_the_vocabulary() {
         }
     }
     assert!(wrong.is_empty(), "the one-way rule is broken:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn the_config_sits_below_the_wiring() {
+    // `config` gathers the stages' settings; the wiring reads it. A `config` that
+    // imported the wiring would make the two a cycle.
+    let mut wrong = Vec::new();
+    for file in module_files("config") {
+        for (line, module) in crate_paths(&file) {
+            if ABOVE_STAGES.contains(&module.as_str()) && module != "config" {
+                wrong.push(format!("{}:{line}: `config` uses `crate::{module}`", file.display()));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "config imports what sits above it:\n{}", wrong.join("\n"));
 }
 
 #[test]

@@ -31,7 +31,7 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     check_model_exists(&config)?;
     let spec = match &args.source {
         Some(s) => SourceSpec::parse(s),
-        None => SourceSpec::Path(safecross::config::bundled_file(std::path::Path::new(DEFAULT_CLIP))),
+        None => SourceSpec::Path(safecross::bundled::bundled_file(std::path::Path::new(DEFAULT_CLIP))),
     };
     let mut pipeline = Pipeline::new(&config)?;
     let source_config = config.source.clone();

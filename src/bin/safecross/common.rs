@@ -13,7 +13,7 @@ pub struct ModelArgs {
     pub model: Option<PathBuf>,
     /// Inference engine: `auto` uses ONNX Runtime when its library is found, else tract
     #[arg(long, value_enum, value_name = "ENGINE")]
-    pub backend: Option<BackendChoice>,
+    pub backend: Option<EngineArg>,
     /// Path to libonnxruntime.so (also read from ORT_DYLIB_PATH)
     #[arg(long, value_name = "FILE")]
     pub ort_lib: Option<PathBuf>,
@@ -23,7 +23,7 @@ pub struct ModelArgs {
     /// ONNX Runtime execution provider: `xnnpack` can be faster on ARM boards, but only
     /// ONNX Runtime builds made with XNNPACK have it [default: cpu]
     #[arg(long, value_enum, value_name = "EP")]
-    pub ort_ep: Option<ExecutionProvider>,
+    pub ort_ep: Option<EpArg>,
     /// Class names in output order, comma-separated, for models without `names` metadata
     /// (`--classes` in other tools filters by class id; here that is `detect --classes`)
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]
@@ -55,6 +55,46 @@ pub struct ModelArgs {
     /// TOML config file; flags override its values
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+/// `--backend`: the library's [`BackendChoice`], spelt for the command line (clap stays
+/// out of the library).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineArg {
+    /// ONNX Runtime when its library is found, else tract.
+    Auto,
+    /// ONNX Runtime, or an error saying where it was looked for.
+    Ort,
+    /// tract (pure Rust).
+    Tract,
+}
+
+impl From<EngineArg> for BackendChoice {
+    fn from(arg: EngineArg) -> Self {
+        match arg {
+            EngineArg::Auto => BackendChoice::Auto,
+            EngineArg::Ort => BackendChoice::Ort,
+            EngineArg::Tract => BackendChoice::Tract,
+        }
+    }
+}
+
+/// `--ort-ep`: the library's [`ExecutionProvider`], spelt for the command line.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EpArg {
+    /// ONNX Runtime's own CPU kernels.
+    Cpu,
+    /// XNNPACK, in ONNX Runtime builds made with it.
+    Xnnpack,
+}
+
+impl From<EpArg> for ExecutionProvider {
+    fn from(arg: EpArg) -> Self {
+        match arg {
+            EpArg::Cpu => ExecutionProvider::Cpu,
+            EpArg::Xnnpack => ExecutionProvider::Xnnpack,
+        }
+    }
 }
 
 /// How overlapping boxes are merged (`[decode] class_agnostic_nms`).
@@ -90,7 +130,7 @@ impl ModelArgs {
             config.model.path = m.clone();
         }
         if let Some(b) = self.backend {
-            config.infer.backend = b;
+            config.infer.backend = b.into();
         }
         if let Some(l) = &self.ort_lib {
             config.infer.ort_lib = Some(l.clone());
@@ -99,7 +139,7 @@ impl ModelArgs {
             config.infer.intra_threads = t;
         }
         if let Some(ep) = self.ort_ep {
-            config.infer.execution_provider = ep;
+            config.infer.execution_provider = ep.into();
         }
         if let Some(c) = &self.class_names {
             config.model.classes = Some(c.iter().map(|s| s.trim().to_string()).collect());
