@@ -57,7 +57,7 @@ impl Default for Config {
 #[non_exhaustive]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("cannot read config {path}: {source}")]
+    #[error("cannot read config {path}")]
     Io {
         /// File path.
         path: PathBuf,
@@ -73,25 +73,25 @@ pub enum ConfigError {
         message: String,
     },
     /// A `[source]` value is out of range.
-    #[error("config: {0}")]
+    #[error(transparent)]
     Source(#[from] SourceConfigError),
     /// An `[infer]` value is out of range.
-    #[error("config: {0}")]
+    #[error(transparent)]
     Infer(#[from] InferConfigError),
     /// A `[decode]` value is out of range.
-    #[error("config: {0}")]
+    #[error(transparent)]
     Decode(#[from] DecodeError),
     /// A `[zoom]` value is out of range.
-    #[error("config: {0}")]
+    #[error(transparent)]
     Zoom(#[from] ZoomConfigError),
     /// A `[select]` or `[smoother]` value is out of range.
-    #[error("config: {0}")]
+    #[error(transparent)]
     Decide(#[from] DecideError),
     /// A `[cue]` value is out of range.
-    #[error("config: {0}")]
+    #[error(transparent)]
     Cue(#[from] CueError),
     /// `dark_mean_luma` is out of range.
-    #[error("config: dark_mean_luma = {0} is out of range [0, 255]")]
+    #[error("dark_mean_luma = {0} is out of range [0, 255]")]
     DarkMeanLuma(f32),
 }
 

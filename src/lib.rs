@@ -57,3 +57,17 @@ pub mod config;
 pub mod pipeline;
 #[cfg(feature = "onnxruntime")]
 pub mod runner;
+
+/// An error and its causes on one line, outermost first, as `a: b: c`. Errors display
+/// only their own message and expose the cause through `source()`, so a message that
+/// names what failed ("frame 12 (clip.mp4) cannot be read") is followed by why.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut line = error.to_string();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        line.push_str(": ");
+        line.push_str(&c.to_string());
+        cause = c.source();
+    }
+    line.replace('\n', " ")
+}

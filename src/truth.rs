@@ -120,7 +120,7 @@ pub struct Timeline {
 #[non_exhaustive]
 pub enum TimelineError {
     /// The file could not be read.
-    #[error("cannot read timeline {path}: {source}")]
+    #[error("cannot read timeline {path}")]
     Io {
         /// File path.
         path: String,

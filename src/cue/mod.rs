@@ -265,7 +265,7 @@ pub enum CueError {
         why: String,
     },
     /// The WAV output cannot be created or written.
-    #[error("writing {path}: {source}")]
+    #[error("writing {path}")]
     Wav {
         /// The output path.
         path: PathBuf,

@@ -50,7 +50,7 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum EvalError {
     /// A file or folder could not be read or written.
-    #[error("cannot access {path}: {source}")]
+    #[error("cannot access {path}")]
     Io {
         /// The file or folder.
         path: PathBuf,

@@ -197,7 +197,7 @@ impl std::fmt::Display for Backend {
 #[non_exhaustive]
 pub enum InferError {
     /// The model file could not be read.
-    #[error("cannot read model {path}: {source}")]
+    #[error("cannot read model {path}")]
     ReadModel {
         /// Model path.
         path: PathBuf,

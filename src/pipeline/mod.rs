@@ -39,7 +39,7 @@ pub enum PipelineError {
     #[error(transparent)]
     Infer(#[from] InferError),
     /// The output cannot be decoded with these class names.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Decode {
         /// Model path.
         path: PathBuf,

@@ -133,7 +133,7 @@ pub enum SourceError {
         path: PathBuf,
     },
     /// The file or folder exists but cannot be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Io {
         /// The path.
         path: PathBuf,
@@ -168,7 +168,7 @@ pub enum SourceError {
     },
     /// One frame of a stream could not be read; the frames around it can. The run counts
     /// it as unknown and goes on (see [`SourceError::bad_frame_time`]).
-    #[error("frame {seq} ({path}) cannot be read: {source}")]
+    #[error("frame {seq} ({path}) cannot be read")]
     BadFrame {
         /// Number of the frame in the stream.
         seq: u64,

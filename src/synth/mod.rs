@@ -80,7 +80,7 @@ impl Designs {
 #[non_exhaustive]
 pub enum SynthError {
     /// An output file or folder could not be written.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Write {
         /// The path.
         path: PathBuf,
@@ -88,7 +88,7 @@ pub enum SynthError {
         source: std::io::Error,
     },
     /// An input file or folder could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         /// The path.
         path: PathBuf,

@@ -95,7 +95,7 @@ impl Safecross {
         let lang: Lang = lang.parse().map_err(|e| JsError::new(&format!("{e}")))?;
         let config = Config::default();
         let path = Path::new(MODEL_NAME);
-        let io = read_model_io(path, model).map_err(|e| JsError::new(&e.to_string()))?;
+        let io = read_model_io(path, model).map_err(|e| JsError::new(&safecross::error_chain(&e)))?;
         if io.output_is_open() {
             return Err(JsError::new("the web app runs models with a fixed output shape; export without dynamic=True"));
         }
@@ -103,10 +103,10 @@ impl Safecross {
             // The page hands onnxruntime-web float32 tensors and reads float32 back.
             return Err(JsError::new("the web app runs float32 models only; this one is float16"));
         }
-        let steps = FrameSteps::new(&config, &io, path).map_err(|e| JsError::new(&e.to_string()))?;
+        let steps = FrameSteps::new(&config, &io, path).map_err(|e| JsError::new(&safecross::error_chain(&e)))?;
         let cue = CueConfig { lang, sample_rate_hz: sample_rate, ..CueConfig::default() };
-        cue.validate().map_err(|e| JsError::new(&e.to_string()))?;
-        let bank = SpeechBank::load(lang, sample_rate).map_err(|e| JsError::new(&e.to_string()))?;
+        cue.validate().map_err(|e| JsError::new(&safecross::error_chain(&e)))?;
+        let bank = SpeechBank::load(lang, sample_rate).map_err(|e| JsError::new(&safecross::error_chain(&e)))?;
         Ok(Self {
             steps,
             io,
@@ -172,7 +172,7 @@ impl Safecross {
         t_s: f64,
     ) -> Result<js_sys::Float32Array, JsError> {
         self.load_frame(rgba, width, height, t_s)?;
-        let input = self.steps.begin(&self.frame).map_err(|e| JsError::new(&e.to_string()))?;
+        let input = self.steps.begin(&self.frame).map_err(|e| JsError::new(&safecross::error_chain(&e)))?;
         // Copied once, straight into a JS array: the page hands it on to onnxruntime-web.
         Ok(js_sys::Float32Array::from(input.data.as_slice()))
     }
@@ -189,7 +189,7 @@ impl Safecross {
         let infer = Duration::from_secs_f64(infer_s);
         self.infer += infer;
         self.looks += 1;
-        match self.steps.resume(&self.frame, output, infer).map_err(|e| JsError::new(&e.to_string()))? {
+        match self.steps.resume(&self.frame, output, infer).map_err(|e| JsError::new(&safecross::error_chain(&e)))? {
             Step::Infer(next) => Ok(Some(js_sys::Float32Array::from(next.data.as_slice()))),
             Step::Decided(fd) => {
                 self.decided(&fd);
@@ -212,14 +212,18 @@ impl Safecross {
             }
             self.load_frame(rgba, width, height, t_s)?;
             let Some(model) = self.tract.as_mut() else { return Err(JsError::new("tract model missing")) };
-            let mut input = self.steps.begin(&self.frame).map_err(|e| JsError::new(&e.to_string()))?;
+            let mut input = self.steps.begin(&self.frame).map_err(|e| JsError::new(&safecross::error_chain(&e)))?;
             loop {
                 let t0 = web_time::Instant::now();
                 let output = model.run(&input.data)?;
                 let infer = t0.elapsed();
                 self.infer += infer;
                 self.looks += 1;
-                match self.steps.resume(&self.frame, output, infer).map_err(|e| JsError::new(&e.to_string()))? {
+                match self
+                    .steps
+                    .resume(&self.frame, output, infer)
+                    .map_err(|e| JsError::new(&safecross::error_chain(&e)))?
+                {
                     Step::Infer(next) => input = next,
                     Step::Decided(fd) => {
                         self.decided(&fd);

@@ -147,19 +147,7 @@ fn init_logging(verbose: u8) {
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
 }
 
-/// The whole error chain on one line, outermost first. Library errors often repeat their
-/// cause in their own message; a cause already shown is not printed twice.
+/// The whole error chain on one line, outermost first (see [`safecross::error_chain`]).
 fn one_line(err: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in err.chain() {
-        let text = cause.to_string();
-        if line.contains(&text) {
-            continue;
-        }
-        if !line.is_empty() {
-            line.push_str(": ");
-        }
-        line.push_str(&text);
-    }
-    line.replace('\n', " ")
+    safecross::error_chain(err.as_ref())
 }

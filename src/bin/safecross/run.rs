@@ -5,6 +5,7 @@ use crate::common::{ModelArgs, detection_json, detection_labels};
 use anyhow::Context;
 use safecross::cue::{Announcement, AudioOutput, CueMode, CuePlayer, Lang};
 use safecross::decide::Decision;
+use safecross::error_chain;
 use safecross::pipeline::Pipeline;
 use safecross::runner::{Event, Pace, RunError, Runner};
 use safecross::signal::{Basis, SignalState};
@@ -220,7 +221,7 @@ fn watch(
             }
             Event::BadFrame { t_s, decision: d, announcement, error } => {
                 if args.json {
-                    writeln!(out, "{}", frameless_line(t_s, "bad_frame", error.to_string().into(), &d))?;
+                    writeln!(out, "{}", frameless_line(t_s, "bad_frame", error_chain(&error).into(), &d))?;
                     announce(out, screen, true, t_s, &announcement)?;
                 } else {
                     announce(out, screen, false, t_s, &announcement)?;
@@ -230,7 +231,7 @@ fn watch(
             Event::Fault { t_s, decision: d, announcement, error } => {
                 if args.json {
                     // After a fault the decision is unknown, whose confidence is 0.
-                    writeln!(out, "{}", frameless_line(t_s, "fault", error.to_string().into(), &d))?;
+                    writeln!(out, "{}", frameless_line(t_s, "fault", error_chain(&error).into(), &d))?;
                 }
                 announce(out, screen, args.json, t_s, &announcement)?;
                 screen.finish(out)?;
