@@ -231,7 +231,7 @@ fn recommend(max_fps: f64, input: &str) -> String {
         )
     } else {
         format!(
-            "this board manages only {max_fps:.1} FPS with the {input} px model: announcements will lag; use --backend ort if it is not in use, or a smaller model input"
+            "this board manages only {max_fps:.1} FPS with the {input} px model: announcements will lag; set `[infer] backend` to ort if it is not in use, or use a smaller model input"
         )
     }
 }

@@ -79,7 +79,7 @@ impl Engine {
                         .with_intra_threads(1)
                         .and_then(|b| b.with_intra_op_spinning(false))
                         .and_then(|b| b.with_execution_providers([xnnpack]))
-                        .map_err(|e| engine_err(format!("the XNNPACK execution provider is not available in this ONNX Runtime library ({}); use --ort-ep cpu or a build with XNNPACK", e.to_string().trim())))?
+                        .map_err(|e| engine_err(format!("the XNNPACK execution provider is not available in this ONNX Runtime library ({}); set `[infer] execution_provider` to cpu, or use a build with XNNPACK", e.to_string().trim())))?
                 }
             };
         }
@@ -229,7 +229,7 @@ fn activate_backend(config: &InferConfig) -> Result<&'static Backend, InferError
         };
     }
     let backend = match config.backend {
-        BackendChoice::Tract => install_tract("asked for with --backend tract".into()),
+        BackendChoice::Tract => install_tract("asked for with `[infer] backend` tract".into()),
         BackendChoice::Ort => install_ort(config).map_err(|looked| InferError::OrtNotFound { looked })?,
         BackendChoice::Auto => match install_ort(config) {
             Ok(b) => b,

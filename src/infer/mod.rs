@@ -222,7 +222,7 @@ pub enum InferError {
     },
     /// `--backend ort` and no usable ONNX Runtime library was found.
     #[error(
-        "ONNX Runtime not found; looked in: {looked}. Install it (pip install onnxruntime) and pass --ort-lib <path to libonnxruntime.so> or set ORT_DYLIB_PATH, or use --backend tract"
+        "ONNX Runtime not found; looked in: {looked}. Install it (pip install onnxruntime) and set `[infer] ort_lib` to the path of libonnxruntime.so or set ORT_DYLIB_PATH, or set `[infer] backend` to tract"
     )]
     OrtNotFound {
         /// Every place that was tried, with why it failed.
@@ -334,7 +334,7 @@ pub fn read_model_io_sized(path: &Path, bytes: &[u8], open_size: Option<[u32; 2]
             let imgsz = summary.metadata.get("imgsz").and_then(|s| parse_imgsz(s));
             imgsz.or(open_size.map(|[h, w]| (h, w))).ok_or_else(|| {
                 not_detector(format!(
-                    "input `{}` has a dynamic size and no `imgsz` metadata; pass --imgsz HEIGHTxWIDTH, or export it \
+                    "input `{}` has a dynamic size and no `imgsz` metadata; set `[infer] input_size` to [height, width], or export it \
                      with a fixed input size",
                     input.name
                 ))

@@ -62,7 +62,7 @@ impl Looks {
             None => {
                 let count = layout.class_count().unwrap_or(0);
                 tracing::warn!(
-                    "{} has no class names; pass --class-names, or every box will mean `other`",
+                    "{} has no class names; set `[model] classes`, or every box will mean `other`",
                     path.display()
                 );
                 ClassMap::unnamed(count)
@@ -71,8 +71,8 @@ impl Looks {
         if !classes.is_empty() && !classes.tells_state() {
             tracing::warn!(
                 "{}: none of its classes says a signal state (walk, stop, red, yellow, green), so every decision will be \
-                 unknown (said as \"Signal seen, state unknown\" while it sees a head); `safecross info` lists them, and \
-                 [model.class_meanings] in a --config file can map them",
+                 unknown (said as \"Signal seen, state unknown\" while it sees a head); `[model] class_meanings` can map \
+                 them to states",
                 path.display()
             );
         }

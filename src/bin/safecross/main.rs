@@ -25,6 +25,7 @@ mod cues;
 mod detect;
 mod eval;
 mod info;
+mod keys;
 mod run;
 mod synth;
 
@@ -144,10 +145,10 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("SAFECROSS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(|| keys::Stderr).with_target(false).init();
 }
 
 /// The whole error chain on one line, outermost first (see [`safecross::error_chain`]).
 fn one_line(err: &anyhow::Error) -> String {
-    safecross::error_chain(err.as_ref())
+    keys::with_flags(&safecross::error_chain(err.as_ref()))
 }
