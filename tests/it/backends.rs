@@ -2,13 +2,8 @@
 //! 1 px and scores within 1e-3. Runs the shipped model through the real binary, once
 //! per backend, on real photos when `../shared/` is present and on the sample clips.
 
-use crate::util::{repo_root, safecross, safecross_with, shared_dir, skip};
+use crate::util::{repo_root, safecross, safecross_with, shared_dir, shipped_model, skip};
 use serde_json::Value;
-
-fn shipped_model() -> Option<std::path::PathBuf> {
-    let m = repo_root().join("models/safecross-tl.onnx");
-    m.exists().then_some(m)
-}
 
 fn detections(args: &[&str], backend: &str) -> Vec<Value> {
     let mut full = args.to_vec();

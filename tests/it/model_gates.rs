@@ -5,13 +5,8 @@
 //! - on the real validation photos (when `../shared/` is present), detection quality is
 //!   no worse than the model card's figures minus 0.02, so the card cannot rot.
 
-use crate::util::{model_card, repo_root, safecross, shared_dir, skip};
+use crate::util::{model_card, repo_root, safecross, shared_dir, shipped_model, skip};
 use serde_json::Value;
-
-fn shipped_model() -> Option<std::path::PathBuf> {
-    let m = repo_root().join("models/safecross-tl.onnx");
-    m.exists().then_some(m)
-}
 
 #[test]
 fn samples_never_get_walk_during_dont_walk_and_follow_the_truth() {

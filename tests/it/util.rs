@@ -34,6 +34,12 @@ pub struct Run {
     pub stderr: String,
 }
 
+/// The shipped model, when it is there.
+pub fn shipped_model() -> Option<PathBuf> {
+    let m = repo_root().join("models/safecross-tl.onnx");
+    m.exists().then_some(m)
+}
+
 /// Runs the binary with `args`, with `ORT_DYLIB_PATH` passed through unless `env` says otherwise.
 pub fn safecross(args: &[&str]) -> Run {
     safecross_with(args, &[])
