@@ -24,13 +24,17 @@
 //!   dropped frames (real-time pacing on a slow board) are weighted correctly.
 //! - [`report`] renders a terminal table and PNGs (timelines, PR curves, worst misses);
 //!   the report structs serialize to the `--json` output.
+//! - `clips` (with the `onnxruntime` feature) finds clips and plays each through the
+//!   pipeline into decision samples, the way `run` would.
 //!
-//! Imports: the vocabulary modules (`geom`, `signal`, `truth`). Nothing in `src/` imports
-//! this module; the binary wires it to the pipeline.
+//! Imports: the vocabulary modules (`geom`, `signal`, `truth`); `clips` also the
+//! pipeline, the source and the cue policy. Nothing on the device imports this module.
 //!
 //! [`SignalMeaning`]: crate::signal::SignalMeaning
 //! [`Timeline`]: crate::truth::Timeline
 
+#[cfg(feature = "onnxruntime")]
+pub mod clips;
 pub mod dataset;
 pub mod decision;
 pub mod detection;
@@ -109,6 +113,29 @@ pub enum EvalError {
         clip: String,
         /// What is wrong.
         message: String,
+    },
+    /// A clip or its timeline is missing, or the clip has no frames.
+    #[error("{path}: {message}")]
+    Clips {
+        /// The clip, its timeline or the folder.
+        path: PathBuf,
+        /// What is missing.
+        message: String,
+    },
+    /// A clip could not be read.
+    #[cfg(feature = "onnxruntime")]
+    #[error(transparent)]
+    Source(#[from] crate::source::SourceError),
+    /// The pipeline failed on a frame of a clip.
+    #[cfg(feature = "onnxruntime")]
+    #[error("{} at {t_s:.2} s", video.display())]
+    Pipeline {
+        /// The clip.
+        video: PathBuf,
+        /// The frame's time, s.
+        t_s: f64,
+        /// What failed.
+        source: crate::pipeline::PipelineError,
     },
     /// A report picture could not be drawn.
     #[error("cannot draw {path}: {message}")]

@@ -4,21 +4,14 @@
 use crate::common::{ModelArgs, check_model_exists};
 use anyhow::Context;
 use safecross::config::Config;
-use safecross::cue::SpeechPolicy;
-use safecross::eval::decision::ClipDecisions;
-use safecross::eval::{
-    Dataset, DecisionEvaluator, DecisionSample, DetectionEvalConfig, DetectionEvaluator, HeadCounts, report,
-};
+use safecross::eval::clips::{ClipPace, find_clips, run_clip};
+use safecross::eval::{Dataset, DecisionEvaluator, DetectionEvalConfig, DetectionEvaluator, report};
 use safecross::frame::Frame;
 use safecross::pipeline::{Detector, Pipeline};
 use safecross::source::images::load_image;
-use safecross::source::pacing::{Clock, Paced};
-use safecross::source::prefetch::Prefetch;
-use safecross::source::{self, FrameSource, SourceSpec};
 use safecross::truth::Timeline;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
 
 /// Measure detection quality on labelled photos, or decision quality on clips with a
 /// ground-truth timeline. Exits 1 when a quality gate fails, 2 on errors. Every column
@@ -148,56 +141,20 @@ fn detection(args: &Args, mut config: Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `(clip video, its timeline)` pairs under `path`.
-fn find_clips(path: &Path) -> anyhow::Result<Vec<(PathBuf, PathBuf)>> {
-    if path.is_file() {
-        let (video, timeline) = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
-            (path.with_extension("mp4"), path.to_path_buf())
-        } else {
-            (path.to_path_buf(), path.with_extension("json"))
-        };
-        for p in [&video, &timeline] {
-            if !p.is_file() {
-                anyhow::bail!("{}: missing; a clip needs <clip>.mp4 and its timeline <clip>.json", p.display());
-            }
-        }
-        return Ok(vec![(video, timeline)]);
-    }
-    let mut videos: Vec<PathBuf> = std::fs::read_dir(path)
-        .with_context(|| format!("cannot read {}", path.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("mp4")))
-        .collect();
-    videos.sort();
-    if videos.is_empty() {
-        anyhow::bail!(
-            "{}: neither a YOLO dataset (no images/ folder) nor a folder of clips (no .mp4 files)",
-            path.display()
-        );
-    }
-    videos
-        .into_iter()
-        .map(|v| {
-            let t = v.with_extension("json");
-            if t.is_file() {
-                Ok((v, t))
-            } else {
-                anyhow::bail!("{}: no timeline {} beside it", v.display(), t.display())
-            }
-        })
-        .collect()
-}
-
 fn decision(args: &Args, config: Config) -> anyhow::Result<ExitCode> {
     let clips = find_clips(&args.path)?;
     check_model_exists(&config)?;
     let mut pipeline = Pipeline::new(&config)?;
     let mut evaluator = DecisionEvaluator::new();
-    for (video, timeline_path) in &clips {
-        let shown = timeline_path.display().to_string();
+    let pace = match args.pace {
+        Pace::Fast => ClipPace::EveryFrame,
+        Pace::Realtime => ClipPace::SimulatedBoard { slowdown: args.slowdown },
+    };
+    for clip in &clips {
+        let shown = clip.timeline.display().to_string();
         // Load the timeline first: a bad one fails before minutes of video are decoded.
-        let timeline = Timeline::load(timeline_path)?;
-        let run = run_clip(&mut pipeline, &config, video, &timeline, args)?;
+        let timeline = Timeline::load(&clip.timeline)?;
+        let run = run_clip(&mut pipeline, &config.source, &clip.video, &timeline, pace)?;
         evaluator.add_clip(&timeline, &shown, &run)?;
         // Each clip starts from scratch: no decision carries over from the last one.
         pipeline.reset();
@@ -222,9 +179,9 @@ fn decision(args: &Args, config: Config) -> anyhow::Result<ExitCode> {
         }
         outln!("{v}");
     } else {
-        let pace = match args.pace {
-            Pace::Fast => "every frame".to_string(),
-            Pace::Realtime => format!("real time on a board {}x slower", args.slowdown),
+        let pace = match pace {
+            ClipPace::EveryFrame => "every frame".to_string(),
+            ClipPace::SimulatedBoard { slowdown } => format!("real time on a board {slowdown}x slower"),
         };
         outln!(
             "safecross eval  |  {} clip(s), {pace}  |  model {}  |  {}",
@@ -245,66 +202,4 @@ fn decision(args: &Args, config: Config) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Runs one clip through the pipeline. In real-time pacing each decision counts from
-/// when it would be ready on the simulated board: frame time plus processing time x K.
-fn run_clip(
-    pipeline: &mut Pipeline,
-    config: &Config,
-    video: &Path,
-    timeline: &Timeline,
-    args: &Args,
-) -> anyhow::Result<ClipDecisions> {
-    let spec = SourceSpec::parse(&video.display().to_string());
-    let inner = source::open(&spec, &config.source)?;
-    let info = inner.info().clone();
-    let (mut paced, mut fast) = match args.pace {
-        // Fast mode reads ahead as `run` does; simulated real time keeps one thread, so
-        // that the processing time it scales by the slowdown is the pipeline's alone.
-        Pace::Fast => (None, Some(Box::new(Prefetch::new(inner)?) as Box<dyn FrameSource>)),
-        Pace::Realtime => (Some(Paced::new(inner, Clock::Simulated { slowdown: args.slowdown })), None),
-    };
-    let mut frame = Frame::default();
-    let mut samples = Vec::new();
-    let mut heads = HeadCounts::default();
-    let mut speech =
-        if pipeline.classes().tells_state() { SpeechPolicy::new() } else { SpeechPolicy::for_stateless_model() };
-    let mut last_pts = 0.0f64;
-    loop {
-        let more = match (&mut paced, &mut fast) {
-            (Some(p), _) => p.next_frame(&mut frame)?,
-            (None, Some(f)) => f.next_frame(&mut frame)?,
-            (None, None) => false,
-        };
-        if !more {
-            break;
-        }
-        let t = frame.t_s();
-        last_pts = t;
-        let started = Instant::now();
-        let fd = pipeline.process(&frame).with_context(|| format!("{} at {t:.2} s", video.display()))?;
-        let ready = match args.pace {
-            Pace::Fast => t,
-            Pace::Realtime => t + started.elapsed().as_secs_f64() * args.slowdown,
-        };
-        let t_s = samples.last().map_or(ready, |s: &DecisionSample| ready.max(s.t_s));
-        // What the cue stage would say, by the same policy as `run`.
-        let spoken = speech
-            .update(t_s, fd.decision.state, fd.decision.basis, fd.signal_in_view)
-            .is_some_and(|start| start.messages[0].is_some());
-        samples.push(DecisionSample { t_s, state: fd.decision.state, announced: fd.decision.changed, spoken });
-        // Timeline boxes are numbered by decoded frame, which `seq` counts (dropped frames included).
-        if let Ok(k) = timeline.boxes.binary_search_by_key(&frame.seq, |f| f.frame) {
-            heads.add_frame(&timeline.boxes[k].boxes, pipeline.detections());
-        }
-    }
-    if samples.is_empty() {
-        anyhow::bail!("{} produced no frames", video.display());
-    }
-    let period = if info.fps > 0.0 { 1.0 / info.fps } else { 0.0 };
-    let duration_s = info.duration_s.unwrap_or(last_pts + period);
-    let dropped = paced.as_ref().map_or(0, Paced::dropped);
-    let name = video.file_stem().map_or_else(|| video.display().to_string(), |s| s.to_string_lossy().into_owned());
-    Ok(ClipDecisions { name, duration_s, fps: info.fps, frames: samples.len() as u64 + dropped, samples, heads })
 }
