@@ -22,9 +22,11 @@
 //!
 //! Imports: `geom`, `signal`.
 
+mod scene;
 mod select;
 mod smoother;
 
+pub use scene::DarkCheck;
 pub use select::{SelectConfig, Selector};
 pub use smoother::{Decision, Smoother, SmootherConfig};
 

@@ -6,7 +6,7 @@
 use super::looks::Looks;
 use super::{FrameDecision, IN_VIEW_MIN_SCORE, PipelineError};
 use crate::config::Config;
-use crate::decide::{Decision, Observation, Selector, Smoother};
+use crate::decide::{DarkCheck, Decision, Observation, Selector, Smoother};
 use crate::decode::BadOutput;
 use crate::frame::Frame;
 use crate::infer::ModelIo;
@@ -43,7 +43,7 @@ pub struct FrameSteps {
     selector: Selector,
     smoother: Smoother,
     zoom: ZoomConfig,
-    dark_mean_luma: f32,
+    dark: DarkCheck,
     freeze: FreezeDetector,
     /// Whether a bad model output was already logged as a warning (then only at debug).
     warned_bad_output: bool,
@@ -73,7 +73,7 @@ impl FrameSteps {
             selector: Selector::new(config.select.clone()),
             smoother: Smoother::new(config.smoother.clone()),
             zoom: config.zoom.clone(),
-            dark_mean_luma: config.dark_mean_luma,
+            dark: DarkCheck { dark_mean_luma: config.dark_mean_luma },
             freeze: FreezeDetector::new(config.source.freeze_after_s, config.source.freeze_max_mean_diff),
             warned_bad_output: false,
             last: None,
@@ -152,10 +152,10 @@ impl FrameSteps {
         let decide_start = Instant::now();
         let detections = self.looks.detections();
         let mut observation = self.selector.select(t_s, detections, frame.width, frame.height);
-        let mean_luma = mean_luma(frame);
+        let (mean_luma, dark) = self.dark.check(frame);
         // The smoother's one "cannot see" flag: a frozen picture shows the street as
         // little as a black one, and a bad model output has already left no detections.
-        if mean_luma < self.dark_mean_luma || frozen || bad_output.is_some() {
+        if dark || frozen || bad_output.is_some() {
             observation.dark = true;
         }
         let decision = self.smoother.update(t_s, &observation);
@@ -217,33 +217,5 @@ impl FrameSteps {
     /// Preprocessing and decoding (classes, layout, stage timings).
     pub fn looks(&self) -> &Looks {
         &self.looks
-    }
-}
-
-/// Mean of (R + 2G + B) / 4 over every 8th pixel of every 8th row: enough to tell a
-/// covered lens from a night street, at a cost of microseconds.
-fn mean_luma(frame: &Frame) -> f32 {
-    let (w, h) = (frame.width as usize, frame.height as usize);
-    let (mut sum, mut n) = (0u64, 0u64);
-    for y in (0..h).step_by(8) {
-        let row = &frame.rgb[y * w * 3..(y + 1) * w * 3];
-        for px in row.chunks_exact(3).step_by(8) {
-            sum += u64::from(px[0]) + 2 * u64::from(px[1]) + u64::from(px[2]);
-            n += 4;
-        }
-    }
-    if n == 0 { 0.0 } else { sum as f32 / n as f32 }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mean_luma_tells_black_from_grey() {
-        let mut f = Frame::new(64, 48);
-        assert_eq!(mean_luma(&f), 0.0);
-        f.rgb.fill(100);
-        assert!((mean_luma(&f) - 100.0).abs() < 1e-3);
     }
 }
