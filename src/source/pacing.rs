@@ -12,7 +12,7 @@
 //!
 //! The clock is either the wall clock, or a simulated one that advances by the time
 //! spent processing, times a slowdown factor, to show how a board K times slower than
-//! this machine would behave, without waiting for it.
+//! this machine would behave, without waiting for it, or one the caller steps.
 
 use super::{FrameSource, Next, SourceError, SourceInfo};
 use crate::frame::Frame;
@@ -29,6 +29,10 @@ pub enum Clock {
         /// How many times slower than this machine the simulated board is (>= 1).
         slowdown: f64,
     },
+    /// Time that moves only by [`Paced::advance`] (how long the caller's processing
+    /// took) and to the next frame's time when waiting for it: no clock is read, so a
+    /// test drives it exactly.
+    Stepped,
 }
 
 /// A source read in real time: stale frames are dropped.
@@ -66,8 +70,14 @@ impl<S: FrameSource> Paced<S> {
         self.dropped
     }
 
+    /// With [`Clock::Stepped`]: `took` of processing has passed since the last frame.
+    pub fn advance(&mut self, took: Duration) {
+        self.sim_now += took;
+    }
+
     fn now(&mut self) -> Duration {
         match self.clock {
+            Clock::Stepped => self.sim_now,
             Clock::Wall => self.started.get_or_insert_with(Instant::now).elapsed(),
             Clock::Simulated { slowdown } => {
                 if let Some(last) = self.last_return {
@@ -139,7 +149,7 @@ impl<S: FrameSource> Paced<S> {
                         }
                         std::thread::sleep(wait);
                     }
-                    Clock::Simulated { .. } => self.sim_now = next_pts,
+                    Clock::Simulated { .. } | Clock::Stepped => self.sim_now = next_pts,
                 }
             }
             if self.held {
