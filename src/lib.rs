@@ -58,6 +58,20 @@ pub mod pipeline;
 #[cfg(feature = "onnxruntime")]
 pub mod runner;
 
+// What a front end needs to run a crossing, by its short name; everything else is
+// reached through its module.
+pub use config::Config;
+pub use cue::{Announcement, CueConfig, CuePlayer, Lang};
+pub use decide::Decision;
+pub use frame::Frame;
+#[cfg(feature = "onnxruntime")]
+pub use pipeline::{Detector, Pipeline};
+pub use pipeline::{FrameDecision, FrameSteps, Step};
+#[cfg(feature = "onnxruntime")]
+pub use runner::{Event, Pace, RunError, Runner};
+pub use signal::{Basis, Detection, SignalMeaning, SignalState};
+pub use source::{SourceConfig, SourceSpec};
+
 /// An error and its causes on one line, outermost first, as `a: b: c`. Errors display
 /// only their own message and expose the cause through `source()`, so a message that
 /// names what failed ("frame 12 (clip.mp4) cannot be read") is followed by why.

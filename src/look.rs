@@ -130,7 +130,8 @@ pub fn plan(zoom: &ZoomConfig, head: &BBox, full_view: &Letterbox, frame_w: u32,
 /// into the full view's `detections` (frame px), sorted by score afterwards:
 /// - a light cut by the window's edge is half a light and is left to the full view,
 ///   unless that edge is the frame's own;
-/// - a light both looks saw becomes one detection ([`one_light`]);
+/// - a light both looks saw becomes one detection: the surer reading, with the other
+///   as its rival when they disagree (a lit reading beats an unlit one);
 /// - a light only the full view saw stays as it was.
 ///
 /// `scratch` is reused; nothing is allocated once the vectors have their capacity.
