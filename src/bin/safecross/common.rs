@@ -17,31 +17,31 @@ pub struct ModelArgs {
     /// Path to libonnxruntime.so (also read from ORT_DYLIB_PATH)
     #[arg(long, value_name = "FILE")]
     pub ort_lib: Option<PathBuf>,
-    /// Threads ONNX Runtime may use per operator [default: 2]
+    /// Threads ONNX Runtime may use per operator
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// ONNX Runtime execution provider: `xnnpack` can be faster on ARM boards, but only
-    /// ONNX Runtime builds made with XNNPACK have it [default: cpu]
+    /// ONNX Runtime builds made with XNNPACK have it
     #[arg(long, value_enum, value_name = "EP")]
     pub ort_ep: Option<EpArg>,
     /// Class names in output order, comma-separated, for models without `names` metadata
     /// (`--classes` in other tools filters by class id; here that is `detect --classes`)
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]
     pub class_names: Option<Vec<String>>,
-    /// Minimum confidence to keep a box, 0..1 [default: 0.25]
+    /// Minimum confidence to keep a box, 0..1
     #[arg(long, value_name = "SCORE", value_parser = fraction_f32, allow_negative_numbers = true)]
     pub conf: Option<f32>,
     /// IoU above which overlapping boxes are merged, 0..1; across classes by default
     /// (`[decode] class_agnostic_nms`), so one head read two ways keeps one box with the
-    /// other reading as its rival [default: 0.45]
+    /// other reading as its rival
     #[arg(long, value_name = "IOU", value_parser = fraction_f32, allow_negative_numbers = true)]
     pub iou: Option<f32>,
     /// Non-maximum suppression: `agnostic` merges overlapping boxes of any classes (one
     /// head read two ways keeps one box, the other reading as its rival), `per-class`
-    /// only boxes of one class, as most YOLO tools do [default: agnostic]
+    /// only boxes of one class, as most YOLO tools do
     #[arg(long, value_enum, value_name = "MODE")]
     pub nms: Option<NmsMode>,
-    /// Most boxes kept per image, 1..10000 [default: 100]
+    /// Most boxes kept per image, 1..10000
     #[arg(long, value_name = "N")]
     pub max_det: Option<usize>,
     /// Never run the model a second time on a window around a small head the full view
@@ -55,6 +55,24 @@ pub struct ModelArgs {
     /// TOML config file; flags override its values
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+/// Each model flag's default, as the library's `Config::default()` has it: help shows
+/// it, so that no default is written twice.
+pub fn shown_defaults() -> [(&'static str, String); 6] {
+    let config = Config::default();
+    let ep = match config.infer.execution_provider {
+        ExecutionProvider::Cpu => "cpu",
+        ExecutionProvider::Xnnpack => "xnnpack",
+    };
+    [
+        ("threads", config.infer.intra_threads.to_string()),
+        ("ort_ep", ep.to_string()),
+        ("conf", config.decode.conf_threshold.to_string()),
+        ("iou", config.decode.nms_iou.to_string()),
+        ("nms", if config.decode.class_agnostic_nms { "agnostic" } else { "per-class" }.to_string()),
+        ("max_det", config.decode.max_detections.to_string()),
+    ]
 }
 
 /// `--backend`: the library's [`BackendChoice`], spelt for the command line (clap stays

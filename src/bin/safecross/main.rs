@@ -29,7 +29,7 @@ mod keys;
 mod run;
 mod synth;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 /// Pedestrian-signal assistant: watches a crossing through a camera or a video file and
@@ -88,8 +88,37 @@ enum Command {
     Bench(bench::Args),
 }
 
+/// The command line, each model flag's help ending with its default as the library's
+/// config has it.
+fn command() -> clap::Command {
+    let defaults = common::shown_defaults();
+    let names: Vec<String> = Cli::command().get_subcommands().map(|c| c.get_name().to_string()).collect();
+    names.iter().fold(Cli::command(), |cmd, name| {
+        cmd.mut_subcommand(name, |mut sub| {
+            for (id, value) in &defaults {
+                if sub.get_arguments().any(|a| a.get_id() == id) {
+                    // Shown only: a real clap default would override the --config file.
+                    sub = sub.mut_arg(id, |arg| {
+                        let with_default = |help: &clap::builder::StyledStr| format!("{help} [default: {value}]");
+                        let long = arg.get_long_help().map(with_default);
+                        let arg = match arg.get_help().map(with_default) {
+                            Some(help) => arg.help(help),
+                            None => arg,
+                        };
+                        match long {
+                            Some(long) => arg.long_help(long),
+                            None => arg,
+                        }
+                    });
+                }
+            }
+            sub
+        })
+    })
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match command().try_get_matches().and_then(|m| Cli::from_arg_matches(&m)) {
         Ok(cli) => cli,
         Err(e) => return usage_error(&e),
     };
