@@ -49,6 +49,9 @@ pub mod preprocess;
 pub mod source;
 #[cfg(feature = "tools")]
 pub mod synth;
+// YOLO datasets, read for `eval` and for the training stills.
+#[cfg(feature = "tools")]
+pub mod yolo;
 
 // The benchmark and the run loop drive the in-process engine.
 #[cfg(all(feature = "onnxruntime", feature = "tools"))]

@@ -407,10 +407,18 @@ def sanitized_backgrounds(split_dir, dest):
     Roboflow stems look like `a_jpg.rf.3f2c...`; a label lookup that swaps the extension
     of `<stem>` (instead of appending `.txt`) misses them and pastes heads on photos
     whose own lights then go unlabelled. Plain stems avoid that whatever the generator
-    does. The folder keeps the dataset name (`cinta/train`) so its class order is found.
+    does. The dataset's `data.yaml` is linked beside the split, as in the dataset, so
+    the generator reads the class order from it.
     """
     for sub in ("images", "labels"):
         os.makedirs(os.path.join(dest, sub), exist_ok=True)
+    yaml = next((os.path.join(d, "data.yaml") for d in (split_dir, os.path.dirname(os.path.abspath(split_dir)))
+                 if os.path.isfile(os.path.join(d, "data.yaml"))), None)
+    if yaml is None:
+        raise FileNotFoundError(f"no data.yaml in {split_dir} or its parent: the class order of its labels is unknown")
+    linked = os.path.join(os.path.dirname(os.path.abspath(dest)), "data.yaml")
+    if not os.path.lexists(linked):
+        os.symlink(os.path.abspath(yaml), linked)
     for img, lbl, _ in list_split(split_dir, "ours"):
         stem = os.path.splitext(os.path.basename(img))[0].replace(".", "_")
         ext = os.path.splitext(img)[1]

@@ -103,6 +103,16 @@ pub enum SynthError {
         /// What went wrong.
         detail: String,
     },
+    /// A background dataset's `data.yaml` or label line cannot be read.
+    #[error("{path}:{line}: {message}")]
+    Dataset {
+        /// The `data.yaml` or label file.
+        path: PathBuf,
+        /// 1-based line (0 when the whole file is at fault).
+        line: usize,
+        /// What is wrong, naming the field.
+        message: String,
+    },
     /// The background folders hold no images.
     #[error("no background images (.jpg, .jpeg, .png) in {dirs}")]
     NoBackgrounds {

@@ -5,8 +5,9 @@
 //! so stills can be made in parallel and any one can be remade alone.
 //!
 //! Real photos come with lights of their own. Their labels are read from
-//! `labels/<stem>.txt` beside `images/`, remapped by the dataset's class names
-//! (`data.yaml`) into our ids, carried through the crop, and kept clear of the pasted
+//! `labels/<stem>.txt` beside `images/` by [`crate::yolo`] (as `eval` reads them: a bad
+//! line is an error, not skipped), remapped by the dataset's class names (`data.yaml`)
+//! into our ids, carried through the crop, and kept clear of the pasted
 //! heads. When a photo's labels cannot be found, only pedestrian and dark heads are
 //! pasted, so no new vehicle-light class competes with the photo's unlabelled lights.
 
@@ -20,6 +21,7 @@ use super::rng::Rng;
 use super::scene::{SceneLight, paint_street};
 use crate::geom::BBox;
 use crate::signal::{SHIPPED_CLASSES, SignalMeaning};
+use crate::yolo;
 use fast_image_resize as fir;
 use std::path::{Path, PathBuf};
 
@@ -147,62 +149,15 @@ fn is_image(p: &Path) -> bool {
         .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "jpg" | "jpeg" | "png"))
 }
 
-/// Class names from a `data.yaml`: `names: [a, b]`, `names: ['a', 'b']`, or a block of
-/// `- a` / `0: a` lines.
-pub fn parse_data_yaml_names(text: &str) -> Option<Vec<String>> {
-    let clean = |s: &str| s.trim().trim_matches(|c| c == '\'' || c == '"').to_string();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        let Some(rest) = line.trim_start().strip_prefix("names:") else { continue };
-        let rest = rest.trim();
-        if let Some(inner) = rest.strip_prefix('[') {
-            let inner = inner.trim_end().trim_end_matches(']');
-            return Some(inner.split(',').map(clean).filter(|s| !s.is_empty()).collect());
-        }
-        let mut names = Vec::new();
-        for l in lines.by_ref() {
-            let t = l.trim();
-            if t.is_empty() || t.starts_with('#') {
-                continue;
-            }
-            if !l.starts_with(' ') && !l.starts_with('\t') && !t.starts_with('-') {
-                break;
-            }
-            if let Some(n) = t.strip_prefix('-') {
-                names.push(clean(n));
-            } else if let Some((_, n)) = t.split_once(':') {
-                names.push(clean(n));
-            }
-        }
-        return (!names.is_empty()).then_some(names);
-    }
-    None
-}
-
-/// Finds the class names of the dataset that `images_dir` belongs to: `data.yaml` in it
-/// or up to three parents, else the known orders of the datasets we use, by folder name.
-fn dataset_names(images_dir: &Path) -> Option<Vec<String>> {
-    let mut dir = Some(images_dir);
-    for _ in 0..4 {
-        let Some(d) = dir else { break };
-        if let Ok(text) = std::fs::read_to_string(d.join("data.yaml"))
-            && let Some(names) = parse_data_yaml_names(&text)
-        {
-            return Some(names);
-        }
-        dir = d.parent();
-    }
-    let known: [(&str, &[&str]); 2] =
-        [("cinta", &["green", "red", "yellow"]), ("kr", &["green", "left", "red", "yellow"])];
-    for comp in images_dir.components().rev() {
-        let c = comp.as_os_str().to_string_lossy().to_ascii_lowercase();
-        for (name, order) in known {
-            if c == name || c.contains(&format!("{name}_")) || c.contains(&format!("_{name}")) {
-                return Some(order.iter().map(|s| s.to_string()).collect());
-            }
-        }
-    }
-    None
+/// The class names of the dataset that `images_dir` belongs to: `data.yaml` in it or a
+/// parent; `None` when there is none.
+///
+/// # Errors
+/// [`SynthError::Dataset`] when the `data.yaml` found has no readable names.
+fn dataset_names(images_dir: &Path) -> Result<Option<Vec<String>>, SynthError> {
+    let Some(yaml) = yolo::find_data_yaml(images_dir) else { return Ok(None) };
+    let text = std::fs::read_to_string(&yaml).map_err(|source| SynthError::Read { path: yaml.clone(), source })?;
+    yolo::parse_names(&text).map(Some).map_err(|(line, message)| SynthError::Dataset { path: yaml, line, message })
 }
 
 /// Our class id for a dataset class name; `None` for classes we drop (turn arrows).
@@ -222,33 +177,6 @@ pub fn shipped_id_for(name: &str) -> Option<usize> {
     Some(id)
 }
 
-/// Parses YOLO label text into `(class, [cx, cy, w, h])`, normalised. Polygon lines
-/// (`cls x1 y1 x2 y2 ...`, more than 4 numbers) are reduced to their bounding box.
-pub fn parse_yolo_labels(text: &str) -> Vec<(usize, [f32; 4])> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let mut parts = line.split_whitespace();
-        let Some(cls) = parts.next().and_then(|c| c.parse::<f32>().ok()) else { continue };
-        let nums: Vec<f32> = parts.filter_map(|p| p.parse().ok()).collect();
-        if cls < 0.0 {
-            continue;
-        }
-        let b = if nums.len() == 4 {
-            [nums[0], nums[1], nums[2], nums[3]]
-        } else if nums.len() >= 6 && nums.len().is_multiple_of(2) {
-            let xs = nums.iter().step_by(2);
-            let ys = nums.iter().skip(1).step_by(2);
-            let (x1, x2) = xs.fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
-            let (y1, y2) = ys.fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
-            [(x1 + x2) / 2.0, (y1 + y2) / 2.0, x2 - x1, y2 - y1]
-        } else {
-            continue;
-        };
-        out.push((cls as usize, b));
-    }
-    out
-}
-
 impl Backgrounds {
     /// Lists the photos in each folder (its `images/` subfolder when there is one).
     ///
@@ -264,7 +192,7 @@ impl Backgrounds {
             let mut files: Vec<PathBuf> =
                 entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| is_image(p)).collect();
             files.sort();
-            let names = dataset_names(&images_dir);
+            let names = dataset_names(&images_dir)?;
             let labels_dir = images_dir.parent().map(|p| p.join("labels"));
             if names.is_none() {
                 tracing::warn!("no class names for {}; its own lights stay unlabelled", images_dir.display());
@@ -333,9 +261,15 @@ fn load_background(
     if let (Some(path), Some(names)) = (&item.labels, &item.names) {
         let text = std::fs::read_to_string(path).map_err(|source| SynthError::Read { path: path.clone(), source })?;
         let k = size as f32 / side;
-        for (cls, b) in parse_yolo_labels(&text) {
-            let Some(id) = names.get(cls).and_then(|n| shipped_id_for(n)) else { continue };
-            let full = BBox::from_center(b[0] * w as f32, b[1] * h as f32, b[2] * w as f32, b[3] * h as f32);
+        for (i, line) in text.lines().enumerate() {
+            let bad = |message: String| SynthError::Dataset { path: path.clone(), line: i + 1, message };
+            let Some(label) = yolo::parse_label_line(line).map_err(bad)? else { continue };
+            let name = names.get(label.class_id as usize).ok_or_else(|| {
+                bad(format!("class id {} has no name; data.yaml names {} classes", label.class_id, names.len()))
+            })?;
+            // Classes we do not train (turn arrows) are dropped.
+            let Some(id) = shipped_id_for(name) else { continue };
+            let full = label.bbox_px(w, h);
             let moved = BBox::new((full.x1 - left) * k, (full.y1 - top) * k, (full.x2 - left) * k, (full.y2 - top) * k);
             let clipped = moved.clamp_to(size as f32, size as f32);
             // A light mostly cut off by the crop is no longer recognisable; keep it
@@ -640,22 +574,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_yaml_names_in_all_common_shapes() {
-        assert_eq!(parse_data_yaml_names("nc: 3\nnames: [green, red, yellow]\n").unwrap(), ["green", "red", "yellow"]);
-        assert_eq!(parse_data_yaml_names("names: ['a', \"b\"]").unwrap(), ["a", "b"]);
-        assert_eq!(parse_data_yaml_names("names:\n  0: green\n  1: left\nnc: 2\n").unwrap(), ["green", "left"]);
-        assert_eq!(parse_data_yaml_names("names:\n- red\n- off\n").unwrap(), ["red", "off"]);
-        assert!(parse_data_yaml_names("nc: 2\n").is_none());
-    }
-
-    #[test]
-    fn polygons_become_boxes_and_classes_remap() {
-        let labels = parse_yolo_labels("1 0.5 0.5 0.2 0.1\n2 0.1 0.2 0.3 0.2 0.3 0.4 0.1 0.4\nbad line\n");
-        assert_eq!(labels.len(), 2);
-        let (cls, b) = labels[1];
-        assert_eq!(cls, 2);
-        assert!((b[0] - 0.2).abs() < 1e-6 && (b[1] - 0.3).abs() < 1e-6);
-        assert!((b[2] - 0.2).abs() < 1e-6 && (b[3] - 0.2).abs() < 1e-6);
+    fn dataset_classes_map_to_ours() {
         assert_eq!(shipped_id_for("green"), Some(2));
         assert_eq!(shipped_id_for("red"), Some(0));
         assert_eq!(shipped_id_for("yellow"), Some(1));
