@@ -33,6 +33,7 @@
 pub mod bundled;
 pub mod frame;
 pub mod geom;
+pub mod paint;
 pub mod signal;
 pub mod tensor;
 pub mod truth;

@@ -21,6 +21,7 @@
 use super::EvalError;
 use super::decision::{ClipReport, DecisionFigures, DecisionReport};
 use super::detection::DetectionReport;
+use crate::paint::Painter;
 use crate::signal::{SignalMeaning, SignalState};
 use crate::truth::TruthSignal;
 use plotters::coord::Shift;
@@ -498,9 +499,11 @@ pub fn write_miss_grid(path: &Path, r: &DetectionReport, images: &[PathBuf], max
         let (tx, ty) = ((k as u32 % COLS) * TILE, (k as u32 / COLS) * (TILE + CAPTION));
         let truth = meaning_colour(m.label.meaning);
         let seen = m.seen_as.map_or([0, 0, 0], |(s, _)| meaning_colour(s));
-        fill_rect(&mut grid, tx, ty, TILE, TILE, truth);
-        fill_rect(&mut grid, tx + 2, ty + 2, TILE - 4, TILE - 4, seen);
-        fill_rect(&mut grid, tx + 4, ty + 4, TILE - 8, TILE - 8, [255, 255, 255]);
+        let mut paint = Painter::new(&mut grid, gw, gh);
+        let (x, y, side) = (i64::from(tx), i64::from(ty), i64::from(TILE));
+        paint.fill(x, y, side, side, truth);
+        paint.fill(x + 2, y + 2, side - 4, side - 4, seen);
+        paint.fill(x + 4, y + 4, side - 8, side - 8, [255, 255, 255]);
         let (ox, oy) = (tx + 4 + (TILE - 8 - cw) / 2, ty + 4 + (TILE - 8 - ch) / 2);
         image::imageops::replace(&mut grid, &tile, i64::from(ox), i64::from(oy));
     }
@@ -536,14 +539,6 @@ fn short(m: SignalMeaning) -> &'static str {
         SignalMeaning::Off => "off",
         SignalMeaning::Crosswalk => "crosswalk",
         SignalMeaning::Other => "other",
-    }
-}
-
-fn fill_rect(img: &mut image::RgbImage, x: u32, y: u32, w: u32, h: u32, c: [u8; 3]) {
-    for yy in y..(y + h).min(img.height()) {
-        for xx in x..(x + w).min(img.width()) {
-            img.put_pixel(xx, yy, image::Rgb(c));
-        }
     }
 }
 

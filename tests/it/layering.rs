@@ -6,8 +6,8 @@ use crate::util::repo_root;
 use std::path::{Path, PathBuf};
 
 const STAGES: [&str; 7] = ["source", "preprocess", "infer", "decode", "look", "decide", "cue"];
-const VOCABULARY: [&str; 6] = ["bundled", "frame", "geom", "signal", "tensor", "truth"];
-const ABOVE_STAGES: [&str; 6] = ["pipeline", "runner", "config", "eval", "synth", "bench"];
+const VOCABULARY: [&str; 7] = ["bundled", "frame", "geom", "paint", "signal", "tensor", "truth"];
+const ABOVE_STAGES: [&str; 7] = ["pipeline", "runner", "config", "eval", "synth", "bench", "yolo"];
 
 /// Every `.rs` file of module `name`: `src/name.rs` and everything under `src/name/`.
 fn module_files(name: &str) -> Vec<PathBuf> {

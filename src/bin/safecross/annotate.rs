@@ -1,11 +1,12 @@
 //! Pictures of what safecross saw: boxes and labels for `detect --draw`, and for
 //! `run --save` / `--save-frames` also the followed head and a banner with the decision.
-//! Drawn straight into the frame's RGB with a 3x5 pixel font: no font files, no
-//! allocation per frame.
+//! Drawn straight into the frame's RGB by the library's painter (`safecross::paint`,
+//! a 3x5 pixel font): no font files, no allocation per frame.
 
 use anyhow::Context;
 use safecross::frame::Frame;
 use safecross::geom::BBox;
+use safecross::paint::Painter;
 use safecross::pipeline::FrameDecision;
 use safecross::signal::{Detection, SignalMeaning, SignalState};
 use safecross::truth::{Timeline, TruthSignal};
@@ -24,93 +25,24 @@ fn colour(meaning: SignalMeaning) -> [u8; 3] {
 
 /// Draws each box (2 px outline) and its label above it.
 pub fn draw_detections(frame: &mut Frame, detections: &[Detection], labels: &[String]) {
+    let mut p = Painter::frame(frame);
     for (d, label) in detections.iter().zip(labels) {
         let c = colour(d.meaning);
         let (x1, y1) = (d.bbox.x1.max(0.0) as i64, d.bbox.y1.max(0.0) as i64);
         let (x2, y2) = (d.bbox.x2 as i64, d.bbox.y2 as i64);
         for t in 0..2 {
             for x in x1..=x2 {
-                put(frame, x, y1 - t, c);
-                put(frame, x, y2 + t, c);
+                p.put(x, y1 - t, c);
+                p.put(x, y2 + t, c);
             }
             for y in y1..=y2 {
-                put(frame, x1 - t, y, c);
-                put(frame, x2 + t, y, c);
+                p.put(x1 - t, y, c);
+                p.put(x2 + t, y, c);
             }
         }
         let scale = 2;
         let text_y = if y1 >= 14 { y1 - 13 } else { y2 + 4 };
-        for (i, ch) in label.chars().enumerate() {
-            draw_glyph(frame, x1 + i as i64 * 4 * scale, text_y, ch, scale, c);
-        }
-    }
-}
-
-fn put(frame: &mut Frame, x: i64, y: i64, c: [u8; 3]) {
-    if x >= 0 && y >= 0 && (x as u32) < frame.width && (y as u32) < frame.height {
-        let i = (y as usize * frame.width as usize + x as usize) * 3;
-        frame.rgb[i..i + 3].copy_from_slice(&c);
-    }
-}
-
-/// A 3x5 pixel font: five rows of three bits, top row first.
-fn glyph(ch: char) -> [u8; 5] {
-    match ch.to_ascii_lowercase() {
-        'a' => [2, 5, 7, 5, 5],
-        'b' => [6, 5, 6, 5, 6],
-        'c' => [3, 4, 4, 4, 3],
-        'd' => [6, 5, 5, 5, 6],
-        'e' => [7, 4, 6, 4, 7],
-        'f' => [7, 4, 6, 4, 4],
-        'g' => [3, 4, 5, 5, 3],
-        'h' => [5, 5, 7, 5, 5],
-        'i' => [7, 2, 2, 2, 7],
-        'j' => [1, 1, 1, 5, 2],
-        'k' => [5, 5, 6, 5, 5],
-        'l' => [4, 4, 4, 4, 7],
-        'm' => [5, 7, 7, 5, 5],
-        'n' => [6, 5, 5, 5, 5],
-        'o' => [2, 5, 5, 5, 2],
-        'p' => [6, 5, 6, 4, 4],
-        'q' => [2, 5, 5, 6, 3],
-        'r' => [6, 5, 6, 5, 5],
-        's' => [3, 4, 2, 1, 6],
-        't' => [7, 2, 2, 2, 2],
-        'u' => [5, 5, 5, 5, 7],
-        'v' => [5, 5, 5, 5, 2],
-        'w' => [5, 5, 7, 7, 5],
-        'x' => [5, 5, 2, 5, 5],
-        'y' => [5, 5, 2, 2, 2],
-        'z' => [7, 1, 2, 4, 7],
-        '0' => [7, 5, 5, 5, 7],
-        '1' => [2, 6, 2, 2, 7],
-        '2' => [6, 1, 2, 4, 7],
-        '3' => [6, 1, 2, 1, 6],
-        '4' => [5, 5, 7, 1, 1],
-        '5' => [7, 4, 6, 1, 6],
-        '6' => [3, 4, 7, 5, 7],
-        '7' => [7, 1, 2, 2, 2],
-        '8' => [7, 5, 7, 5, 7],
-        '9' => [7, 5, 7, 1, 6],
-        '.' => [0, 0, 0, 0, 2],
-        '_' => [0, 0, 0, 0, 7],
-        '-' => [0, 0, 7, 0, 0],
-        ':' => [0, 2, 0, 2, 0],
-        _ => [0, 0, 0, 0, 0],
-    }
-}
-
-fn draw_glyph(frame: &mut Frame, x: i64, y: i64, ch: char, scale: i64, c: [u8; 3]) {
-    for (row, bits) in glyph(ch).iter().enumerate() {
-        for col in 0..3 {
-            if bits >> (2 - col) & 1 == 1 {
-                for dy in 0..scale {
-                    for dx in 0..scale {
-                        put(frame, x + col * scale + dx, y + row as i64 * scale + dy, c);
-                    }
-                }
-            }
-        }
+        p.text(x1, text_y, label, scale, c);
     }
 }
 
@@ -130,12 +62,9 @@ fn draw_banner(frame: &mut Frame, fd: &FrameDecision, t_s: f64, truth: Option<Tr
     let d = &fd.decision;
     let scale = (frame.height as i64 / 120).max(2);
     let strip = 9 * scale;
-    let c = state_colour(d.state);
-    for y in 0..strip {
-        for x in 0..frame.width as i64 {
-            put(frame, x, y, c);
-        }
-    }
+    let mut p = Painter::frame(frame);
+    let width = p.size().0;
+    p.fill(0, 0, width, strip, state_colour(d.state));
     let words = match d.state {
         SignalState::Walk => "walk",
         SignalState::DontWalk => "dont walk",
@@ -147,22 +76,21 @@ fn draw_banner(frame: &mut Frame, fd: &FrameDecision, t_s: f64, truth: Option<Tr
         text.push_str(&format!("  truth {}", truth.name().replace('_', " ")));
     }
     let ink = if d.state == SignalState::Changing { [0, 0, 0] } else { [255, 255, 255] };
-    for (i, ch) in text.chars().enumerate() {
-        draw_glyph(frame, 2 * scale + i as i64 * 4 * scale, 2 * scale, ch, scale, ink);
-    }
+    p.text(2 * scale, 2 * scale, &text, scale, ink);
 }
 
 /// A white double frame around the head the decision follows.
 fn draw_followed(frame: &mut Frame, head: &BBox) {
+    let mut p = Painter::frame(frame);
     let (x1, y1, x2, y2) = (head.x1 as i64 - 4, head.y1 as i64 - 4, head.x2 as i64 + 4, head.y2 as i64 + 4);
     for t in [0, 1, 3] {
         for x in x1 - t..=x2 + t {
-            put(frame, x, y1 - t, [255, 255, 255]);
-            put(frame, x, y2 + t, [255, 255, 255]);
+            p.put(x, y1 - t, [255, 255, 255]);
+            p.put(x, y2 + t, [255, 255, 255]);
         }
         for y in y1 - t..=y2 + t {
-            put(frame, x1 - t, y, [255, 255, 255]);
-            put(frame, x2 + t, y, [255, 255, 255]);
+            p.put(x1 - t, y, [255, 255, 255]);
+            p.put(x2 + t, y, [255, 255, 255]);
         }
     }
 }
