@@ -1,0 +1,178 @@
+//! Real photos as the backgrounds of training stills: found in dataset folders, their
+//! own lights read from the dataset's labels (by [`crate::yolo`]) and carried through a
+//! random crop.
+
+use super::StillLabel;
+use crate::geom::BBox;
+use crate::signal::{SHIPPED_CLASSES, SignalMeaning};
+use crate::synth::SynthError;
+use crate::synth::canvas::Canvas;
+use crate::synth::rng::Rng;
+use crate::yolo;
+use fast_image_resize as fir;
+use std::path::{Path, PathBuf};
+
+/// A real photo and, when known, its labels.
+#[derive(Debug, Clone, PartialEq)]
+struct BackgroundItem {
+    image: PathBuf,
+    labels: Option<PathBuf>,
+    /// Class names of its dataset, by id.
+    names: Option<Vec<String>>,
+}
+
+/// The real photos found in the background folders, sorted so runs are reproducible.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Backgrounds {
+    items: Vec<BackgroundItem>,
+}
+
+fn is_image(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "jpg" | "jpeg" | "png"))
+}
+
+/// The class names of the dataset that `images_dir` belongs to: `data.yaml` in it or a
+/// parent; `None` when there is none.
+///
+/// # Errors
+/// [`SynthError::Dataset`] when the `data.yaml` found has no readable names.
+fn dataset_names(images_dir: &Path) -> Result<Option<Vec<String>>, SynthError> {
+    let Some(yaml) = yolo::find_data_yaml(images_dir) else { return Ok(None) };
+    let text = std::fs::read_to_string(&yaml).map_err(|source| SynthError::Read { path: yaml.clone(), source })?;
+    yolo::parse_names(&text).map(Some).map_err(|(line, message)| SynthError::Dataset { path: yaml, line, message })
+}
+
+/// Our class id for a dataset class name; `None` for classes we drop (turn arrows).
+/// Backgrounds keep their zebra crossings as `crosswalk`; the generator draws none.
+pub fn shipped_id_for(name: &str) -> Option<usize> {
+    let id = match SignalMeaning::from_class_name(name) {
+        SignalMeaning::VehicleRed => 0,
+        SignalMeaning::VehicleYellow => 1,
+        SignalMeaning::VehicleGreen => 2,
+        SignalMeaning::PedStop => 3,
+        SignalMeaning::PedWalk => 4,
+        SignalMeaning::Off => 5,
+        SignalMeaning::Crosswalk => 6,
+        _ => return None,
+    };
+    debug_assert!(id < SHIPPED_CLASSES.len());
+    Some(id)
+}
+
+impl Backgrounds {
+    /// Lists the photos in each folder (its `images/` subfolder when there is one).
+    ///
+    /// # Errors
+    /// [`SynthError::Read`] when a folder cannot be listed, [`SynthError::NoBackgrounds`]
+    /// when none holds an image.
+    pub fn scan(dirs: &[PathBuf]) -> Result<Self, SynthError> {
+        let mut items = Vec::new();
+        for dir in dirs {
+            let images_dir = if dir.join("images").is_dir() { dir.join("images") } else { dir.clone() };
+            let entries = std::fs::read_dir(&images_dir)
+                .map_err(|source| SynthError::Read { path: images_dir.clone(), source })?;
+            let mut files: Vec<PathBuf> =
+                entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| is_image(p)).collect();
+            files.sort();
+            let names = dataset_names(&images_dir)?;
+            let labels_dir = images_dir.parent().map(|p| p.join("labels"));
+            if names.is_none() {
+                tracing::warn!("no class names for {}; its own lights stay unlabelled", images_dir.display());
+            }
+            for image in files {
+                let labels = match (&labels_dir, image.file_stem(), &names) {
+                    (Some(ld), Some(stem), Some(_)) => {
+                        // Not `with_extension`: Roboflow stems contain dots (`a_jpg.rf.3f2.jpg`).
+                        let mut name = stem.to_os_string();
+                        name.push(".txt");
+                        let p = ld.join(name);
+                        p.is_file().then_some(p)
+                    }
+                    _ => None,
+                };
+                items.push(BackgroundItem { image, labels, names: names.clone() });
+            }
+        }
+        if items.is_empty() && !dirs.is_empty() {
+            let dirs = dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ");
+            return Err(SynthError::NoBackgrounds { dirs });
+        }
+        Ok(Self { items })
+    }
+
+    /// Number of photos.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// A photo drawn at random, loaded as [`load_background`] does.
+    ///
+    /// # Errors
+    /// As [`load_background`].
+    pub(super) fn load_random(&self, size: u32, rng: &mut Rng) -> Result<(Canvas, Vec<StillLabel>, bool), SynthError> {
+        let item = &self.items[rng.below(self.len())];
+        load_background(item, size, rng)
+    }
+}
+
+/// Loads a photo, crops a random square-ish part and resizes it to `size`; returns the
+/// canvas, the carried labels (still px) and whether the labels are complete.
+fn load_background(
+    item: &BackgroundItem,
+    size: u32,
+    rng: &mut Rng,
+) -> Result<(Canvas, Vec<StillLabel>, bool), SynthError> {
+    let img = image::open(&item.image)
+        .map_err(|e| SynthError::Image { path: item.image.clone(), detail: e.to_string() })?
+        .to_rgb8();
+    let (w, h) = img.dimensions();
+    let side = w.min(h) as f32 * rng.range(0.65, 1.0);
+    let left = rng.range(0.0, (w as f32 - side).max(0.0));
+    let top = rng.range(0.0, (h as f32 - side).max(0.0));
+    let src = fir::images::Image::from_vec_u8(w, h, img.into_raw(), fir::PixelType::U8x3)
+        .map_err(|e| SynthError::Image { path: item.image.clone(), detail: e.to_string() })?;
+    let mut dst = fir::images::Image::new(size, size, fir::PixelType::U8x3);
+    let options = fir::ResizeOptions::new().resize_alg(fir::ResizeAlg::Convolution(fir::FilterType::Bilinear)).crop(
+        left as f64,
+        top as f64,
+        side as f64,
+        side as f64,
+    );
+    fir::Resizer::new()
+        .resize(&src, &mut dst, &options)
+        .map_err(|e| SynthError::Image { path: item.image.clone(), detail: e.to_string() })?;
+    let canvas = Canvas::from_rgb8(size as usize, size as usize, dst.buffer());
+    let mut labels = Vec::new();
+    let complete = item.labels.is_some();
+    if let (Some(path), Some(names)) = (&item.labels, &item.names) {
+        let text = std::fs::read_to_string(path).map_err(|source| SynthError::Read { path: path.clone(), source })?;
+        let k = size as f32 / side;
+        for (i, line) in text.lines().enumerate() {
+            let bad = |message: String| SynthError::Dataset { path: path.clone(), line: i + 1, message };
+            let Some(label) = yolo::parse_label_line(line).map_err(bad)? else { continue };
+            let name = names.get(label.class_id as usize).ok_or_else(|| {
+                bad(format!("class id {} has no name; data.yaml names {} classes", label.class_id, names.len()))
+            })?;
+            // Classes we do not train (turn arrows) are dropped.
+            let Some(id) = shipped_id_for(name) else { continue };
+            let full = label.bbox_px(w, h);
+            let moved = BBox::new((full.x1 - left) * k, (full.y1 - top) * k, (full.x2 - left) * k, (full.y2 - top) * k);
+            let clipped = moved.clamp_to(size as f32, size as f32);
+            // A light mostly cut off by the crop is no longer recognisable; keep it
+            // out of the labels but still keep pasted heads away from it.
+            if clipped.area() >= 0.5 * moved.area() && clipped.width() >= 1.5 && clipped.height() >= 1.5 {
+                labels.push(StillLabel { class_id: id, bbox: clipped });
+            } else if clipped.area() > 0.0 {
+                labels.push(StillLabel { class_id: usize::MAX, bbox: clipped });
+            }
+        }
+    }
+    Ok((canvas, labels, complete))
+}
