@@ -59,7 +59,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq)]
 pub struct DetectionEvalConfig {
     /// Confidence threshold of the operating point (precision, recall, confusion), in
-    /// `[0, 1]`; default 0.25. Set it to the pipeline's decode threshold.
+    /// `[0, 1]`; default the decode stage's own default (`[decode] conf_threshold`, 0.25).
+    /// Set it to the pipeline's decode threshold.
     pub conf_threshold: f32,
     /// IoU for class-agnostic `recall_any`; default 0.3 (a light found at all, even if
     /// its box is loose).
@@ -68,14 +69,15 @@ pub struct DetectionEvalConfig {
     pub small_max_px: f32,
     /// Labels at least this wide (source px) are `large`; default 48.
     pub large_min_px: f32,
-    /// Detections per image and meaning that enter AP (COCO's `maxDets`); default 100.
+    /// Detections per image and meaning that enter AP (COCO's `maxDets`); default 100,
+    /// as COCO's (not the decode stage's `max_detections`, though both are 100).
     pub max_detections_per_image: usize,
 }
 
 impl Default for DetectionEvalConfig {
     fn default() -> Self {
         Self {
-            conf_threshold: 0.25,
+            conf_threshold: crate::decode::DecodeConfig::default().conf_threshold,
             any_iou: 0.3,
             small_max_px: 16.0,
             large_min_px: 48.0,
