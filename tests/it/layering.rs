@@ -100,6 +100,24 @@ fn the_config_sits_below_the_wiring() {
 }
 
 #[test]
+fn nothing_on_the_device_uses_a_tool() {
+    // The tools (`eval`, `synth`, `bench`, `yolo`) sit behind the `tools` feature, which
+    // the board and the browser build leave out; the wiring must not need them.
+    const TOOLS: [&str; 4] = ["eval", "synth", "bench", "yolo"];
+    let mut wrong = Vec::new();
+    for module in ["pipeline", "runner", "config"] {
+        for file in module_files(module) {
+            for (line, used) in crate_paths(&file) {
+                if TOOLS.contains(&used.as_str()) {
+                    wrong.push(format!("{}:{line}: `{module}` uses the tool `crate::{used}`", file.display()));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "the device build would need a tool:\n{}", wrong.join("\n"));
+}
+
+#[test]
 fn the_layering_check_sees_a_violation() {
     // The reader itself: a stage path in braces and a plain one are both found.
     let dir = crate::util::temp_dir();
