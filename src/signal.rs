@@ -312,6 +312,44 @@ impl SignalState {
     }
 }
 
+/// A name that is not one of a closed set's (a state, a basis, a preset, ...).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} {value:?}; expected one of {expected}")]
+pub struct UnknownName {
+    /// What was being named.
+    pub what: &'static str,
+    /// The text given.
+    pub value: String,
+    /// The names it may be, comma-separated.
+    pub expected: String,
+}
+
+/// `text` as the one of `all` that `name` calls so: how every library enum with a
+/// command-line name is parsed (through its `FromStr`), so that each lists its names
+/// once and says them all when given another.
+///
+/// # Errors
+/// [`UnknownName`] listing the names of `all`.
+pub fn parse_named<T: Copy>(
+    what: &'static str,
+    text: &str,
+    all: &[T],
+    name: impl Fn(T) -> &'static str,
+) -> Result<T, UnknownName> {
+    all.iter().copied().find(|&x| name(x) == text).ok_or_else(|| UnknownName {
+        what,
+        value: text.to_string(),
+        expected: all.iter().map(|&x| name(x)).collect::<Vec<_>>().join(", "),
+    })
+}
+
+impl std::str::FromStr for SignalState {
+    type Err = UnknownName;
+    fn from_str(s: &str) -> Result<Self, UnknownName> {
+        parse_named("state", s, &SignalState::ALL, SignalState::as_str)
+    }
+}
+
 impl fmt::Display for SignalState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -329,6 +367,14 @@ pub enum Basis {
     /// Nothing usable.
     #[default]
     None,
+}
+
+impl std::str::FromStr for Basis {
+    type Err = UnknownName;
+    /// `pedestrian` or `vehicle` (a cue always rests on one of them).
+    fn from_str(s: &str) -> Result<Self, UnknownName> {
+        parse_named("basis", s, &[Basis::Pedestrian, Basis::Vehicle], Basis::as_str)
+    }
 }
 
 impl Basis {

@@ -71,10 +71,12 @@ impl Preset {
             Preset::Random => "random",
         }
     }
+}
 
-    /// Parses a preset name.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.name() == name)
+impl std::str::FromStr for Preset {
+    type Err = crate::signal::UnknownName;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        crate::signal::parse_named("preset", s, &Self::ALL, Self::name)
     }
 }
 
@@ -498,9 +500,9 @@ mod tests {
     #[test]
     fn preset_names_round_trip() {
         for p in Preset::ALL {
-            assert_eq!(Preset::from_name(p.name()), Some(p));
+            assert_eq!(p.name().parse::<Preset>(), Ok(p));
         }
-        assert_eq!(Preset::from_name("mars"), None);
+        assert!("mars".parse::<Preset>().unwrap_err().to_string().contains("unknown preset \"mars\"; expected one of"));
     }
 
     #[test]

@@ -68,10 +68,12 @@ impl Designs {
             Designs::Heldout => "heldout",
         }
     }
+}
 
-    /// Parses a family name.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|d| d.name() == name)
+impl std::str::FromStr for Designs {
+    type Err = crate::signal::UnknownName;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        crate::signal::parse_named("design family", s, &Self::ALL, Self::name)
     }
 }
 

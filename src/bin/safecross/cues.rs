@@ -11,10 +11,10 @@ use std::process::ExitCode;
 #[derive(clap::Args)]
 pub struct Args {
     /// State whose cue to render: walk, dont_walk, changing or unknown.
-    #[arg(long, value_parser = parse_state)]
+    #[arg(long)]
     state: SignalState,
     /// Kind of signal the state rests on: pedestrian or vehicle.
-    #[arg(long, default_value = "pedestrian", value_parser = parse_basis)]
+    #[arg(long, default_value = "pedestrian")]
     basis: Basis,
     /// Length of the rendering, s.
     #[arg(long, default_value_t = 5.0, value_parser = crate::common::positive, allow_negative_numbers = true)]
@@ -34,21 +34,6 @@ pub struct Args {
     /// Sample rate of the WAV file, Hz.
     #[arg(long, default_value_t = CueConfig::default().sample_rate_hz)]
     sample_rate: u32,
-}
-
-fn parse_state(s: &str) -> Result<SignalState, String> {
-    SignalState::ALL
-        .into_iter()
-        .find(|x| x.as_str() == s)
-        .ok_or_else(|| format!("unknown state {s:?}, expected walk, dont_walk, changing or unknown"))
-}
-
-fn parse_basis(s: &str) -> Result<Basis, String> {
-    match s {
-        "pedestrian" => Ok(Basis::Pedestrian),
-        "vehicle" => Ok(Basis::Vehicle),
-        _ => Err(format!("unknown basis {s:?}, expected pedestrian or vehicle")),
-    }
 }
 
 pub fn execute(args: Args) -> anyhow::Result<ExitCode> {

@@ -24,7 +24,7 @@ enum SynthCommand {
 #[derive(clap::Args)]
 struct ClipArgs {
     /// Scene: cn-day-countdown, us, eu, night, vehicle-conflict, occlusion, random
-    #[arg(long, default_value = "cn-day-countdown", value_parser = parse_preset)]
+    #[arg(long, default_value = "cn-day-countdown")]
     preset: Preset,
     /// Seed; the same seed and flags give byte-identical files
     #[arg(long, default_value_t = 1)]
@@ -52,34 +52,13 @@ struct ClipArgs {
     /// other figure drawings, incandescent lamps and other LED pitches, visors, other
     /// housings, streets and camera effects that training never saw), for a test set held
     /// out by design. The preset keeps its scene; the timeline's preset reads `<preset>+heldout`
-    #[arg(long, default_value = "train", value_parser = parse_designs)]
+    #[arg(long, default_value = "train")]
     designs: Designs,
     /// With `--designs heldout`: only these pedestrian styles (comma-separated: jp, kr, uk,
     /// us-stacked, us-outline), to split the held-out family into styles for training and
     /// styles held out
-    #[arg(long, value_delimiter = ',', value_parser = parse_style, value_name = "STYLES")]
+    #[arg(long, value_delimiter = ',', value_name = "STYLES")]
     heldout_styles: Vec<Style>,
-}
-
-fn parse_style(s: &str) -> Result<Style, String> {
-    Style::pedestrian_from_name(s).ok_or_else(|| {
-        let names: Vec<_> = Style::PEDESTRIAN.iter().map(|s| s.name()).collect();
-        format!("unknown pedestrian style {s:?}; choose among {}", names.join(", "))
-    })
-}
-
-fn parse_designs(s: &str) -> Result<Designs, String> {
-    Designs::from_name(s).ok_or_else(|| {
-        let names: Vec<_> = Designs::ALL.iter().map(|d| d.name()).collect();
-        format!("unknown design family {s:?}; choose one of {}", names.join(", "))
-    })
-}
-
-fn parse_preset(s: &str) -> Result<Preset, String> {
-    Preset::from_name(s).ok_or_else(|| {
-        let names: Vec<_> = Preset::ALL.iter().map(|p| p.name()).collect();
-        format!("unknown preset {s:?}; choose one of {}", names.join(", "))
-    })
 }
 
 #[derive(clap::Args)]
@@ -112,10 +91,10 @@ struct StillsArgs {
     /// Design family of the heads, drawn streets and camera: `train` or `heldout` (see
     /// `synth clip --help`). Train on held-out stills only with --heldout-styles, and hold
     /// the other styles out
-    #[arg(long, default_value = "train", value_parser = parse_designs)]
+    #[arg(long, default_value = "train")]
     designs: Designs,
     /// With `--designs heldout`: only these pedestrian styles (see `synth clip --help`)
-    #[arg(long, value_delimiter = ',', value_parser = parse_style, value_name = "STYLES")]
+    #[arg(long, value_delimiter = ',', value_name = "STYLES")]
     heldout_styles: Vec<Style>,
 }
 

@@ -39,6 +39,14 @@ pub enum Style {
     VehicleHorizontal,
 }
 
+impl std::str::FromStr for Style {
+    type Err = crate::signal::UnknownName;
+    /// A pedestrian style's name (only those can be chosen on the command line).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        crate::signal::parse_named("pedestrian style", s, &Self::PEDESTRIAN, Self::name)
+    }
+}
+
 impl Style {
     /// The pedestrian styles.
     pub const PEDESTRIAN: [Style; 5] =
@@ -55,11 +63,6 @@ impl Style {
             Style::VehicleVertical => "vehicle-vertical",
             Style::VehicleHorizontal => "vehicle-horizontal",
         }
-    }
-
-    /// Parses a pedestrian style name.
-    pub fn pedestrian_from_name(name: &str) -> Option<Self> {
-        Self::PEDESTRIAN.into_iter().find(|s| s.name() == name)
     }
 
     /// Whether this is a pedestrian head.
