@@ -260,11 +260,11 @@ impl Runner {
     }
 
     fn bad_frame(&mut self, t: f64, error: SourceError) -> Result<Event, RunError> {
+        let chain = crate::error_chain(&error);
         if self.bad_frames == 0 {
-            let error = crate::error_chain(&error);
-            tracing::warn!("{error}; it counts as unknown (further unreadable frames are logged at debug level)");
+            tracing::warn!("{chain}; it counts as unknown (further unreadable frames are logged at debug level)");
         } else {
-            tracing::debug!("{}", crate::error_chain(&error));
+            tracing::debug!("{chain}");
         }
         self.bad_frames += 1;
         // The source is alive, so the stall clock restarts as after a frame.

@@ -120,7 +120,7 @@ impl InferConfig {
     pub fn validate(&self) -> Result<(), InferConfigError> {
         if self.intra_threads == 0 || self.intra_threads > 64 {
             return Err(InferConfigError {
-                key: "intra_threads",
+                field: "intra_threads",
                 value: self.intra_threads.to_string(),
                 range: "1..=64",
             });
@@ -131,10 +131,10 @@ impl InferConfig {
 
 /// An `[infer]` setting out of its range.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("infer.{key} = {value} is out of range {range}")]
+#[error("infer.{field} = {value} is out of range {range}")]
 pub struct InferConfigError {
     /// The key under `[infer]`.
-    pub key: &'static str,
+    pub field: &'static str,
     /// The value given, as written.
     pub value: String,
     /// The range it must lie in.

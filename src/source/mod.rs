@@ -77,8 +77,8 @@ impl SourceConfig {
     /// # Errors
     /// [`SourceConfigError`] naming the first key out of range.
     pub fn validate(&self) -> Result<(), SourceConfigError> {
-        let check = |ok: bool, key: &'static str, value: String, range: &'static str| {
-            if ok { Ok(()) } else { Err(SourceConfigError { key, value, range }) }
+        let check = |ok: bool, field: &'static str, value: String, range: &'static str| {
+            if ok { Ok(()) } else { Err(SourceConfigError { field, value, range }) }
         };
         let f = self.freeze_after_s;
         check(f.is_finite() && (0.1..=60.0).contains(&f), "freeze_after_s", f.to_string(), "[0.1, 60]")?;
@@ -95,10 +95,10 @@ impl SourceConfig {
 
 /// A `[source]` setting out of its range.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("source.{key} = {value} is out of range {range}")]
+#[error("source.{field} = {value} is out of range {range}")]
 pub struct SourceConfigError {
     /// The key under `[source]`.
-    pub key: &'static str,
+    pub field: &'static str,
     /// The value given, as written.
     pub value: String,
     /// The range it must lie in.

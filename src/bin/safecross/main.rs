@@ -92,29 +92,27 @@ enum Command {
 /// config has it.
 fn command() -> clap::Command {
     let defaults = common::shown_defaults();
-    let names: Vec<String> = Cli::command().get_subcommands().map(|c| c.get_name().to_string()).collect();
-    names.iter().fold(Cli::command(), |cmd, name| {
-        cmd.mut_subcommand(name, |mut sub| {
-            for (id, value) in &defaults {
-                if sub.get_arguments().any(|a| a.get_id() == id) {
-                    // Shown only: a real clap default would override the --config file.
-                    sub = sub.mut_arg(id, |arg| {
-                        let with_default = |help: &clap::builder::StyledStr| format!("{help} [default: {value}]");
-                        let long = arg.get_long_help().map(with_default);
-                        let arg = match arg.get_help().map(with_default) {
-                            Some(help) => arg.help(help),
-                            None => arg,
-                        };
-                        match long {
-                            Some(long) => arg.long_help(long),
-                            None => arg,
-                        }
-                    });
-                }
-            }
-            sub
+    Cli::command().mut_subcommands(|sub| {
+        sub.mut_args(|arg| match defaults.iter().find(|(id, _)| arg.get_id() == id) {
+            Some((_, value)) => with_shown_default(arg, value),
+            None => arg,
         })
     })
+}
+
+/// `arg` with `[default: value]` after its help. Shown only: a real clap default would
+/// override the --config file.
+fn with_shown_default(arg: clap::Arg, value: &str) -> clap::Arg {
+    let with_default = |help: &clap::builder::StyledStr| format!("{help} [default: {value}]");
+    let long = arg.get_long_help().map(with_default);
+    let arg = match arg.get_help().map(with_default) {
+        Some(help) => arg.help(help),
+        None => arg,
+    };
+    match long {
+        Some(long) => arg.long_help(long),
+        None => arg,
+    }
 }
 
 fn main() -> ExitCode {
