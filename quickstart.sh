@@ -60,7 +60,7 @@ case "$cmd" in
         say "running every test (the first build of the tests takes 15-35 minutes on 2 cores)"
         log=$(mktemp)
         status=0
-        cargo test 2>&1 | tee "$log" || status=$?
+        cargo test --release 2>&1 | tee "$log" || status=$?
         tools/skip_summary.sh "$log"
         rm -f "$log"
         exit "$status"

@@ -10,10 +10,12 @@ use safecross::source::mp4::Mp4Source;
 use safecross::synth::video::Mp4VideoWriter;
 
 fn bench(c: &mut Criterion) {
-    let dir = tempfile::tempdir().expect("temp dir");
+    // Under cargo's target/tmp, removed at the end (no temp-file crate: see tests/it/util.rs).
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("decode-video-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
     let mut group = c.benchmark_group("decode_video");
     for (w, h) in [(1280u32, 720u32), (1920, 1080)] {
-        let path = dir.path().join(format!("clip-{h}.mp4"));
+        let path = dir.join(format!("clip-{h}.mp4"));
         let mut writer = Mp4VideoWriter::create(&path, w, h, 15.0, 2_000_000, 15).expect("encoder");
         let base = common::street_frame(w, h);
         for i in 0..30u32 {
@@ -42,6 +44,7 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.finish();
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 criterion_group!(benches, bench);

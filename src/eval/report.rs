@@ -435,11 +435,13 @@ mod tests {
         let mut ev = DecisionEvaluator::new();
         ev.add_clip(&timeline, "t.json", &run).unwrap();
         let report = ev.finish();
-        let dir = tempfile::tempdir().unwrap();
-        let files = write_decision_report(dir.path(), &report).unwrap();
+        let dir = std::env::temp_dir().join(format!("safecross-report-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let files = write_decision_report(&dir, &report).unwrap();
         assert_eq!(files.len(), 1);
         assert!(files[0].ends_with("timeline-a_b_c.png"), "{files:?}");
         let img = image::open(&files[0]).unwrap().to_rgb8();
+        std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!((img.width(), img.height()), (1200, 230));
         // Left quarter: truth and decision both red; at 5.5 s truth green, decision red.
         let x = |t: f64| (90.0 + t / 10.0 * 1090.0) as u32;

@@ -24,6 +24,7 @@ use super::heldout;
 use super::rng::Rng;
 use super::scene::paint_street_at;
 use super::sdf::round_box;
+use super::stills::Backgrounds;
 use crate::geom::BBox;
 use crate::truth::{ClipSource, FrameBoxes, Segment, TIMELINE_FORMAT_VERSION, Timeline, TruthBox, TruthSignal};
 use scenario::{Role, Scenario};
@@ -45,11 +46,14 @@ pub enum Preset {
     Occlusion,
     /// Everything drawn at random from the seed.
     Random,
+    /// No pedestrian signal at all: only vehicle lights, the parallel one far down the
+    /// road and small, so that a detector sees it in some frames and not in others.
+    VehicleOnly,
 }
 
 impl Preset {
     /// All presets.
-    pub const ALL: [Preset; 7] = [
+    pub const ALL: [Preset; 8] = [
         Preset::CnDayCountdown,
         Preset::Us,
         Preset::Eu,
@@ -57,6 +61,7 @@ impl Preset {
         Preset::VehicleConflict,
         Preset::Occlusion,
         Preset::Random,
+        Preset::VehicleOnly,
     ];
 
     /// The name used on the command line and in the timeline.
@@ -69,6 +74,7 @@ impl Preset {
             Preset::VehicleConflict => "vehicle-conflict",
             Preset::Occlusion => "occlusion",
             Preset::Random => "random",
+            Preset::VehicleOnly => "vehicle-only",
         }
     }
 }
@@ -107,6 +113,11 @@ pub struct ClipConfig {
     /// With [`Designs::Heldout`], the pedestrian styles to draw from; default empty: all.
     /// Splits the family by style, some for training and the rest held out.
     pub heldout_styles: Vec<heldout::head::Style>,
+    /// Folders of real photos (YOLO datasets) to use as the street behind the heads
+    /// instead of a drawn one; default empty: drawn. Only labelled photos that show no
+    /// pedestrian head are used, since the clip's truth follows the drawn head. The
+    /// photos' own vehicle lights stay in view, unlabelled.
+    pub backgrounds: Vec<std::path::PathBuf>,
 }
 
 impl Default for ClipConfig {
@@ -122,6 +133,7 @@ impl Default for ClipConfig {
             keyframe_interval_s: 2.0,
             designs: Designs::Train,
             heldout_styles: Vec::new(),
+            backgrounds: Vec::new(),
         }
     }
 }
@@ -297,11 +309,30 @@ pub fn render_clip(
         ((wf * 1.4) as usize + 2 * (wf * 0.9) as usize * usize::from(scenario.pan.is_some()), (hf * 1.4) as usize);
     let mut backdrop = Canvas::new(bw, bh);
     let backdrop_horizon = bh as f32 / 2.0 + (horizon - hf / 2.0);
-    match config.designs {
-        Designs::Train => {
-            paint_street_at(&mut backdrop, &mut rng, scenario.light, backdrop_horizon);
+    let photos = Backgrounds::scan(&config.backgrounds)?.without_pedestrian_heads()?;
+    if !config.backgrounds.is_empty() && photos.is_empty() {
+        let dirs = config.backgrounds.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ");
+        return Err(SynthError::NoBackgrounds { dirs });
+    }
+    // The photo is drawn from a stream of its own, so a seed keeps its scene with or
+    // without photos.
+    let mut photo_rng = Rng::new(config.seed ^ 0xB4C6_D000_0000_0000);
+    let photo_index = photo_rng.below(photos.len().max(1));
+    if let Some(photo) = photos.load_cover(photo_index, bw as u32, bh as u32, &mut photo_rng)? {
+        backdrop = photo;
+        if scenario.light.night {
+            // A day photo made night: darker, and bluer, as a camera's night exposure is.
+            backdrop.grade(scenario.light.ambient * 0.8, 0.0, [0.85, 0.95, 1.15]);
         }
-        Designs::Heldout => heldout::scene::paint_scene_at(&mut backdrop, &mut rng, scenario.light, backdrop_horizon),
+    } else {
+        match config.designs {
+            Designs::Train => {
+                paint_street_at(&mut backdrop, &mut rng, scenario.light, backdrop_horizon);
+            }
+            Designs::Heldout => {
+                heldout::scene::paint_scene_at(&mut backdrop, &mut rng, scenario.light, backdrop_horizon);
+            }
+        }
     }
     let mut frame = Canvas::new(w, h);
     let mut rgb = Vec::with_capacity(w * h * 3);

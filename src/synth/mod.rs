@@ -115,8 +115,10 @@ pub enum SynthError {
         /// What is wrong, naming the field.
         message: String,
     },
-    /// The background folders hold no images.
-    #[error("no background images (.jpg, .jpeg, .png) in {dirs}")]
+    /// The background folders hold no usable images.
+    #[error(
+        "no usable background images in {dirs} (.jpg, .jpeg or .png; a clip needs labelled photos with no pedestrian head)"
+    )]
     NoBackgrounds {
         /// The folders searched.
         dirs: String,

@@ -198,3 +198,80 @@ fn pedestrian_figures_hold(test: &str, model: &std::path::Path, card_key: &str) 
     let card_crosswalk = figure(claimed, "crosswalk_ap50");
     assert!(crosswalk_ap >= card_crosswalk - 0.02, "crosswalk AP50 {crosswalk_ap:.3}, card {card_crosswalk:.3}");
 }
+
+/// A street with no pedestrian signal, only vehicle lights, the parallel one far down the
+/// road (the `vehicle-only` preset): the model sees the far lamp in some frames and not in
+/// others, so the decision flickers. The user must not hear a message every second, as
+/// issue 17 measured (22 in 20 s): after the start, a message that is not about walk comes
+/// at most once every 15 s, however often the decision changes (27 times here, so the
+/// clip does flicker and the test can fail).
+///
+/// Not asserted, printed: walk resting on a pedestrian head, where there is none. The
+/// shipped model reads the far vehicle heads as pedestrian heads in some frames (that is
+/// the flicker here) and a side-on one as a walking figure at the end (0.6 s of walk), a
+/// model fault that the model card reports.
+#[test]
+fn a_far_flickering_vehicle_light_does_not_flood_speech() {
+    let Some(model) = shipped_model() else {
+        return skip("a_far_flickering_vehicle_light_does_not_flood_speech", "models/safecross-tl.onnx is absent");
+    };
+    let dir = crate::util::temp_dir();
+    let clip = dir.path().join("vehicle-only.mp4");
+    let made = safecross(&[
+        "synth",
+        "clip",
+        "--preset",
+        "vehicle-only",
+        "--seed",
+        "3",
+        "--seconds",
+        "40",
+        "--out",
+        clip.to_str().unwrap(),
+    ]);
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    let (clip, model) = (clip.to_str().unwrap(), model.to_str().unwrap());
+    let held = story(clip, model);
+    eprintln!(
+        "vehicle-only clip: {} decision changes, spoken {:?}, walk on a pedestrian head {:.2} s",
+        held.changes, held.spoken, held.pedestrian_walk_s
+    );
+    assert!(held.changes >= 10, "the decision hardly changes ({}), so this clip tests nothing", held.changes);
+    let calm: Vec<f64> =
+        held.spoken.iter().filter(|(t, text)| *t > 3.0 && !text.starts_with("Walk")).map(|(t, _)| *t).collect();
+    for pair in calm.windows(2) {
+        assert!(pair[1] - pair[0] >= 15.0 - 1e-6, "two messages {:.2} s apart: {:?}", pair[1] - pair[0], held.spoken);
+    }
+    assert!(held.spoken.len() <= 7, "{} messages in 40 s: {:?}", held.spoken.len(), held.spoken);
+}
+
+/// What `run --json` decided and said on a clip.
+struct Story {
+    /// Seconds of walk resting on a pedestrian head.
+    pedestrian_walk_s: f64,
+    /// Decisions whose state or basis differs from the one before.
+    changes: usize,
+    /// Spoken messages: media time and words.
+    spoken: Vec<(f64, String)>,
+}
+
+fn story(clip: &str, model: &str) -> Story {
+    let run = safecross(&["run", clip, "--fast", "--audio", "none", "--json", "--model", model]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<Value> = run.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let spoken = lines
+        .iter()
+        .filter(|l| l["event"] == "announce" && l["text"].as_str().is_some_and(|t| !t.is_empty()))
+        .map(|l| (l["t_s"].as_f64().unwrap(), l["text"].as_str().unwrap().to_string()))
+        .collect();
+    let frames = run.json_frames();
+    let mut story = Story { pedestrian_walk_s: 0.0, changes: 0, spoken };
+    for pair in frames.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        if a["decision"] == "walk" && a["basis"] == "pedestrian" {
+            story.pedestrian_walk_s += b["t"].as_f64().unwrap() - a["t"].as_f64().unwrap();
+        }
+        story.changes += usize::from(a["basis"] != b["basis"] || a["decision"] != b["decision"]);
+    }
+    story
+}

@@ -91,7 +91,7 @@ struct Outcome {
     /// Media time of each announcement and the state it announced.
     announced: Vec<(f64, SignalState)>,
     wav: PathBuf,
-    _dir: tempfile::TempDir,
+    _dir: crate::util::TempDir,
 }
 
 /// Runs `source` through a model that always sees a walk head, writing a WAV.

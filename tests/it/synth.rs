@@ -422,3 +422,41 @@ fn committed_samples_have_valid_timelines_that_cover_their_clips() {
             && fb.boxes.iter().any(|b| !b.relevant && b.class == "green")
     }));
 }
+
+/// A clip on real photos (`--backgrounds`): the photo comes from a stream of its own, so
+/// the scene and the truth are exactly those of the drawn street with the same seed,
+/// while the pixels around the heads are the photo's. Photos with a labelled pedestrian
+/// head are never used, since the truth follows the drawn head.
+#[test]
+fn clips_on_real_photos_keep_the_scene_and_truth_of_their_seed() {
+    let Some(shared) = shared_dir() else {
+        return skip("clips_on_real_photos_keep_the_scene_and_truth_of_their_seed", "../shared is absent");
+    };
+    let photos = shared.join("data/traffic-lights/cinta/valid");
+    let dir = temp_dir();
+    let (drawn_path, photo_path) = (dir.path().join("drawn.mp4"), dir.path().join("photo.mp4"));
+    let config = ClipConfig { seconds: 1.0, width: 320, height: 180, ..small_clip(Preset::Us, 21) };
+    let drawn = write_clip(&config, &drawn_path).unwrap();
+    let on_photo = write_clip(&ClipConfig { backgrounds: vec![photos], ..config.clone() }, &photo_path).unwrap();
+    assert_eq!(drawn.segments, on_photo.segments);
+    assert_eq!(drawn.boxes, on_photo.boxes);
+    let first_frame = |path: &Path| {
+        let mut source = Mp4Source::open(path).unwrap();
+        let mut frame = Frame::default();
+        assert!(source.next_frame(&mut frame).unwrap());
+        frame.rgb.clone()
+    };
+    let (a, b) = (first_frame(&drawn_path), first_frame(&photo_path));
+    let differ = a.iter().zip(&b).filter(|(x, y)| x.abs_diff(**y) > 40).count();
+    assert!(differ > a.len() / 4, "only {differ} of {} values differ: the photo is not behind the heads", a.len());
+
+    // A dataset whose only photo shows a pedestrian head offers no usable background.
+    let dataset = dir.path().join("ped");
+    std::fs::create_dir_all(dataset.join("images")).unwrap();
+    std::fs::create_dir_all(dataset.join("labels")).unwrap();
+    std::fs::write(dataset.join("data.yaml"), "names: [crosswalk, ped_walk, ped_stop]\n").unwrap();
+    crate::util::write_png(&dataset.join("images/a.png"), 64, 64, |_, _| [90, 90, 90]);
+    std::fs::write(dataset.join("labels/a.txt"), "2 0.5 0.5 0.2 0.4\n").unwrap();
+    let err = write_clip(&ClipConfig { backgrounds: vec![dataset], ..config }, &dir.path().join("x.mp4")).unwrap_err();
+    assert!(err.to_string().contains("no usable background images"), "{err}");
+}

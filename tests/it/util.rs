@@ -86,12 +86,42 @@ impl Run {
     }
 }
 
-/// A fresh temporary directory for one test.
 /// A scratch directory under cargo's `target/tmp`, not the system's `/tmp`: some
 /// tests write hundreds of megabytes (raw video for the browser), and a CI machine's
 /// `/tmp` may be small where the target directory, which holds the build, is not.
-pub fn temp_dir() -> tempfile::TempDir {
-    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir")
+///
+/// Written here, not taken from the `tempfile` crate: tempfile turns on a feature of
+/// `rustix` that the release build leaves off, which made `cargo test --release` rebuild
+/// the whole tract stack instead of reusing what `./quickstart.sh demo` had built.
+pub fn temp_dir() -> TempDir {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let base = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    loop {
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = base.join(format!("it-{}-{n}", std::process::id()));
+        match std::fs::create_dir_all(base).and_then(|()| std::fs::create_dir(&path)) {
+            Ok(()) => return TempDir(path),
+            // Left by an earlier run whose process had the same id.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => panic!("temp dir {}: {e}", path.display()),
+        }
+    }
+}
+
+/// A scratch directory, deleted with everything in it when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// Where it is.
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Writes an RGB image of `width x height` filled by `f`.

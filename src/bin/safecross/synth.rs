@@ -23,7 +23,8 @@ enum SynthCommand {
 
 #[derive(clap::Args)]
 struct ClipArgs {
-    /// Scene: cn-day-countdown, us, eu, night, vehicle-conflict, occlusion, random
+    /// Scene: cn-day-countdown, us, eu, night, vehicle-conflict, occlusion, random,
+    /// vehicle-only (no pedestrian signal, a far vehicle light)
     #[arg(long, default_value = "cn-day-countdown")]
     preset: Preset,
     /// Seed; the same seed and flags give byte-identical files
@@ -59,6 +60,11 @@ struct ClipArgs {
     /// styles held out
     #[arg(long, value_delimiter = ',', value_name = "STYLES")]
     heldout_styles: Vec<Style>,
+    /// Folder of real photos (a YOLO dataset split) to use as the street instead of a
+    /// drawn one; repeat for several. The seed picks the photo. Only labelled photos with no
+    /// pedestrian head are used: the truth follows the drawn head
+    #[arg(long, value_name = "DIR")]
+    backgrounds: Vec<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -122,6 +128,7 @@ fn clip(a: ClipArgs) -> anyhow::Result<ExitCode> {
         bitrate_bps: a.kbps.saturating_mul(1000),
         designs: a.designs,
         heldout_styles: a.heldout_styles,
+        backgrounds: a.backgrounds,
         ..safecross::synth::ClipConfig::default()
     };
     let started = std::time::Instant::now();

@@ -260,6 +260,14 @@ impl Scenario {
             .then(|| (rng.range(0.1, 0.9), rng.range(-0.2, 0.15), rng.range(0.08, 0.2), rng.range(0.3, 0.6)));
         let flicker =
             (night || rng.chance(0.3)).then(|| (rng.range(0.05, 0.2), rng.range(0.3, 2.0), rng.range(0.2, 0.45)));
+        if preset == Preset::VehicleOnly {
+            // No pedestrian signal; the parallel vehicle light stands far down the road
+            // (about 12-20 px tall at the start), at the edge of what a detector sees.
+            heads.retain(|h| !matches!(h.role, Role::Relevant | Role::OtherPed));
+            for head in heads.iter_mut().filter(|h| h.role == Role::Parallel) {
+                head.z_m += rng.range(20.0, 35.0);
+            }
+        }
         Self {
             light,
             heads,

@@ -48,7 +48,7 @@ pub fn pedestrian_style(rng: &mut Rng, preset: super::Preset, allowed: &[Style])
         Preset::CnDayCountdown | Preset::VehicleConflict | Preset::Occlusion => &[Style::PedJp, Style::PedKr],
         Preset::Us => &[Style::PedUsStacked, Style::PedUsOutline],
         Preset::Eu => &[Style::PedUk],
-        Preset::Night | Preset::Random => &Style::PEDESTRIAN,
+        Preset::Night | Preset::Random | Preset::VehicleOnly => &Style::PEDESTRIAN,
     };
     let mut choices = [Style::PedJp; Style::PEDESTRIAN.len()];
     let mut n = 0;

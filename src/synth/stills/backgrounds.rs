@@ -112,48 +112,99 @@ impl Backgrounds {
         self.items.is_empty()
     }
 
-    /// A photo drawn at random, loaded as [`load_background`] does.
+    /// A photo drawn at random, cropped square and loaded as [`load_crop`] does.
     ///
     /// # Errors
-    /// As [`load_background`].
+    /// As [`load_crop`].
     pub(super) fn load_random(&self, size: u32, rng: &mut Rng) -> Result<(Canvas, Vec<StillLabel>, bool), SynthError> {
         let item = &self.items[rng.below(self.len())];
-        load_background(item, size, rng)
+        load_crop(item, size, size, rng)
+    }
+
+    /// Keeps only the photos whose labels say they show no pedestrian head: a clip's
+    /// truth follows the drawn head, and a real one in the photo would contradict it.
+    /// A photo without labels could show one, so it goes too.
+    ///
+    /// # Errors
+    /// [`SynthError::Read`] or [`SynthError::Dataset`] for an unreadable label file.
+    pub fn without_pedestrian_heads(self) -> Result<Self, SynthError> {
+        let mut items = Vec::with_capacity(self.items.len());
+        for item in self.items {
+            let (Some(path), Some(names)) = (&item.labels, &item.names) else { continue };
+            let text =
+                std::fs::read_to_string(path).map_err(|source| SynthError::Read { path: path.clone(), source })?;
+            let mut pedestrian = false;
+            for (i, line) in text.lines().enumerate() {
+                let bad = |message: String| SynthError::Dataset { path: path.clone(), line: i + 1, message };
+                let Some(label) = yolo::parse_label_line(line).map_err(bad)? else { continue };
+                let name = names.get(label.class_id as usize).map_or("", String::as_str);
+                pedestrian |= matches!(
+                    SignalMeaning::from_class_name(name),
+                    SignalMeaning::PedStop | SignalMeaning::PedWalk | SignalMeaning::Off
+                );
+            }
+            if !pedestrian {
+                items.push(item);
+            }
+        }
+        Ok(Self { items })
+    }
+
+    /// Photo number `index` (modulo their number), cropped to the aspect of `width` x
+    /// `height` and loaded as [`load_crop`] does; `None` when there are none.
+    ///
+    /// # Errors
+    /// As [`load_crop`].
+    pub fn load_cover(
+        &self,
+        index: usize,
+        width: u32,
+        height: u32,
+        rng: &mut Rng,
+    ) -> Result<Option<Canvas>, SynthError> {
+        if self.is_empty() {
+            return Ok(None);
+        }
+        load_crop(&self.items[index % self.len()], width, height, rng).map(|(canvas, _, _)| Some(canvas))
     }
 }
 
-/// Loads a photo, crops a random square-ish part and resizes it to `size`; returns the
-/// canvas, the carried labels (still px) and whether the labels are complete.
-fn load_background(
+/// Loads a photo, crops a random part of the aspect `width` : `height` (65-100 % of the
+/// largest that fits) and resizes it to `width` x `height`; returns the canvas, the
+/// carried labels (output px) and whether the labels are complete.
+fn load_crop(
     item: &BackgroundItem,
-    size: u32,
+    width: u32,
+    height: u32,
     rng: &mut Rng,
 ) -> Result<(Canvas, Vec<StillLabel>, bool), SynthError> {
     let img = image::open(&item.image)
         .map_err(|e| SynthError::Image { path: item.image.clone(), detail: e.to_string() })?
         .to_rgb8();
     let (w, h) = img.dimensions();
-    let side = w.min(h) as f32 * rng.range(0.65, 1.0);
-    let left = rng.range(0.0, (w as f32 - side).max(0.0));
-    let top = rng.range(0.0, (h as f32 - side).max(0.0));
+    let aspect = width as f32 / height as f32;
+    let crop_w = (w as f32).min(h as f32 * aspect) * rng.range(0.65, 1.0);
+    let crop_h = crop_w / aspect;
+    let left = rng.range(0.0, (w as f32 - crop_w).max(0.0));
+    let top = rng.range(0.0, (h as f32 - crop_h).max(0.0));
     let src = fir::images::Image::from_vec_u8(w, h, img.into_raw(), fir::PixelType::U8x3)
         .map_err(|e| SynthError::Image { path: item.image.clone(), detail: e.to_string() })?;
-    let mut dst = fir::images::Image::new(size, size, fir::PixelType::U8x3);
+    let mut dst = fir::images::Image::new(width, height, fir::PixelType::U8x3);
     let options = fir::ResizeOptions::new().resize_alg(fir::ResizeAlg::Convolution(fir::FilterType::Bilinear)).crop(
         left as f64,
         top as f64,
-        side as f64,
-        side as f64,
+        crop_w as f64,
+        crop_h as f64,
     );
     fir::Resizer::new()
         .resize(&src, &mut dst, &options)
         .map_err(|e| SynthError::Image { path: item.image.clone(), detail: e.to_string() })?;
-    let canvas = Canvas::from_rgb8(size as usize, size as usize, dst.buffer());
+    let canvas = Canvas::from_rgb8(width as usize, height as usize, dst.buffer());
     let mut labels = Vec::new();
     let complete = item.labels.is_some();
     if let (Some(path), Some(names)) = (&item.labels, &item.names) {
         let text = std::fs::read_to_string(path).map_err(|source| SynthError::Read { path: path.clone(), source })?;
-        let k = size as f32 / side;
+        let k = width as f32 / crop_w;
         for (i, line) in text.lines().enumerate() {
             let bad = |message: String| SynthError::Dataset { path: path.clone(), line: i + 1, message };
             let Some(label) = yolo::parse_label_line(line).map_err(bad)? else { continue };
@@ -164,7 +215,7 @@ fn load_background(
             let Some(id) = shipped_id_for(name) else { continue };
             let full = label.bbox_px(w, h);
             let moved = BBox::new((full.x1 - left) * k, (full.y1 - top) * k, (full.x2 - left) * k, (full.y2 - top) * k);
-            let clipped = moved.clamp_to(size as f32, size as f32);
+            let clipped = moved.clamp_to(width as f32, height as f32);
             // A light mostly cut off by the crop is no longer recognisable; keep it
             // out of the labels but still keep pasted heads away from it.
             if clipped.area() >= 0.5 * moved.area() && clipped.width() >= 1.5 && clipped.height() >= 1.5 {
