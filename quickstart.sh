@@ -49,7 +49,7 @@ case "$cmd" in
     demo)
         setup
         clip=${2:-samples/cn-day-countdown.mp4}
-        say "building (release; the first build takes 15-30 minutes on 2 cores and about 3 GB of disk)"
+        say "building (release; the first build takes about 16 minutes on 2 cores and 1 GB of disk)"
         cargo build --release
         say "playing $clip (real time; Ctrl-C to stop)"
         # Where cargo put it: a CARGO_TARGET_DIR the user set moves the build folder.
@@ -57,7 +57,7 @@ case "$cmd" in
         ;;
     test)
         setup
-        say "running every test (the first build of the tests takes 15-35 minutes on 2 cores)"
+        say "running every test (after the demo, building the tests takes about 20 minutes on 2 cores)"
         log=$(mktemp)
         status=0
         cargo test --release 2>&1 | tee "$log" || status=$?
