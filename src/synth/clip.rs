@@ -309,11 +309,17 @@ pub fn render_clip(
         ((wf * 1.4) as usize + 2 * (wf * 0.9) as usize * usize::from(scenario.pan.is_some()), (hf * 1.4) as usize);
     let mut backdrop = Canvas::new(bw, bh);
     let backdrop_horizon = bh as f32 / 2.0 + (horizon - hf / 2.0);
-    let photos = Backgrounds::scan(&config.backgrounds)?.without_pedestrian_heads()?;
-    if !config.backgrounds.is_empty() && photos.is_empty() {
-        let dirs = config.backgrounds.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ");
-        return Err(SynthError::NoBackgrounds { dirs });
-    }
+    // Drawn streets need no photos: nothing is listed or read for them.
+    let photos = if config.backgrounds.is_empty() {
+        Backgrounds::default()
+    } else {
+        let photos = Backgrounds::scan(&config.backgrounds)?.without_pedestrian_heads()?;
+        if photos.is_empty() {
+            let dirs = config.backgrounds.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ");
+            return Err(SynthError::NoBackgrounds { dirs });
+        }
+        photos
+    };
     // The photo is drawn from a stream of its own, so a seed keeps its scene with or
     // without photos.
     let mut photo_rng = Rng::new(config.seed ^ 0xB4C6_D000_0000_0000);

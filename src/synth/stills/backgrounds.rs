@@ -21,6 +21,29 @@ struct BackgroundItem {
     names: Option<Vec<String>>,
 }
 
+impl BackgroundItem {
+    /// Its labels with their class names, or `None` when it has no label file or its
+    /// dataset names no classes.
+    ///
+    /// # Errors
+    /// [`SynthError::Read`] for an unreadable label file, [`SynthError::Dataset`] for a
+    /// bad line or a class id that `data.yaml` does not name.
+    fn read_labels(&self) -> Result<Option<Vec<(yolo::Label, &str)>>, SynthError> {
+        let (Some(path), Some(names)) = (&self.labels, &self.names) else { return Ok(None) };
+        let text = std::fs::read_to_string(path).map_err(|source| SynthError::Read { path: path.clone(), source })?;
+        let mut labels = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let bad = |message: String| SynthError::Dataset { path: path.clone(), line: i + 1, message };
+            let Some(label) = yolo::parse_label_line(line).map_err(bad)? else { continue };
+            let name = names.get(label.class_id as usize).ok_or_else(|| {
+                bad(format!("class id {} has no name; data.yaml names {} classes", label.class_id, names.len()))
+            })?;
+            labels.push((label, name.as_str()));
+        }
+        Ok(Some(labels))
+    }
+}
+
 /// The real photos found in the background folders, sorted so runs are reproducible.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Backgrounds {
@@ -130,19 +153,13 @@ impl Backgrounds {
     pub fn without_pedestrian_heads(self) -> Result<Self, SynthError> {
         let mut items = Vec::with_capacity(self.items.len());
         for item in self.items {
-            let (Some(path), Some(names)) = (&item.labels, &item.names) else { continue };
-            let text =
-                std::fs::read_to_string(path).map_err(|source| SynthError::Read { path: path.clone(), source })?;
-            let mut pedestrian = false;
-            for (i, line) in text.lines().enumerate() {
-                let bad = |message: String| SynthError::Dataset { path: path.clone(), line: i + 1, message };
-                let Some(label) = yolo::parse_label_line(line).map_err(bad)? else { continue };
-                let name = names.get(label.class_id as usize).map_or("", String::as_str);
-                pedestrian |= matches!(
+            let Some(labels) = item.read_labels()? else { continue };
+            let pedestrian = labels.iter().any(|(_, name)| {
+                matches!(
                     SignalMeaning::from_class_name(name),
                     SignalMeaning::PedStop | SignalMeaning::PedWalk | SignalMeaning::Off
-                );
-            }
+                )
+            });
             if !pedestrian {
                 items.push(item);
             }
@@ -202,15 +219,9 @@ fn load_crop(
     let canvas = Canvas::from_rgb8(width as usize, height as usize, dst.buffer());
     let mut labels = Vec::new();
     let complete = item.labels.is_some();
-    if let (Some(path), Some(names)) = (&item.labels, &item.names) {
-        let text = std::fs::read_to_string(path).map_err(|source| SynthError::Read { path: path.clone(), source })?;
+    if let Some(carried) = item.read_labels()? {
         let k = width as f32 / crop_w;
-        for (i, line) in text.lines().enumerate() {
-            let bad = |message: String| SynthError::Dataset { path: path.clone(), line: i + 1, message };
-            let Some(label) = yolo::parse_label_line(line).map_err(bad)? else { continue };
-            let name = names.get(label.class_id as usize).ok_or_else(|| {
-                bad(format!("class id {} has no name; data.yaml names {} classes", label.class_id, names.len()))
-            })?;
+        for (label, name) in carried {
             // Classes we do not train (turn arrows) are dropped.
             let Some(id) = shipped_id_for(name) else { continue };
             let full = label.bbox_px(w, h);
