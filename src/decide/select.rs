@@ -9,18 +9,22 @@
 //! that are seen steadily, and confident detections. The chosen track keeps a bonus,
 //! so the choice does not flip between two similar heads.
 //!
-//! One head read two ways (a second box of another class on it, or a [`Rival`] reading
-//! that the decoder attached to the box) is judged asymmetrically, like the smoother: a
-//! walk or green reading with any stop reading beside it is a conflict (the user hears
-//! unknown, never walk), while a stop reading with a weaker walk reading stays stop.
+//! One head read two ways (a second box of another class on it, or a
+//! [`Rival`](crate::signal::Rival) reading that the decoder attached to the box) is
+//! judged asymmetrically, like the smoother: a walk or green reading with any stop
+//! reading beside it is a conflict (the user hears unknown, never walk), while a stop
+//! reading with a weaker walk reading stays stop.
 //!
 //! A head seen with no lamp lit (`off`) stays on its track, so the dark phase of a
 //! blink reaches the smoother as "off" on the same head, not as a new head.
 
+mod track;
+
 use super::{DecideError, Observation, check_range};
 use crate::geom::BBox;
-use crate::signal::{Basis, Detection, Rival, SignalMeaning};
+use crate::signal::{Basis, Detection, SignalMeaning};
 use serde::Deserialize;
+use track::{Aspect, Kind, Track, aspect};
 
 /// Settings of the [`Selector`].
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -147,86 +151,6 @@ impl SelectConfig {
     }
 }
 
-/// Whether a head is a pedestrian or a vehicle signal, learned from what it showed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Pedestrian,
-    Vehicle,
-    /// Only ever seen unlit.
-    Unknown,
-}
-
-/// Go or stop, for finding contradictions between heads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Aspect {
-    Go,
-    Stop,
-}
-
-fn aspect(m: SignalMeaning) -> Option<Aspect> {
-    match m {
-        SignalMeaning::PedWalk | SignalMeaning::VehicleGreen => Some(Aspect::Go),
-        SignalMeaning::PedStop | SignalMeaning::VehicleRed | SignalMeaning::VehicleYellow => Some(Aspect::Stop),
-        SignalMeaning::Off | SignalMeaning::Crosswalk | SignalMeaning::Other => None,
-    }
-}
-
-/// Whether a head read as `stronger` and also as `weaker` must count as a conflict:
-/// only a go reading with a stop reading beside it. A stop reading stays stop whatever
-/// weaker go reading comes with it, since stopping is what both readings allow.
-fn go_beside_stop(stronger: SignalMeaning, weaker: SignalMeaning) -> bool {
-    aspect(stronger) == Some(Aspect::Go) && aspect(weaker) == Some(Aspect::Stop)
-}
-
-/// One signal head followed over time.
-#[derive(Debug, Clone)]
-struct Track {
-    id: u32,
-    bbox: BBox,
-    first_seen_s: f64,
-    last_seen_s: f64,
-    hits: u32,
-    ped_hits: u32,
-    vehicle_hits: u32,
-    /// Fraction of recent time the head was detected, in `[0, 1]` (time-based EMA).
-    seen_rate: f32,
-    /// Smoothed detector score.
-    score_ema: f32,
-    /// What it shows in the current frame, with its score.
-    now: Option<(SignalMeaning, f32)>,
-    /// Detected as both go and stop in the current frame.
-    self_conflict: bool,
-    /// Last time the head was read as a vehicle lamp (as a box's class, with no pedestrian
-    /// rival; rivals alone do not count).
-    last_vehicle_reading_s: Option<f64>,
-}
-
-impl Track {
-    fn kind(&self) -> Kind {
-        if self.ped_hits == 0 && self.vehicle_hits == 0 {
-            Kind::Unknown
-        } else if self.ped_hits >= self.vehicle_hits {
-            Kind::Pedestrian
-        } else {
-            Kind::Vehicle
-        }
-    }
-
-    fn record(&mut self, t_s: f64, d: &Detection) {
-        if d.meaning.is_pedestrian() {
-            self.ped_hits = self.ped_hits.saturating_add(1);
-        } else if d.meaning.is_vehicle() {
-            self.vehicle_hits = self.vehicle_hits.saturating_add(1);
-            // A vehicle reading whose runner-up is a pedestrian figure is the model unsure
-            // of the kind, which lit walking figures often cause; only a plain vehicle
-            // reading says the head may be a lamp.
-            if d.rival.is_none_or(|r| !r.meaning.is_pedestrian()) {
-                self.last_vehicle_reading_s = Some(t_s);
-            }
-        }
-    }
-}
-
 /// Picks, frame by frame, the one signal head the user must obey. See the module docs.
 #[derive(Debug, Clone)]
 pub struct Selector {
@@ -312,43 +236,16 @@ impl Selector {
                 Some(ti) if self.matched.get(ti).copied().unwrap_or(false) => {
                     // A weaker second box on a head already matched this frame: the
                     // same head read two ways.
-                    let tr = &mut self.tracks[ti];
-                    if tr.now.is_some_and(|(first, _)| go_beside_stop(first, d.meaning)) {
-                        tr.self_conflict = true;
-                    }
-                    tr.record(t_s, d);
+                    self.tracks[ti].add_second_reading(t_s, d);
                 }
                 Some(ti) => {
-                    let tr = &mut self.tracks[ti];
-                    tr.bbox = d.bbox;
-                    tr.last_seen_s = t_s;
-                    tr.hits = tr.hits.saturating_add(1);
-                    tr.score_ema = 0.7 * tr.score_ema + 0.3 * d.score;
-                    tr.now = Some((d.meaning, d.score));
-                    if d.rival.is_some_and(|r: Rival| r.score >= min_score && go_beside_stop(d.meaning, r.meaning)) {
-                        tr.self_conflict = true;
-                    }
-                    tr.record(t_s, d);
+                    self.tracks[ti].continue_with(t_s, d, min_score);
                     if let Some(m) = self.matched.get_mut(ti) {
                         *m = true;
                     }
                 }
                 None if self.tracks.len() < self.config.max_tracks => {
-                    let mut tr = Track {
-                        id: self.next_id,
-                        bbox: d.bbox,
-                        first_seen_s: t_s,
-                        last_seen_s: t_s,
-                        hits: 1,
-                        ped_hits: 0,
-                        vehicle_hits: 0,
-                        seen_rate: 0.5,
-                        score_ema: d.score,
-                        now: Some((d.meaning, d.score)),
-                        self_conflict: false,
-                        last_vehicle_reading_s: None,
-                    };
-                    tr.record(t_s, d);
+                    let tr = Track::start(self.next_id, t_s, d);
                     self.next_id = self.next_id.wrapping_add(1);
                     self.tracks.push(tr);
                     self.matched.push(true);
@@ -582,6 +479,7 @@ impl Selector {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::signal::Rival;
 
     fn det(meaning: SignalMeaning, score: f32, cx: f32, cy: f32, side: f32) -> Detection {
         Detection { class_id: 0, meaning, score, bbox: BBox::from_center(cx, cy, side, side * 2.0), rival: None }
