@@ -739,6 +739,23 @@ mod tests {
     }
 
     #[test]
+    fn opposite_heads_of_different_shapes_still_conflict() {
+        // Shape does not say which head is misread: a square lamp read as walk beside a
+        // narrow head read as stop (a vehicle-only street), or a tall walk head beside a
+        // square lamp read as stop (the eu sample), are both conflicts.
+        let shaped = |m, cx, w, h| Detection { bbox: BBox::from_center(cx, 200.0, w, h), ..det(m, 0.8, 0.0, 0.0, 0.0) };
+        for (walk, stop) in [
+            (shaped(SignalMeaning::PedWalk, 300.0, 30.0, 30.0), shaped(SignalMeaning::PedStop, 400.0, 12.0, 36.0)),
+            (shaped(SignalMeaning::PedWalk, 300.0, 20.0, 40.0), shaped(SignalMeaning::PedStop, 400.0, 28.0, 28.0)),
+        ] {
+            let mut sel = Selector::new(SelectConfig::default());
+            let o = run(&mut sel, &frames_at(15.0, 15, |_| vec![walk, stop]));
+            assert_eq!(o.shows, Some(SignalMeaning::PedWalk));
+            assert!(o.conflict, "{walk:?} beside {stop:?}");
+        }
+    }
+
+    #[test]
     fn a_missed_frame_reports_nothing_on_the_same_track() {
         let mut sel = Selector::new(SelectConfig::default());
         let frames = frames_at(10.0, 5, |_| vec![det(SignalMeaning::PedStop, 0.8, 320.0, 200.0, 30.0)]);
