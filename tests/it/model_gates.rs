@@ -209,7 +209,7 @@ fn pedestrian_figures_hold(test: &str, model: &std::path::Path, card_key: &str) 
 /// Walk resting on a pedestrian head, where there is none, is held to at most 1 s. The
 /// shipped model reads the far vehicle heads as pedestrian heads in some frames (that is
 /// the flicker here) and the cross street's lamp, turned green, as a walking figure at
-/// the end (0.7 s of walk), a model fault that the model card reports. What keeps it that
+/// the end (0.6 s of walk), a model fault that the model card reports. What keeps it that
 /// short is the selector's conflict between that head and the parallel lamp, misread as a
 /// stop figure: a rule that counted only heads of one shape as conflicting gave 5.8 s of
 /// walk here, in three announcements, and was withdrawn.
