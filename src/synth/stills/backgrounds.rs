@@ -149,7 +149,8 @@ impl Backgrounds {
     /// A photo without labels could show one, so it goes too.
     ///
     /// # Errors
-    /// [`SynthError::Read`] or [`SynthError::Dataset`] for an unreadable label file.
+    /// [`SynthError::Read`] for an unreadable label file, [`SynthError::Dataset`] for a bad
+    /// line or a class id that `data.yaml` does not name.
     pub fn without_pedestrian_heads(self) -> Result<Self, SynthError> {
         let mut items = Vec::with_capacity(self.items.len());
         for item in self.items {
