@@ -3,7 +3,7 @@
 //! binary applies the flags after [`Config::load`].
 
 use crate::cue::{CueConfig, CueError};
-use crate::decide::{DecideError, SelectConfig, SmootherConfig};
+use crate::decide::{DecideError, GlowConfig, SelectConfig, SmootherConfig};
 use crate::decode::{DecodeConfig, DecodeError};
 use crate::infer::{InferConfig, InferConfigError, ModelConfig};
 use crate::look::{ZoomConfig, ZoomConfigError};
@@ -27,6 +27,8 @@ pub struct Config {
     pub zoom: ZoomConfig,
     /// Which signal is the user's.
     pub select: SelectConfig,
+    /// Whether the chosen walk lamp is still lit, from its pixels.
+    pub glow: GlowConfig,
     /// From observations to a steady decision.
     pub smoother: SmootherConfig,
     /// What the user hears.
@@ -45,6 +47,7 @@ impl Default for Config {
             decode: DecodeConfig::default(),
             zoom: ZoomConfig::default(),
             select: SelectConfig::default(),
+            glow: GlowConfig::default(),
             smoother: SmootherConfig::default(),
             cue: CueConfig::default(),
             dark_mean_luma: 12.0,
@@ -119,6 +122,7 @@ impl Config {
         self.decode.validate()?;
         self.zoom.validate()?;
         self.select.validate()?;
+        self.glow.validate()?;
         self.smoother.validate()?;
         self.cue.validate()?;
         if !(0.0..=255.0).contains(&self.dark_mean_luma) {

@@ -12,6 +12,9 @@
 //!   pedestrian signals over vehicle signals, and among several picks the one most
 //!   likely facing the user (size, position, how steadily it is seen). A new box must
 //!   be seen for a while before it can be chosen, so one spurious box cannot take over.
+//! - [`GlowCheck`] looks at the chosen head's own pixels when it reads walk: a lamp
+//!   that has lost its colour and brightness is handed on as seen dark, whatever
+//!   figure the model read there (the dark half of a flashing walk figure).
 //! - [`Smoother`] is a state machine over time in seconds (not frames). Entering walk
 //!   needs more evidence than leaving it; when unsure it says unknown or wait, never
 //!   walk. Its module documentation says in plain words what the user hears.
@@ -22,10 +25,12 @@
 //!
 //! Imports: `geom`, `signal`.
 
+mod glow;
 mod scene;
 mod select;
 mod smoother;
 
+pub use glow::{Glow, GlowCheck, GlowConfig};
 pub use scene::DarkCheck;
 pub use select::{SelectConfig, Selector};
 pub use smoother::{Decision, Smoother, SmootherConfig};

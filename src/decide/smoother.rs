@@ -10,7 +10,9 @@
 //! - **Walk stops at once** when the stop lamp, a yellow vehicle light, a flashing or
 //!   dark walk lamp, or two signals that disagree are seen. The user then hears "wait",
 //!   "changing, do not start", or "no signal found". A walk lamp that is simply not
-//!   detected for a moment keeps the walk tick for at most 0.3 s.
+//!   detected for a moment keeps the walk tick for at most 0.3 s; one whose pixels show
+//!   it gone dark, whatever the model read there, arrives here as dark (the decide
+//!   stage's glow check, `glow.rs`).
 //! - **Flashing** (a lamp that goes dark and comes back within about 1 s) means the
 //!   phase is ending: the user hears the "changing, do not start" pattern for as long
 //!   as the flashing goes on (and 1.2 s after the last blink).

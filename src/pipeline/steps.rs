@@ -6,7 +6,7 @@
 use super::looks::Looks;
 use super::{FrameDecision, IN_VIEW_MIN_SCORE, PipelineError};
 use crate::config::Config;
-use crate::decide::{DarkCheck, Decision, Observation, Selector, Smoother};
+use crate::decide::{DarkCheck, Decision, GlowCheck, Observation, Selector, Smoother};
 use crate::decode::BadOutput;
 use crate::frame::Frame;
 use crate::infer::ModelIo;
@@ -41,6 +41,7 @@ enum Awaiting {
 pub struct FrameSteps {
     looks: Looks,
     selector: Selector,
+    glow: GlowCheck,
     smoother: Smoother,
     zoom: ZoomConfig,
     dark: DarkCheck,
@@ -71,6 +72,7 @@ impl FrameSteps {
         Self {
             looks,
             selector: Selector::new(config.select.clone()),
+            glow: GlowCheck::new(config.glow.clone()),
             smoother: Smoother::new(config.smoother.clone()),
             zoom: config.zoom.clone(),
             dark: DarkCheck { dark_mean_luma: config.dark_mean_luma },
@@ -158,6 +160,7 @@ impl FrameSteps {
         if dark || frozen || bad_output.is_some() {
             observation.dark = true;
         }
+        self.glow.update(t_s, frame, &mut observation);
         let decision = self.smoother.update(t_s, &observation);
         let classes = self.looks.classes();
         let signal_in_view = !observation.dark
@@ -203,6 +206,7 @@ impl FrameSteps {
     /// next frame (of a new source, whose time may restart at 0) starts from unknown.
     pub fn reset(&mut self) {
         self.selector.reset();
+        self.glow.forget();
         self.smoother = Smoother::new(self.smoother.config().clone());
         self.freeze.reset();
         self.last = None;
