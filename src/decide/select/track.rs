@@ -60,8 +60,9 @@ pub(super) struct Track {
 }
 
 impl Track {
-    /// A new track for a box that continues none.
-    pub(super) fn start(id: u32, t_s: f64, d: &Detection) -> Self {
+    /// A new track for a box that continues none. `doubt_min_score`: see
+    /// [`Track::record`].
+    pub(super) fn start(id: u32, t_s: f64, d: &Detection, doubt_min_score: f32) -> Self {
         let mut tr = Self {
             id,
             bbox: d.bbox,
@@ -76,14 +77,14 @@ impl Track {
             self_conflict: false,
             last_vehicle_reading_s: None,
         };
-        tr.record(t_s, d);
+        tr.record(t_s, d, doubt_min_score);
         tr
     }
 
     /// The head's box in this frame: it moves there and shows what the box reads. A
     /// walk or green reading with a stop rival of at least `min_score` is the head read
     /// two ways.
-    pub(super) fn continue_with(&mut self, t_s: f64, d: &Detection, min_score: f32) {
+    pub(super) fn continue_with(&mut self, t_s: f64, d: &Detection, min_score: f32, doubt_min_score: f32) {
         self.bbox = d.bbox;
         self.last_seen_s = t_s;
         self.hits = self.hits.saturating_add(1);
@@ -92,16 +93,16 @@ impl Track {
         if d.rival.is_some_and(|r: Rival| r.score >= min_score && go_beside_stop(d.meaning, r.meaning)) {
             self.self_conflict = true;
         }
-        self.record(t_s, d);
+        self.record(t_s, d, doubt_min_score);
     }
 
     /// A weaker second box on the head in this frame (after [`Track::continue_with`]):
     /// the same head read two ways.
-    pub(super) fn add_second_reading(&mut self, t_s: f64, d: &Detection) {
+    pub(super) fn add_second_reading(&mut self, t_s: f64, d: &Detection, doubt_min_score: f32) {
         if self.now.is_some_and(|(first, _)| go_beside_stop(first, d.meaning)) {
             self.self_conflict = true;
         }
-        self.record(t_s, d);
+        self.record(t_s, d, doubt_min_score);
     }
 
     pub(super) fn kind(&self) -> Kind {
@@ -114,15 +115,17 @@ impl Track {
         }
     }
 
-    fn record(&mut self, t_s: f64, d: &Detection) {
+    /// Counts the reading towards the head's kind; a plain vehicle reading of at least
+    /// `doubt_min_score` also puts the head's kind in doubt.
+    fn record(&mut self, t_s: f64, d: &Detection, doubt_min_score: f32) {
         if d.meaning.is_pedestrian() {
             self.ped_hits = self.ped_hits.saturating_add(1);
         } else if d.meaning.is_vehicle() {
             self.vehicle_hits = self.vehicle_hits.saturating_add(1);
             // A vehicle reading whose runner-up is a pedestrian figure is the model unsure
             // of the kind, which lit walking figures often cause; only a plain vehicle
-            // reading says the head may be a lamp.
-            if d.rival.is_none_or(|r| !r.meaning.is_pedestrian()) {
+            // reading says the head may be a lamp, and only one the model is fairly sure of.
+            if d.score >= doubt_min_score && d.rival.is_none_or(|r| !r.meaning.is_pedestrian()) {
                 self.last_vehicle_reading_s = Some(t_s);
             }
         }
