@@ -21,6 +21,13 @@
 //! thresholds, and two frames in a row are asked for. Colour and brightness must both
 //! fall: a box that slides onto bright sky loses colour but gains brightness, and a
 //! white walking figure has little colour to lose but does lose brightness.
+//!
+//! Measured and not kept: the same check the other way round, an "unlit" reading on a
+//! head followed as a stop lamp whose box looks as lit as its last stop frames taken as
+//! a missed frame. It removed a false "Signal changing" on the `us` sample, where one
+//! such misread looked like the dark half of a flashing hand, but added one on
+//! `cn-day-countdown`, where the model also reads the dark hand as a stop figure and so
+//! makes the lit reference dark too.
 
 use super::{DecideError, Observation, check_range};
 use crate::frame::Frame;
