@@ -30,7 +30,7 @@ mod scene;
 mod select;
 mod smoother;
 
-pub use glow::{Glow, GlowCheck, GlowConfig};
+pub use glow::{GlowCheck, GlowConfig};
 pub use scene::DarkCheck;
 pub use select::{SelectConfig, Selector};
 pub use smoother::{Decision, Smoother, SmootherConfig};
