@@ -135,13 +135,17 @@ impl Backgrounds {
         self.items.is_empty()
     }
 
-    /// A photo drawn at random, cropped square and loaded as [`load_crop`] does.
+    /// A photo drawn at random, cropped square as [`crop_photo`] does; returns the canvas,
+    /// the photo's own labels carried into it (output px) and whether they are complete
+    /// (the photo has a label file).
     ///
     /// # Errors
-    /// As [`load_crop`].
+    /// As [`crop_photo`] and [`BackgroundItem::read_labels`].
     pub(super) fn load_random(&self, size: u32, rng: &mut Rng) -> Result<(Canvas, Vec<StillLabel>, bool), SynthError> {
         let item = &self.items[rng.below(self.len())];
-        load_crop(item, size, size, rng)
+        let (canvas, crop) = crop_photo(item, size, size, rng)?;
+        let labels = carry_labels(item, &crop, size, size)?;
+        Ok((canvas, labels, item.labels.is_some()))
     }
 
     /// Keeps only the photos whose labels say they show no pedestrian head: a clip's
@@ -169,10 +173,10 @@ impl Backgrounds {
     }
 
     /// Photo number `index` (modulo their number), cropped to the aspect of `width` x
-    /// `height` and loaded as [`load_crop`] does; `None` when there are none.
+    /// `height` as [`crop_photo`] does; `None` when there are none.
     ///
     /// # Errors
-    /// As [`load_crop`].
+    /// As [`crop_photo`].
     pub fn load_cover(
         &self,
         index: usize,
@@ -183,19 +187,24 @@ impl Backgrounds {
         if self.is_empty() {
             return Ok(None);
         }
-        load_crop(&self.items[index % self.len()], width, height, rng).map(|(canvas, _, _)| Some(canvas))
+        crop_photo(&self.items[index % self.len()], width, height, rng).map(|(canvas, _)| Some(canvas))
     }
 }
 
+/// Where a crop of a photo lies, to carry the photo's labels into it.
+struct Crop {
+    photo_w: u32,
+    photo_h: u32,
+    left: f32,
+    top: f32,
+    /// Output px per photo px.
+    scale: f32,
+}
+
 /// Loads a photo, crops a random part of the aspect `width` : `height` (65-100 % of the
-/// largest that fits) and resizes it to `width` x `height`; returns the canvas, the
-/// carried labels (output px) and whether the labels are complete.
-fn load_crop(
-    item: &BackgroundItem,
-    width: u32,
-    height: u32,
-    rng: &mut Rng,
-) -> Result<(Canvas, Vec<StillLabel>, bool), SynthError> {
+/// largest that fits) and resizes it to `width` x `height`. Reads no labels: a clip's
+/// cover needs none, and [`Backgrounds::without_pedestrian_heads`] has read them already.
+fn crop_photo(item: &BackgroundItem, width: u32, height: u32, rng: &mut Rng) -> Result<(Canvas, Crop), SynthError> {
     let img = image::open(&item.image)
         .map_err(|e| SynthError::Image { path: item.image.clone(), detail: e.to_string() })?
         .to_rgb8();
@@ -218,24 +227,35 @@ fn load_crop(
         .resize(&src, &mut dst, &options)
         .map_err(|e| SynthError::Image { path: item.image.clone(), detail: e.to_string() })?;
     let canvas = Canvas::from_rgb8(width as usize, height as usize, dst.buffer());
+    Ok((canvas, Crop { photo_w: w, photo_h: h, left, top, scale: width as f32 / crop_w }))
+}
+
+/// The photo's own labels moved into `crop` of output size `width` x `height` (output px).
+///
+/// # Errors
+/// As [`BackgroundItem::read_labels`].
+fn carry_labels(item: &BackgroundItem, crop: &Crop, width: u32, height: u32) -> Result<Vec<StillLabel>, SynthError> {
     let mut labels = Vec::new();
-    let complete = item.labels.is_some();
-    if let Some(carried) = item.read_labels()? {
-        let k = width as f32 / crop_w;
-        for (label, name) in carried {
-            // Classes we do not train (turn arrows) are dropped.
-            let Some(id) = shipped_id_for(name) else { continue };
-            let full = label.bbox_px(w, h);
-            let moved = BBox::new((full.x1 - left) * k, (full.y1 - top) * k, (full.x2 - left) * k, (full.y2 - top) * k);
-            let clipped = moved.clamp_to(width as f32, height as f32);
-            // A light mostly cut off by the crop is no longer recognisable; keep it
-            // out of the labels but still keep pasted heads away from it.
-            if clipped.area() >= 0.5 * moved.area() && clipped.width() >= 1.5 && clipped.height() >= 1.5 {
-                labels.push(StillLabel { class_id: id, bbox: clipped });
-            } else if clipped.area() > 0.0 {
-                labels.push(StillLabel { class_id: usize::MAX, bbox: clipped });
-            }
+    let Some(carried) = item.read_labels()? else { return Ok(labels) };
+    let k = crop.scale;
+    for (label, name) in carried {
+        // Classes we do not train (turn arrows) are dropped.
+        let Some(id) = shipped_id_for(name) else { continue };
+        let full = label.bbox_px(crop.photo_w, crop.photo_h);
+        let moved = BBox::new(
+            (full.x1 - crop.left) * k,
+            (full.y1 - crop.top) * k,
+            (full.x2 - crop.left) * k,
+            (full.y2 - crop.top) * k,
+        );
+        let clipped = moved.clamp_to(width as f32, height as f32);
+        // A light mostly cut off by the crop is no longer recognisable; keep it
+        // out of the labels but still keep pasted heads away from it.
+        if clipped.area() >= 0.5 * moved.area() && clipped.width() >= 1.5 && clipped.height() >= 1.5 {
+            labels.push(StillLabel { class_id: id, bbox: clipped });
+        } else if clipped.area() > 0.0 {
+            labels.push(StillLabel { class_id: usize::MAX, bbox: clipped });
         }
     }
-    Ok((canvas, labels, complete))
+    Ok(labels)
 }
