@@ -134,6 +134,7 @@ def main():
     ap.add_argument("--head-width", type=int, default=32, help="channels of the heads' 3x3 convs")
     ap.add_argument("--paste", type=float, default=0.0, help="share of training crops that get real pedestrian heads pasted small (HeadBank)")
     ap.add_argument("--hard-repeat", type=int, default=1, help="show real photos on which the --init model puts a false pedestrian box N times per epoch")
+    ap.add_argument("--hard-drawn", type=int, default=1, help="show generated frames (--synth) on which the --init model puts a pedestrian box on no pedestrian head, or misses or misreads a head, N times per epoch")
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--imgsz", type=int, default=416, help="export/validation input size")
@@ -189,6 +190,7 @@ def main():
             "ped_val_splits": [] if a.no_ped else [["chanyoung/valid", "chanyoung"]],
             "paste": a.paste,
             "hard_repeat": a.hard_repeat,
+            "hard_drawn_repeat": a.hard_drawn,
             "synth_dirs": [os.path.abspath(s) for s in a.synth],
             "cache_side": 640,
             "repeat": {k: int(v) for k, v in (r.split("=") for r in a.repeat)},
@@ -263,6 +265,13 @@ def main():
         hard = mine_hard_negatives(model, train_cache, cfg["imgsz"])
         train_cache = train_cache + hard * (cfg["hard_repeat"] - 1)
         log(f"hard negatives: {len(hard)} real photos with a false pedestrian box at 0.3 shown {cfg['hard_repeat']}x per epoch", logf)
+    if cfg.get("hard_drawn_repeat", 1) > 1 and train_items is not None:
+        fit = tuple(cfg["fit"]) if cfg.get("fit") else (cfg["imgsz"], cfg["imgsz"])
+        false_ped, missed = mine_hard_drawn(model, train_cache, fit)
+        hard = false_ped + missed
+        train_cache = train_cache + hard * (cfg["hard_drawn_repeat"] - 1)
+        log(f"hard generated frames: {len(false_ped)} with a pedestrian box on no pedestrian head, {len(missed)} more with a "
+            f"head missed or misread, at 0.3, shown {cfg['hard_drawn_repeat']}x per epoch", logf)
     heads = None
     if cfg.get("paste", 0) > 0 and train_items is not None:
         heads = D.HeadBank([c for c in train_cache if "ped-lights" in c.path])
@@ -394,6 +403,59 @@ def mine_hard_negatives(model, items, size, conf=0.3):
             hard.append(it)
     model.train()
     return hard
+
+
+@torch.no_grad()
+def mine_hard_drawn(model, items, fit, conf=0.3, min_side=6.0):
+    """Generated frames (synthetic stills, clip frames) that `model` gets wrong where it matters
+    to the decide stage: a pedestrian box (score >= conf) on no labelled pedestrian head (a vehicle
+    lamp or housing read as a figure: the cause of the walk missed by conflict on the `eu` sample and
+    of the held-out walk on a vehicle housing), or a labelled pedestrian head of at least `min_side`
+    px at the deployed scale with no box of its own class on it (heads found late or misread).
+    Each image is seen at the scale it has in the deployed `fit` = (width, height) input.
+    Returns (false_pedestrian, missed), disjoint; a path listed twice in `items` is judged once
+    and returned as often as it is listed."""
+    from evaluate import decode, iou_matrix
+
+    wrappers, verdict = {}, {}
+    false_ped, missed = [], []
+    for it in items:
+        if "/synth" not in it.path and "clipframes" not in it.path:
+            continue
+        if it.path not in verdict:
+            h, w = it.img.shape[:2]
+            r = min(fit[0] / w, fit[1] / h)
+            nw, nh = round(w * r), round(h * r)
+            side = -(-max(nw, nh) // 32) * 32
+            img = D.cv2.resize(it.img, (nw, nh), interpolation=D.cv2.INTER_LINEAR) if (nw, nh) != (w, h) else it.img
+            canvas = np.full((side, side, 3), D.PAD, np.uint8)
+            px, py = (side - nw) // 2, (side - nh) // 2
+            canvas[py : py + nh, px : px + nw] = img
+            if side not in wrappers:
+                wrappers[side] = ExportWrapper(model, side).eval()
+            x = torch.from_numpy(canvas.transpose(2, 0, 1)[None].astype(np.float32) / 255.0)
+            b, s, c = decode(wrappers[side](x)[0].numpy(), conf=conf)
+            b = (b - np.array([px, py, px, py], np.float32)) / r
+            ped = np.isin(c, D.PED_CLASSES)
+            gt_ped = np.isin(it.classes, D.PED_CLASSES)
+            gt, gc = it.boxes[gt_ped], np.asarray(it.classes)[gt_ped]
+            v = None
+            if ped.any() and (len(gt) == 0 or (iou_matrix(b[ped], gt).max(1) < 0.3).any()):
+                v = "false"
+            elif len(gt):
+                big = np.minimum(gt[:, 2] - gt[:, 0], gt[:, 3] - gt[:, 1]) * r >= min_side
+                iou = iou_matrix(gt, b) if len(b) else np.zeros((len(gt), 0), np.float32)
+                same = iou * (np.asarray(c)[None, :] == gc[:, None]) if len(b) else iou
+                found = same.max(1) >= 0.3 if len(b) else np.zeros(len(gt), bool)
+                if (big & ~found).any():
+                    v = "missed"
+            verdict[it.path] = v
+        if verdict[it.path] == "false":
+            false_ped.append(it)
+        elif verdict[it.path] == "missed":
+            missed.append(it)
+    model.train()
+    return false_ped, missed
 
 
 def plot_curves(csv_path, png_path):
