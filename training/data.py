@@ -109,11 +109,12 @@ def load_items(items, cache_side):
     return out
 
 
-def letterbox(img, size):
-    """Centred letterbox with pad 114, as the Rust preprocessor does.
-    Returns (canvas, scale, (pad_x, pad_y))."""
+def letterbox(img, size, scale=None):
+    """Centred letterbox with pad 114, as the Rust preprocessor does, into a `size` square;
+    the image is resized by `scale` when given (it must then fit), else by the largest factor
+    that fits. Returns (canvas, scale, (pad_x, pad_y))."""
     h, w = img.shape[:2]
-    r = min(size / h, size / w)
+    r = min(size / h, size / w) if scale is None else scale
     nw, nh = round(w * r), round(h * r)
     if (nw, nh) != (w, h):
         img = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_LINEAR)

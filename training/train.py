@@ -380,26 +380,45 @@ def load_grown(model, sd):
     model.load_state_dict(sd)
 
 
+def is_generated(path):
+    """Whether a training image is one of ours (synthetic still or clip frame), not a real photo."""
+    return "/synth" in path or "clipframes" in path
+
+
+def detect(wrapper, img, size, conf, scale=None):
+    """Boxes (image px, xyxy), scores and classes that `wrapper` (an ExportWrapper of input
+    `size`) finds in `img` letterboxed as `D.letterbox` does."""
+    from evaluate import decode
+
+    canvas, r, (px, py) = D.letterbox(img, size, scale)
+    x = torch.from_numpy(canvas.transpose(2, 0, 1)[None].astype(np.float32) / 255.0)
+    b, s, c = decode(wrapper(x)[0].numpy(), conf=conf)
+    return (b - np.array([px, py, px, py], np.float32)) / r, s, c
+
+
+def puts_false_pedestrian(boxes, classes, item):
+    """Whether a pedestrian box among `boxes` covers no labelled pedestrian head of `item`
+    (IoU < 0.3 with each)."""
+    from evaluate import iou_matrix
+
+    ped = np.isin(classes, D.PED_CLASSES)
+    if not ped.any():
+        return False
+    gt = item.boxes[np.isin(item.classes, D.PED_CLASSES)]
+    return len(gt) == 0 or bool((iou_matrix(boxes[ped], gt).max(1) < 0.3).any())
+
+
 @torch.no_grad()
 def mine_hard_negatives(model, items, size, conf=0.3):
     """Real photos on which `model` puts a pedestrian box (stop or walk, score >= conf) that
     covers no labelled pedestrian head: windows, shop signs and tail lights read as figures."""
-    from evaluate import decode, iou_matrix
-
     wrapper = ExportWrapper(model, size).eval()
     hard = []
     for it in items:
-        if "/synth" in it.path or "clipframes" in it.path:
+        if is_generated(it.path):
             continue
-        canvas, r, (px, py) = D.letterbox(it.img, size)
-        x = torch.from_numpy(canvas.transpose(2, 0, 1)[None].astype(np.float32) / 255.0)
-        b, s, c = decode(wrapper(x)[0].numpy(), conf=conf)
-        ped = np.isin(c, D.PED_CLASSES)
-        if not ped.any():
-            continue
-        b = (b[ped] - np.array([px, py, px, py], np.float32)) / r
-        gt = it.boxes[np.isin(it.classes, D.PED_CLASSES)]
-        if len(gt) == 0 or (iou_matrix(b, gt).max(1) < 0.3).any():
+        b, _, c = detect(wrapper, it.img, size, conf)
+        if puts_false_pedestrian(b, c, it):
             hard.append(it)
     model.train()
     return hard
@@ -415,38 +434,32 @@ def mine_hard_drawn(model, items, fit, conf=0.3, min_side=6.0):
     Each image is seen at the scale it has in the deployed `fit` = (width, height) input.
     Returns (false_pedestrian, missed), disjoint; a path listed twice in `items` is judged once
     and returned as often as it is listed."""
-    from evaluate import decode, iou_matrix
+    from evaluate import iou_matrix
 
     wrappers, verdict = {}, {}
     false_ped, missed = [], []
     for it in items:
-        if "/synth" not in it.path and "clipframes" not in it.path:
+        if not is_generated(it.path):
             continue
         if it.path not in verdict:
             h, w = it.img.shape[:2]
             r = min(fit[0] / w, fit[1] / h)
-            nw, nh = round(w * r), round(h * r)
-            side = -(-max(nw, nh) // 32) * 32
-            img = D.cv2.resize(it.img, (nw, nh), interpolation=D.cv2.INTER_LINEAR) if (nw, nh) != (w, h) else it.img
-            canvas = np.full((side, side, 3), D.PAD, np.uint8)
-            px, py = (side - nw) // 2, (side - nh) // 2
-            canvas[py : py + nh, px : px + nw] = img
+            # The smallest square input of whole strides that holds the image at that scale.
+            side = -(-max(round(w * r), round(h * r)) // 32) * 32
             if side not in wrappers:
                 wrappers[side] = ExportWrapper(model, side).eval()
-            x = torch.from_numpy(canvas.transpose(2, 0, 1)[None].astype(np.float32) / 255.0)
-            b, s, c = decode(wrappers[side](x)[0].numpy(), conf=conf)
-            b = (b - np.array([px, py, px, py], np.float32)) / r
-            ped = np.isin(c, D.PED_CLASSES)
+            b, _, c = detect(wrappers[side], it.img, side, conf, scale=r)
             gt_ped = np.isin(it.classes, D.PED_CLASSES)
             gt, gc = it.boxes[gt_ped], np.asarray(it.classes)[gt_ped]
             v = None
-            if ped.any() and (len(gt) == 0 or (iou_matrix(b[ped], gt).max(1) < 0.3).any()):
+            if puts_false_pedestrian(b, c, it):
                 v = "false"
             elif len(gt):
                 big = np.minimum(gt[:, 2] - gt[:, 0], gt[:, 3] - gt[:, 1]) * r >= min_side
-                iou = iou_matrix(gt, b) if len(b) else np.zeros((len(gt), 0), np.float32)
-                same = iou * (np.asarray(c)[None, :] == gc[:, None]) if len(b) else iou
-                found = same.max(1) >= 0.3 if len(b) else np.zeros(len(gt), bool)
+                if len(b):
+                    found = (iou_matrix(gt, b) * (np.asarray(c)[None, :] == gc[:, None])).max(1) >= 0.3
+                else:
+                    found = np.zeros(len(gt), bool)
                 if (big & ~found).any():
                     v = "missed"
             verdict[it.path] = v
