@@ -3,6 +3,7 @@
 //! onnxruntime; `.ci/run` installs them, a bare machine skips with a notice.
 
 use crate::util::{repo_root, safecross, skip, temp_dir};
+use std::ffi::OsStr;
 use std::process::Command;
 
 /// Of `modules`, those python3 cannot import.
@@ -16,6 +17,23 @@ fn missing_python_modules<'a>(modules: &[&'a str]) -> Vec<&'a str> {
         .collect()
 }
 
+/// Runs `training/<script>` with `args` under python3 and fails the test, with its output,
+/// unless it succeeds. `what` names the run in the failure message.
+fn run_training_script(what: &str, script: &str, args: &[&OsStr]) {
+    let run = Command::new("python3")
+        .arg(repo_root().join("training").join(script))
+        .args(args)
+        .env("OMP_WAIT_POLICY", "PASSIVE")
+        .output()
+        .expect("run python3");
+    assert!(
+        run.status.success(),
+        "{what} failed:\n{}\n{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
 #[test]
 fn training_smoke_run_exports_a_model_the_pipeline_loads() {
     let missing = missing_python_modules(&["torch", "onnx", "onnxruntime"]);
@@ -23,18 +41,10 @@ fn training_smoke_run_exports_a_model_the_pipeline_loads() {
         return skip("training_smoke_run", &format!("python3 cannot import {}", missing.join(", ")));
     }
     let out = temp_dir();
-    let run = Command::new("python3")
-        .arg(repo_root().join("training/train.py"))
-        .args(["--smoke", "--out"])
-        .arg(out.path())
-        .env("OMP_WAIT_POLICY", "PASSIVE")
-        .output()
-        .expect("run python3");
-    assert!(
-        run.status.success(),
-        "training smoke run failed:\n{}\n{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
+    run_training_script(
+        "training smoke run",
+        "train.py",
+        &["--smoke".as_ref(), "--out".as_ref(), out.path().as_os_str()],
     );
     let model = out.path().join("model.onnx");
     assert!(model.exists(), "no model.onnx in {}", out.path().display());
@@ -84,15 +94,5 @@ fn hard_drawn_mining_picks_the_frames_the_model_gets_wrong() {
     if !missing.is_empty() {
         return skip("hard_drawn_mining", &format!("python3 cannot import {}", missing.join(", ")));
     }
-    let run = Command::new("python3")
-        .arg(repo_root().join("training/check_hard_drawn.py"))
-        .env("OMP_WAIT_POLICY", "PASSIVE")
-        .output()
-        .expect("run python3");
-    assert!(
-        run.status.success(),
-        "hard-frame mining check failed:\n{}\n{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
-    );
+    run_training_script("hard-frame mining check", "check_hard_drawn.py", &[]);
 }
