@@ -72,6 +72,20 @@ class EMA:
                 v.copy_(msd[k])
 
 
+def train_mode(model, freeze_bn=False):
+    """Training mode; with `freeze_bn`, every BatchNorm keeps normalising by its stored
+    statistics and stops updating them (its scale and shift still learn). A model loaded from
+    ONNX has BatchNorm folded into its convolutions and set to the identity: in plain training
+    mode it would normalise by batch statistics instead and relearn them from scratch, which
+    cost every such fine-tune cinta mAP50 0.906 -> 0.75-0.83 in its first epoch."""
+    model.train()
+    if freeze_bn:
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.eval()
+    return model
+
+
 def make_optimizer(model, lr, wd):
     decay, no_decay = [], []
     for n, p in model.named_parameters():
@@ -135,6 +149,7 @@ def main():
     ap.add_argument("--paste", type=float, default=0.0, help="share of training crops that get real pedestrian heads pasted small (HeadBank)")
     ap.add_argument("--hard-repeat", type=int, default=1, help="show real photos on which the --init model puts a false pedestrian box N times per epoch")
     ap.add_argument("--hard-drawn", type=int, default=1, help="show generated frames (--synth) on which the --init model puts a pedestrian box on no pedestrian head, or misses or misreads a head, N times per epoch")
+    ap.add_argument("--freeze-bn", action="store_true", help="keep BatchNorm's statistics fixed (for fine-tunes, above all from an ONNX --init, whose BatchNorm is the identity over folded convolutions)")
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--imgsz", type=int, default=416, help="export/validation input size")
@@ -191,6 +206,7 @@ def main():
             "paste": a.paste,
             "hard_repeat": a.hard_repeat,
             "hard_drawn_repeat": a.hard_drawn,
+            "freeze_bn": a.freeze_bn,
             "synth_dirs": [os.path.abspath(s) for s in a.synth],
             "cache_side": 640,
             "repeat": {k: int(v) for k, v in (r.split("=") for r in a.repeat)},
@@ -247,7 +263,7 @@ def main():
             else:
                 load_grown(model, ck0["ema"])
             log(f"initialised from the EMA weights of {cfg['init']} (epoch {ck0['epoch']})", logf)
-    model.train()
+    train_mode(model, cfg.get("freeze_bn", False))
     opt = make_optimizer(model, cfg["lr"], cfg["wd"])
     ema = EMA(model, cfg["ema_decay"], tau=50 if cfg["smoke"] else 1000)
     start_epoch, best_fit = 0, -1.0
@@ -296,7 +312,7 @@ def main():
         dl = torch.utils.data.DataLoader(
             ds, batch_size=cfg["batch"], sampler=sampler, num_workers=a.workers, collate_fn=D.collate, drop_last=len(ds) >= cfg["batch"]
         )
-        model.train()
+        train_mode(model, cfg.get("freeze_bn", False))
         te = time.time()
         sums = {"loss": 0.0, "box": 0.0, "cls": 0.0, "npos": 0}
         n_it = n_img = 0
@@ -411,7 +427,8 @@ def puts_false_pedestrian(boxes, classes, item):
 @torch.no_grad()
 def mine_hard_negatives(model, items, size, conf=0.3):
     """Real photos on which `model` puts a pedestrian box (stop or walk, score >= conf) that
-    covers no labelled pedestrian head: windows, shop signs and tail lights read as figures."""
+    covers no labelled pedestrian head: windows, shop signs and tail lights read as figures.
+    Leaves `model` in eval mode; the epoch loop sets the training mode."""
     wrapper = ExportWrapper(model, size).eval()
     hard = []
     for it in items:
@@ -420,7 +437,6 @@ def mine_hard_negatives(model, items, size, conf=0.3):
         b, _, c = detect(wrapper, it.img, size, conf)
         if puts_false_pedestrian(b, c, it):
             hard.append(it)
-    model.train()
     return hard
 
 
@@ -433,7 +449,7 @@ def mine_hard_drawn(model, items, fit, conf=0.3, min_side=6.0):
     px at the deployed scale with no box of its own class on it (heads found late or misread).
     Each image is seen at the scale it has in the deployed `fit` = (width, height) input.
     Returns (false_pedestrian, missed), disjoint; a path listed twice in `items` is judged once
-    and returned as often as it is listed."""
+    and returned as often as it is listed. Leaves `model` in eval mode."""
     from evaluate import iou_matrix
 
     wrappers, verdict = {}, {}
@@ -467,7 +483,6 @@ def mine_hard_drawn(model, items, fit, conf=0.3, min_side=6.0):
             false_ped.append(it)
         elif verdict[it.path] == "missed":
             missed.append(it)
-    model.train()
     return false_ped, missed
 
 

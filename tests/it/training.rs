@@ -96,3 +96,15 @@ fn hard_drawn_mining_picks_the_frames_the_model_gets_wrong() {
     }
     run_training_script("hard-frame mining check", "check_hard_drawn.py", &[]);
 }
+
+/// `train.py --freeze-bn` fine-tunes the shipped model from where it is: in training mode the
+/// loaded network scores a sample frame exactly as in eval mode, a step leaves BatchNorm's
+/// statistics alone, and without the flag the scores move (`training/check_freeze_bn.py`).
+#[test]
+fn freeze_bn_fine_tunes_from_the_shipped_model_unchanged() {
+    let missing = missing_python_modules(&["torch", "onnx", "cv2"]);
+    if !missing.is_empty() {
+        return skip("freeze_bn", &format!("python3 cannot import {}", missing.join(", ")));
+    }
+    run_training_script("frozen-BatchNorm check", "check_freeze_bn.py", &[]);
+}
