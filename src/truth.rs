@@ -86,6 +86,11 @@ pub struct TruthBox {
     /// Whether this is the signal the user must obey.
     #[serde(default)]
     pub relevant: bool,
+    /// Whether this is a vehicle light for the traffic beside the user's crossing (the
+    /// light a pedestrian follows where no pedestrian signal stands). Optional: clips
+    /// that do not mark it are judged by their pedestrian signal alone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub parallel: bool,
 }
 
 /// All visible signal heads in one frame.
@@ -366,7 +371,12 @@ mod tests {
                 .unwrap();
         t.boxes.push(FrameBoxes {
             frame: 0,
-            boxes: vec![TruthBox { class: "ped_stop".into(), bbox: [1.0, 2.0, 3.5, 8.0], relevant: true }],
+            boxes: vec![TruthBox {
+                class: "ped_stop".into(),
+                bbox: [1.0, 2.0, 3.5, 8.0],
+                relevant: true,
+                parallel: false,
+            }],
         });
         let text = t.to_json_lines();
         assert_eq!(text.lines().count(), 13, "{text}");

@@ -9,7 +9,11 @@
 //! Figures, per clip and overall:
 //!
 //! - `false_go_s`: seconds of decision walk while the truth is don't walk: the safety
-//!   number, which must be 0. `false_go_events`: separate stretches of it.
+//!   number, which must be 0. `false_go_events`: separate stretches of it. On a street
+//!   with no pedestrian signal at all (no frame of the timeline lists a relevant head),
+//!   the light a pedestrian follows is the vehicle light beside the crossing (boxes marked
+//!   `parallel`): walk while it shows red counts as false go too, and on its own as
+//!   `false_go_vehicle_s`.
 //! - `go_during_changing_s`: decision walk while the truth is changing (flashing walk or
 //!   countdown). `go_without_signal_s`: decision walk while no relevant signal is
 //!   visible.
@@ -223,6 +227,12 @@ impl DecisionEvaluator {
             }
             if tb <= db { i += 1 } else { j += 1 }
         }
+        let mut false_go_vehicle_s = 0.0;
+        for (a, b) in overlaps(&vehicle_stop_bands(timeline), &decision, SignalState::Walk) {
+            false_go_vehicle_s += b - a;
+            false_go.push((a, b));
+        }
+        false_go.sort_by(|x, y| x.0.total_cmp(&y.0));
 
         // Latency: the first decision band matching each truth band.
         let mut explained = vec![false; decision.len()];
@@ -279,8 +289,9 @@ impl DecisionEvaluator {
             duration_s: end,
             frames: run.frames,
             frames_processed: samples.len() as u64,
-            false_go_s: secs[1][0],
+            false_go_s: secs[1][0] + false_go_vehicle_s,
             false_go_events: false_go.len(),
+            false_go_vehicle_s,
             go_during_changing_s: secs[2][0],
             go_without_signal_s: secs[3][0],
             walk_s,
@@ -332,6 +343,7 @@ impl DecisionEvaluator {
             o.frames_processed += f.frames_processed;
             o.false_go_s += f.false_go_s;
             o.false_go_events += f.false_go_events;
+            o.false_go_vehicle_s += f.false_go_vehicle_s;
             o.go_during_changing_s += f.go_during_changing_s;
             o.go_without_signal_s += f.go_without_signal_s;
             o.walk_s += f.walk_s;
@@ -362,6 +374,45 @@ impl DecisionEvaluator {
         o.spoken_per_min_steady = per_min(o.spoken_steady, o.steady_s);
         DecisionReport { overall: o, clips: self.clips }
     }
+}
+
+/// Stretches, s, in which a street with no pedestrian signal shows its parallel vehicle
+/// light red (see `false_go_s` in the module docs): empty when any frame lists a relevant
+/// head, or no box is marked `parallel`. Frame `k` lasts from `k / fps` to `(k + 1) / fps`;
+/// a frame where that light is out of sight does not count.
+fn vehicle_stop_bands(timeline: &Timeline) -> Vec<(f64, f64)> {
+    if timeline.boxes.iter().flat_map(|f| &f.boxes).any(|b| b.relevant) || timeline.fps <= 0.0 {
+        return Vec::new();
+    }
+    let mut bands: Vec<(f64, f64)> = Vec::new();
+    for f in &timeline.boxes {
+        if !f.boxes.iter().any(|b| b.parallel && b.class == "red") {
+            continue;
+        }
+        let (a, b) = (f.frame as f64 / timeline.fps, (f.frame + 1) as f64 / timeline.fps);
+        match bands.last_mut() {
+            Some(last) if (last.1 - a).abs() < 1e-9 => last.1 = b,
+            _ => bands.push((a, b)),
+        }
+    }
+    bands
+}
+
+/// The parts of `bands` (sorted, disjoint) during which `decision` shows `state`.
+fn overlaps(bands: &[(f64, f64)], decision: &[(f64, f64, SignalState)], state: SignalState) -> Vec<(f64, f64)> {
+    let mut out: Vec<(f64, f64)> = Vec::new();
+    for &(a, b) in bands {
+        for &(da, db, _) in decision.iter().filter(|d| d.2 == state) {
+            let (x, y) = (a.max(da), b.min(db));
+            if y > x {
+                match out.last_mut() {
+                    Some(last) if (last.1 - x).abs() < 1e-9 => last.1 = y,
+                    _ => out.push((x, y)),
+                }
+            }
+        }
+    }
+    out
 }
 
 /// `n` per minute of `seconds` (0 for no time).
@@ -432,7 +483,7 @@ fn decision_bands(samples: &[DecisionSample], end_s: f64) -> Vec<(f64, f64, Sign
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::truth::{ClipSource, Segment};
+    use crate::truth::{ClipSource, FrameBoxes, Segment};
     use SignalState::{Changing as C, DontWalk as D, Unknown as U, Walk as W};
 
     fn timeline(segs: &[(f64, f64, TruthSignal)]) -> Timeline {
@@ -600,10 +651,56 @@ mod tests {
     }
 
     #[test]
+    fn walk_against_the_parallel_vehicle_red_is_false_go_only_where_no_pedestrian_signal_stands() {
+        // A street with no pedestrian signal, 10 s at 10 fps: the parallel vehicle light is
+        // red for frames 0-49 and green for 50-99; a cross-street light is green, then red.
+        let lamp = |class: &str, parallel, relevant| TruthBox {
+            class: class.into(),
+            bbox: [100.0, 100.0, 104.0, 112.0],
+            relevant,
+            parallel,
+        };
+        let street = |extra: Option<TruthBox>| {
+            let mut tl = timeline(&[(0.0, 10.0, TruthSignal::None)]);
+            tl.boxes = (0..100u64)
+                .map(|k| {
+                    let (ours, cross) = if k < 50 { ("red", "green") } else { ("green", "red") };
+                    let mut boxes = vec![lamp(ours, true, false), lamp(cross, false, false)];
+                    boxes.extend(extra.clone().filter(|_| k == 99));
+                    FrameBoxes { frame: k, boxes }
+                })
+                .collect();
+            tl
+        };
+        // Walk from 3 to 4 s (parallel red) and from 6 to 8 s (parallel green).
+        let decided = run(samples(&[(3.0, U), (4.0, W), (6.0, U), (8.0, W), (10.0, U)], 0.1), 10.0);
+        let mut ev = DecisionEvaluator::new();
+        let f = &ev.add_clip(&street(None), "street.json", &decided).unwrap().figures;
+        assert!(close(f.false_go_vehicle_s, 1.0), "{}", f.false_go_vehicle_s);
+        assert!(close(f.false_go_s, 1.0), "{}", f.false_go_s);
+        assert_eq!(f.false_go_events, 1);
+        assert!(close(f.go_without_signal_s, 3.0), "{}", f.go_without_signal_s);
+        // A relevant pedestrian head anywhere in the clip: its truth alone judges walk.
+        let with_head = street(Some(lamp("ped_walk", false, true)));
+        let f = &ev.add_clip(&with_head, "crossing.json", &decided).unwrap().figures;
+        assert_eq!((f.false_go_s, f.false_go_vehicle_s, f.false_go_events), (0.0, 0.0, 0));
+        // Walk only while the parallel light is green: no false go.
+        let green_only = run(samples(&[(6.0, U), (8.0, W), (10.0, U)], 0.1), 10.0);
+        let f = &ev.add_clip(&street(None), "street.json", &green_only).unwrap().figures;
+        assert_eq!((f.false_go_s, f.false_go_events), (0.0, 0));
+        let overall = ev.finish().overall;
+        assert!(close(overall.false_go_vehicle_s, 1.0) && close(overall.false_go_s, 1.0));
+    }
+
+    #[test]
     fn head_counts_tell_found_from_right() {
         use crate::geom::BBox;
-        let head =
-            |class: &str, relevant| TruthBox { class: class.into(), bbox: [100.0, 100.0, 110.0, 120.0], relevant };
+        let head = |class: &str, relevant| TruthBox {
+            class: class.into(),
+            bbox: [100.0, 100.0, 110.0, 120.0],
+            relevant,
+            parallel: false,
+        };
         let det = |meaning, x: f32| Detection {
             class_id: 0,
             meaning,

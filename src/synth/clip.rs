@@ -438,6 +438,7 @@ pub fn render_clip(
                 class: look.aspect().class_name().to_string(),
                 bbox: [round1(c.x1), round1(c.y1), round1(c.x2), round1(c.y2)],
                 relevant,
+                parallel: *role == Role::Parallel,
             });
         }
         if let Some((bb, color)) = bus_box {

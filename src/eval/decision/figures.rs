@@ -59,6 +59,9 @@ pub struct DecisionFigures {
     pub false_go_s: f64,
     /// Separate stretches of false go.
     pub false_go_events: usize,
+    /// Of `false_go_s`: walk on a street with no pedestrian signal while the vehicle light
+    /// beside the crossing showed red, seconds.
+    pub false_go_vehicle_s: f64,
     /// Decision walk while the truth is changing, seconds.
     pub go_during_changing_s: f64,
     /// Decision walk while no relevant signal is visible, seconds.
