@@ -254,6 +254,39 @@ fn a_far_flickering_vehicle_light_does_not_flood_speech() {
     );
 }
 
+/// On a street with no pedestrian signal, the model reads the cross street's vehicle head,
+/// its lamp green, as a walking figure, steadily (`vehicle-only` seeds 13 and 14, as
+/// `training/vehicle_only_clips.sh` makes them). The vehicle light beside the
+/// crossing is red meanwhile: walk there is false go, which `safecross eval` counts from
+/// the timeline's `parallel` boxes. Before the selector's `fresh_walk_beside_red`, walk was
+/// announced for 1.2 and 3.1 s.
+#[test]
+fn a_cross_street_green_read_as_a_walking_figure_gives_no_walk_against_the_red() {
+    let Some(model) = shipped_model() else {
+        return skip("a_cross_street_green_read_as_a_walking_figure", "models/safecross-tl.onnx is absent");
+    };
+    let dir = crate::util::temp_dir();
+    for seed in ["13", "14"] {
+        let clip = dir.path().join(format!("vehicle-only-{seed}.mp4"));
+        let clip = clip.to_str().unwrap();
+        let made =
+            safecross(&["synth", "clip", "--preset", "vehicle-only", "--seed", seed, "--seconds", "20", "--out", clip]);
+        assert_eq!(made.code, 0, "{}", made.stderr);
+        let eval = safecross(&["eval", clip, "--json", "--model", model.to_str().unwrap()]);
+        let report: Value = serde_json::from_str(&eval.stdout).expect("eval --json prints one JSON object");
+        let overall = &report["overall"];
+        assert!(
+            overall["false_go_vehicle_s"].is_number(),
+            "no false_go_vehicle_s in the report: the vehicle rule is not measured"
+        );
+        assert_eq!(
+            (overall["false_go_s"].as_f64(), eval.code),
+            (Some(0.0), 0),
+            "seed {seed}: walk while the vehicle light beside the crossing showed red: {overall}"
+        );
+    }
+}
+
 /// A flashing walk figure ends walk in its first dark half, even where the model still
 /// reads the unlit figure as walk or loses it there: the glow check (`[glow]`,
 /// `src/decide/glow.rs`) sees the lamp's own pixels go dark. Two held-out clips (head

@@ -57,6 +57,8 @@ pub(super) struct Track {
     /// Last time the head was read as a vehicle lamp (as a box's class, with no pedestrian
     /// rival; rivals alone do not count).
     pub(super) last_vehicle_reading_s: Option<f64>,
+    /// Whether the head was ever read as a pedestrian stop figure (as a box's class).
+    pub(super) stop_seen: bool,
 }
 
 impl Track {
@@ -76,7 +78,9 @@ impl Track {
             now: Some((d.meaning, d.score)),
             self_conflict: false,
             last_vehicle_reading_s: None,
+            stop_seen: false,
         };
+        tr.stop_seen = d.meaning == SignalMeaning::PedStop;
         tr.record(t_s, d, doubt_min_score);
         tr
     }
@@ -85,6 +89,7 @@ impl Track {
     /// walk or green reading with a stop rival of at least `min_score` is the head read
     /// two ways.
     pub(super) fn continue_with(&mut self, t_s: f64, d: &Detection, min_score: f32, doubt_min_score: f32) {
+        self.stop_seen |= d.meaning == SignalMeaning::PedStop;
         self.bbox = d.bbox;
         self.last_seen_s = t_s;
         self.hits = self.hits.saturating_add(1);
