@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Held-out decision clips that no training run has seen, for `safecross eval`:
 # 12 clips of the eu, us, night and random presets (three each), seeds 6000-6011, 20 s each.
-# Training clip frames use seeds 1000-1049, 2000-2147; the committed samples use 1-6.
+# Training clip frames use seeds 1000-1049, 2000-2147 and 2200-2223 (clipframes-vehicle); the committed samples use 1-6.
 #
 #   training/heldout_clips.sh [OUT]      # default /tmp/safecross-heldout; then: safecross eval OUT
 set -euo pipefail
