@@ -219,10 +219,7 @@ impl DecisionEvaluator {
             if b > a {
                 secs[truth_index(ts)][state_index(ds)] += b - a;
                 if ts == TruthSignal::DontWalk && ds == SignalState::Walk {
-                    match false_go.last_mut() {
-                        Some(last) if last.1 == a => last.1 = b,
-                        _ => false_go.push((a, b)),
-                    }
+                    extend_bands(&mut false_go, a, b);
                 }
             }
             if tb <= db { i += 1 } else { j += 1 }
@@ -376,39 +373,41 @@ impl DecisionEvaluator {
     }
 }
 
+/// Appends the stretch `[a, b)` to time-ordered `bands`, extending the last one when the
+/// new stretch starts where it ends.
+fn extend_bands(bands: &mut Vec<(f64, f64)>, a: f64, b: f64) {
+    match bands.last_mut() {
+        Some(last) if last.1 == a => last.1 = b,
+        _ => bands.push((a, b)),
+    }
+}
+
 /// Stretches, s, in which a street with no pedestrian signal shows its parallel vehicle
 /// light red (see `false_go_s` in the module docs): empty when any frame lists a relevant
-/// head, or no box is marked `parallel`. Frame `k` lasts from `k / fps` to `(k + 1) / fps`;
-/// a frame where that light is out of sight does not count.
+/// head or any segment is other than `none` (the pedestrian truth judges walk there), or
+/// no box is marked `parallel`. Frame `k` lasts from `k / fps` to `(k + 1) / fps`; a frame
+/// where that light is out of sight does not count.
 fn vehicle_stop_bands(timeline: &Timeline) -> Vec<(f64, f64)> {
-    if timeline.boxes.iter().flat_map(|f| &f.boxes).any(|b| b.relevant) || timeline.fps <= 0.0 {
+    let pedestrian_signal = timeline.boxes.iter().flat_map(|f| &f.boxes).any(|b| b.relevant)
+        || timeline.segments.iter().any(|s| s.signal != TruthSignal::None);
+    if pedestrian_signal || timeline.fps <= 0.0 {
         return Vec::new();
     }
-    let mut bands: Vec<(f64, f64)> = Vec::new();
-    for f in &timeline.boxes {
-        if !f.boxes.iter().any(|b| b.parallel && b.class == "red") {
-            continue;
-        }
-        let (a, b) = (f.frame as f64 / timeline.fps, (f.frame + 1) as f64 / timeline.fps);
-        match bands.last_mut() {
-            Some(last) if (last.1 - a).abs() < 1e-9 => last.1 = b,
-            _ => bands.push((a, b)),
-        }
+    let mut bands = Vec::new();
+    for f in timeline.boxes.iter().filter(|f| f.boxes.iter().any(|b| b.parallel && b.class == "red")) {
+        extend_bands(&mut bands, f.frame as f64 / timeline.fps, (f.frame + 1) as f64 / timeline.fps);
     }
     bands
 }
 
 /// The parts of `bands` (sorted, disjoint) during which `decision` shows `state`.
 fn overlaps(bands: &[(f64, f64)], decision: &[(f64, f64, SignalState)], state: SignalState) -> Vec<(f64, f64)> {
-    let mut out: Vec<(f64, f64)> = Vec::new();
+    let mut out = Vec::new();
     for &(a, b) in bands {
         for &(da, db, _) in decision.iter().filter(|d| d.2 == state) {
             let (x, y) = (a.max(da), b.min(db));
             if y > x {
-                match out.last_mut() {
-                    Some(last) if (last.1 - x).abs() < 1e-9 => last.1 = y,
-                    _ => out.push((x, y)),
-                }
+                extend_bands(&mut out, x, y);
             }
         }
     }

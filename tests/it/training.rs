@@ -34,6 +34,16 @@ fn run_training_script(what: &str, script: &str, args: &[&OsStr]) {
     );
 }
 
+/// Runs a `training/check_*.py` script on the shipped model and sample frames (see
+/// [`run_training_script`]), or skips as `name` where python3 lacks what it imports.
+fn run_training_check(name: &str, what: &str, script: &str) {
+    let missing = missing_python_modules(&["torch", "onnx", "cv2"]);
+    if !missing.is_empty() {
+        return skip(name, &format!("python3 cannot import {}", missing.join(", ")));
+    }
+    run_training_script(what, script, &[]);
+}
+
 #[test]
 fn training_smoke_run_exports_a_model_the_pipeline_loads() {
     let missing = missing_python_modules(&["torch", "onnx", "onnxruntime"]);
@@ -90,11 +100,7 @@ fn training_smoke_run_exports_a_model_the_pipeline_loads() {
 /// leaves the frames it gets right; `training/check_hard_drawn.py` says which frames.
 #[test]
 fn hard_drawn_mining_picks_the_frames_the_model_gets_wrong() {
-    let missing = missing_python_modules(&["torch", "onnx", "cv2"]);
-    if !missing.is_empty() {
-        return skip("hard_drawn_mining", &format!("python3 cannot import {}", missing.join(", ")));
-    }
-    run_training_script("hard-frame mining check", "check_hard_drawn.py", &[]);
+    run_training_check("hard_drawn_mining", "hard-frame mining check", "check_hard_drawn.py");
 }
 
 /// `train.py --freeze-bn` fine-tunes the shipped model from where it is: in training mode the
@@ -102,9 +108,5 @@ fn hard_drawn_mining_picks_the_frames_the_model_gets_wrong() {
 /// statistics alone, and without the flag the scores move (`training/check_freeze_bn.py`).
 #[test]
 fn freeze_bn_fine_tunes_from_the_shipped_model_unchanged() {
-    let missing = missing_python_modules(&["torch", "onnx", "cv2"]);
-    if !missing.is_empty() {
-        return skip("freeze_bn", &format!("python3 cannot import {}", missing.join(", ")));
-    }
-    run_training_script("frozen-BatchNorm check", "check_freeze_bn.py", &[]);
+    run_training_check("freeze_bn", "frozen-BatchNorm check", "check_freeze_bn.py");
 }
