@@ -6,7 +6,7 @@
 A model loaded from ONNX (`pretrained.py`) has BatchNorm folded into its convolutions and set
 to the identity. Fine-tuned in plain training mode, BatchNorm normalises by each batch's own
 statistics instead, so the first training step already computes something other than the
-shipped model (every such fine-tune fell to cinta mAP50 0.75-0.83 after one epoch). Checked:
+shipped model. Checked:
 - in training mode with `freeze_bn`, the network computes what the ONNX model computes;
 - in plain training mode it does not (the fault the flag exists for);
 - a training step with `freeze_bn` leaves every BatchNorm statistic as loaded, while the

@@ -76,8 +76,9 @@ def train_mode(model, freeze_bn=False):
     """Training mode; with `freeze_bn`, every BatchNorm keeps normalising by its stored
     statistics and stops updating them (its scale and shift still learn). A model loaded from
     ONNX has BatchNorm folded into its convolutions and set to the identity: in plain training
-    mode it would normalise by batch statistics instead and relearn them from scratch, which
-    cost every such fine-tune cinta mAP50 0.906 -> 0.75-0.83 in its first epoch."""
+    mode it would normalise by batch statistics instead and relearn them from scratch. Such
+    fine-tunes lose cinta mAP50 in their first epoch with or without the flag (run `hardF`,
+    models/README.md), so that loss has another cause."""
     model.train()
     if freeze_bn:
         for m in model.modules():
