@@ -85,10 +85,13 @@ def file_sha1(path):
 class Cached:
     """One decoded image (RGB uint8) plus pixel-space boxes/classes."""
 
-    __slots__ = ("img", "boxes", "classes", "path")
+    __slots__ = ("img", "boxes", "classes", "path", "teach")
 
     def __init__(self, img, boxes, classes, path):
         self.img, self.boxes, self.classes, self.path = img, boxes, classes, path
+        # Whether the teacher's outputs are a target on this image (`train.py --distill`):
+        # off where the starting model was found wrong on it.
+        self.teach = True
 
 
 def load_items(items, cache_side):
@@ -261,8 +264,12 @@ def _overlaps(a, b):
 class TrainSet(torch.utils.data.Dataset):
     """Random-scale crops and mosaics of cached images, `size` x `size`."""
 
-    def __init__(self, items, size, base=None, fit=None, scale=(0.55, 1.5), mosaic=0.5, seed=0, heads=None, paste=0.0):
+    def __init__(self, items, size, base=None, fit=None, scale=(0.55, 1.5), mosaic=0.5, seed=0, heads=None, paste=0.0,
+                 teach_masks=False):
         self.items = items
+        # With `teach_masks`, each sample also carries an S x S mask of the pixels that show
+        # an image whose `teach` is set (the rest is padding or a frame the teacher gets wrong).
+        self.teach_masks = teach_masks
         # Real heads pasted small into `paste` of the crops (see HeadBank).
         self.heads = heads
         self.paste = paste
@@ -287,20 +294,23 @@ class TrainSet(torch.utils.data.Dataset):
     def __getitem__(self, i):
         rng = random.Random(self.seed * 1_000_003 + self.epoch * 100_003 + i)
         S = self.size
+        teach = np.zeros((S, S), np.uint8) if self.teach_masks else None
         if rng.random() < self.mosaic:
-            img, boxes, classes = self._mosaic(i, rng)
+            img, boxes, classes = self._mosaic(i, rng, teach)
         else:
-            img, boxes, classes = self._single(self.items[i], rng)
+            img, boxes, classes = self._single(self.items[i], rng, teach)
         if self.heads and rng.random() < self.paste:
             img, boxes, classes = paste_heads(img, boxes, classes, self.heads, rng)
         if rng.random() < 0.5:
             img = img[:, ::-1]
+            teach = None if teach is None else teach[:, ::-1]
             if len(boxes):
                 boxes = boxes.copy()
                 boxes[:, [0, 2]] = S - boxes[:, [2, 0]]
         if rng.random() < 0.8:
             img = color_jitter(img, rng)
-        return np.ascontiguousarray(img), boxes.astype(np.float32), classes
+        out = (np.ascontiguousarray(img), boxes.astype(np.float32), classes)
+        return out if teach is None else out + (np.ascontiguousarray(teach),)
 
     def _inference_side(self, item):
         if not self.fit:
@@ -308,7 +318,7 @@ class TrainSet(torch.utils.data.Dataset):
         h, w = item.img.shape[:2]
         return min(self.fit[0] / w, self.fit[1] / h) * max(w, h)
 
-    def _single(self, item, rng):
+    def _single(self, item, rng, teach=None):
         S = self.size
         # Jitter around the inference scale.
         side = max(8, round(self._inference_side(item) * rng.uniform(*self.scale)))
@@ -318,10 +328,12 @@ class TrainSet(torch.utils.data.Dataset):
         x0 = rng.randint(min(0, S - w), max(0, S - w))
         y0 = rng.randint(min(0, S - h), max(0, S - h))
         boxes = _place(canvas, img, boxes, x0, y0)
+        if teach is not None and item.teach:
+            _mark(teach, x0, y0, w, h, (0, 0, S, S))
         boxes, classes = _clip_boxes(boxes, item.classes, 0, 0, S, S)
         return canvas, boxes, classes
 
-    def _mosaic(self, i, rng):
+    def _mosaic(self, i, rng, teach=None):
         S = self.size
         idx = [i] + [rng.randrange(len(self.items)) for _ in range(3)]
         xc = round(S * rng.uniform(0.3, 0.7))
@@ -338,10 +350,20 @@ class TrainSet(torch.utils.data.Dataset):
             # Each tile only shows its own quadrant.
             qx0, qx1 = (0, xc) if k in (0, 2) else (xc, S)
             qy0, qy1 = (0, yc) if k in (0, 1) else (yc, S)
+            if teach is not None and item.teach:
+                _mark(teach, x0, y0, w, h, (qx0, qy0, qx1, qy1))
             b, c = _clip_boxes(boxes, item.classes, qx0, qy0, qx1, qy1)
             all_b.append(b)
             all_c.append(c)
         return canvas, np.concatenate(all_b).reshape(-1, 4), np.concatenate(all_c)
+
+
+def _mark(mask, x0, y0, w, h, within):
+    """Sets `mask` to 1 on the image placed at (x0, y0), w x h, inside `within` = (x0, y0, x1, y1)."""
+    cx0, cy0 = max(x0, within[0]), max(y0, within[1])
+    cx1, cy1 = min(x0 + w, within[2]), min(y0 + h, within[3])
+    if cx1 > cx0 and cy1 > cy0:
+        mask[cy0:cy1, cx0:cx1] = 1
 
 
 def collate(batch):
@@ -366,7 +388,10 @@ def collate(batch):
         if len(ig):
             ign_boxes[k, : len(ig)] = torch.from_numpy(ig)
             ign_mask[k, : len(ig)] = True
-    return imgs, {"gt_boxes": gt_boxes, "gt_labels": gt_labels, "gt_mask": gt_mask, "ign_boxes": ign_boxes, "ign_mask": ign_mask}
+    targets = {"gt_boxes": gt_boxes, "gt_labels": gt_labels, "gt_mask": gt_mask, "ign_boxes": ign_boxes, "ign_mask": ign_mask}
+    if len(batch[0]) > 3:
+        targets["teach"] = torch.from_numpy(np.stack([b[3] for b in batch])).float()
+    return imgs, targets
 
 
 def toy_items(n, size, seed):

@@ -26,6 +26,7 @@ from copy import deepcopy  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -151,6 +152,7 @@ def main():
     ap.add_argument("--hard-repeat", type=int, default=1, help="show real photos on which the --init model puts a false pedestrian box N times per epoch")
     ap.add_argument("--hard-drawn", type=int, default=1, help="show generated frames (--synth) on which the --init model puts a pedestrian box on no pedestrian head, or misses or misreads a head, N times per epoch")
     ap.add_argument("--freeze-bn", action="store_true", help="keep BatchNorm's statistics fixed (for fine-tunes, above all from an ONNX --init, whose BatchNorm is the identity over folded convolutions)")
+    ap.add_argument("--distill", type=float, default=0.0, help="weight of a loss that keeps the outputs close to the --init model's (the teacher) wherever a crop shows an image that model was not found wrong on (all but --hard-repeat/--hard-drawn frames): a fine-tune learns the hard frames without forgetting the rest")
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--imgsz", type=int, default=416, help="export/validation input size")
@@ -208,6 +210,7 @@ def main():
             "hard_repeat": a.hard_repeat,
             "hard_drawn_repeat": a.hard_drawn,
             "freeze_bn": a.freeze_bn,
+            "distill": a.distill,
             "synth_dirs": [os.path.abspath(s) for s in a.synth],
             "cache_side": 640,
             "repeat": {k: int(v) for k, v in (r.split("=") for r in a.repeat)},
@@ -264,6 +267,12 @@ def main():
             else:
                 load_grown(model, ck0["ema"])
             log(f"initialised from the EMA weights of {cfg['init']} (epoch {ck0['epoch']})", logf)
+    teacher = None
+    if cfg.get("distill", 0) > 0:
+        if not cfg.get("init"):
+            raise SystemExit("--distill needs --init: the starting model is the teacher")
+        teacher = deepcopy(model).eval()
+        teacher.requires_grad_(False)
     train_mode(model, cfg.get("freeze_bn", False))
     opt = make_optimizer(model, cfg["lr"], cfg["wd"])
     ema = EMA(model, cfg["ema_decay"], tau=50 if cfg["smoke"] else 1000)
@@ -280,12 +289,16 @@ def main():
 
     if cfg.get("hard_repeat", 1) > 1 and train_items is not None:
         hard = mine_hard_negatives(model, train_cache, cfg["imgsz"])
+        for it in hard:
+            it.teach = False
         train_cache = train_cache + hard * (cfg["hard_repeat"] - 1)
         log(f"hard negatives: {len(hard)} real photos with a false pedestrian box at 0.3 shown {cfg['hard_repeat']}x per epoch", logf)
     if cfg.get("hard_drawn_repeat", 1) > 1 and train_items is not None:
         fit = tuple(cfg["fit"]) if cfg.get("fit") else (cfg["imgsz"], cfg["imgsz"])
         false_ped, missed = mine_hard_drawn(model, train_cache, fit)
         hard = false_ped + missed
+        for it in hard:
+            it.teach = False
         train_cache = train_cache + hard * (cfg["hard_drawn_repeat"] - 1)
         log(f"hard generated frames: {len(false_ped)} with a pedestrian box on no pedestrian head, {len(missed)} more with a "
             f"head missed or misread, at 0.3, shown {cfg['hard_drawn_repeat']}x per epoch", logf)
@@ -294,7 +307,10 @@ def main():
         heads = D.HeadBank([c for c in train_cache if "ped-lights" in c.path])
         log(f"head bank: {len(heads)} real heads {heads.counts()} pasted into {cfg['paste']:.0%} of crops", logf)
     ds = D.TrainSet(train_cache, cfg["train_size"], base=cfg["imgsz"], fit=cfg.get("fit"), mosaic=cfg["mosaic"], seed=seed,
-                    heads=heads if heads and len(heads) else None, paste=cfg.get("paste", 0.0))
+                    heads=heads if heads and len(heads) else None, paste=cfg.get("paste", 0.0), teach_masks=teacher is not None)
+    if teacher is not None:
+        taught = sum(it.teach for it in train_cache)
+        log(f"distillation (weight {cfg['distill']}): the --init model is the teacher on {taught} of {len(train_cache)} training images", logf)
     anchors, strides = make_anchors(cfg["train_size"], model.strides)
     crit = DetectionLoss(len(D.NAMES), **{k: v for k, v in cfg["loss"].items() if k.endswith("weight")})
     iters_per_epoch = len(ds) // cfg["batch"] if len(ds) >= cfg["batch"] else 1
@@ -315,7 +331,7 @@ def main():
         )
         train_mode(model, cfg.get("freeze_bn", False))
         te = time.time()
-        sums = {"loss": 0.0, "box": 0.0, "cls": 0.0, "npos": 0}
+        sums = {"loss": 0.0, "box": 0.0, "cls": 0.0, "npos": 0, "distill": 0.0}
         n_it = n_img = 0
         for i, (imgs, tg) in enumerate(dl):
             it = epoch * iters_per_epoch + i
@@ -324,6 +340,12 @@ def main():
                 pg["lr"] = lr
             raw_box, raw_cls = model(imgs)
             loss, parts = crit(raw_box, raw_cls, anchors, strides, tg)
+            if teacher is not None:
+                with torch.no_grad():
+                    t_box, t_cls = teacher(imgs)
+                d = distill_loss(raw_box, raw_cls, t_box, t_cls, anchor_mask(tg["teach"], model.strides))
+                loss = loss + cfg["distill"] * d
+                sums["distill"] += d.item()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
@@ -338,7 +360,7 @@ def main():
             if i % 10 == 0:
                 el = time.time() - te
                 log(f"ep {epoch} it {i}/{iters_per_epoch} loss {loss.item():.3f} box {parts['box']:.3f} cls {parts['cls']:.3f} "
-                    f"npos {parts['npos']} lr {lr:.2e} {n_img / max(el, 1e-6):.1f} img/s", logf)
+                    f"npos {parts['npos']} distill {sums['distill'] / (i + 1):.3f} lr {lr:.2e} {n_img / max(el, 1e-6):.1f} img/s", logf)
         sec = time.time() - te
         row = {"epoch": epoch, "lr": f"{lr:.3e}", "loss": sums["loss"] / n_it, "box": sums["box"] / n_it, "cls": sums["cls"] / n_it,
                "npos_per_img": sums["npos"] / max(n_img, 1), "sec": round(sec, 1)}
@@ -383,6 +405,29 @@ def main():
     fit = cfg.get("fit")
     onnx_path = export(final, (fit[1], fit[0]) if fit else cfg["imgsz"], os.path.join(out, "model.onnx"))
     log(f"exported {onnx_path} from {os.path.basename(src)} (epoch {ck['epoch']})", logf)
+
+
+def anchor_mask(pixel_mask, strides):
+    """[B, N]: the share of each anchor point's cell that `pixel_mask` [B, S, S] covers,
+    level by level, row-major, as the model's outputs are ordered."""
+    m = pixel_mask[:, None]
+    return torch.cat([F.avg_pool2d(m, s, s).flatten(1) for s in strides], 1)
+
+
+def distill_loss(raw_box, raw_cls, t_box, t_cls, weight, min_score=0.2):
+    """Keeps the student's outputs on the teacher's where `weight` [B, N] > 0: class
+    scores by BCE against the teacher's scores (less the teacher's own entropy, so a perfect
+    copy costs 0), and box distances (log space, smooth L1) where the teacher sees
+    something (any class >= `min_score`), each point weighted by its teacher score. Scaled
+    like the detection loss: by the teacher's score mass, not the number of points."""
+    tp = t_cls.sigmoid()
+    bce = F.binary_cross_entropy_with_logits(raw_cls, tp, reduction="none") - F.binary_cross_entropy_with_logits(t_cls, tp, reduction="none")
+    peak = tp.amax(-1)
+    norm = (peak * weight).sum().clamp(min=1.0)
+    cls = (bce.sum(-1) * weight).sum() / norm
+    seen = (peak >= min_score).float() * peak * weight
+    box = (F.smooth_l1_loss(raw_box, t_box, reduction="none", beta=0.1).sum(-1) * seen).sum() / norm
+    return cls + box
 
 
 def load_grown(model, sd):

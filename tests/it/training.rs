@@ -110,3 +110,11 @@ fn hard_drawn_mining_picks_the_frames_the_model_gets_wrong() {
 fn freeze_bn_fine_tunes_from_the_shipped_model_unchanged() {
     run_training_check("freeze_bn", "frozen-BatchNorm check", "check_freeze_bn.py");
 }
+
+/// `train.py --distill`: the per-point weights follow the model's output order, the loss is
+/// 0 for the teacher itself and where the mask is 0, and mined hard frames are never taught
+/// (`training/check_distill.py`).
+#[test]
+fn distillation_keeps_the_teacher_only_where_it_was_right() {
+    run_training_check("distill", "distillation check", "check_distill.py");
+}
