@@ -251,28 +251,15 @@ def main():
     model = build_model(len(D.NAMES), cfg["model"])
     log(f"model: {count_params(model) / 1e6:.3f} M params, {count_gflops(model, cfg['imgsz']):.3f} GFLOPs at {cfg['imgsz']}", logf)
     if cfg.get("init") and not a.resume:
-        if cfg["init"].endswith(".onnx"):
-            first = yolox_first_conv if cfg["model"].get("arch") == "yolox_nano" else None
-            n, ours, theirs = load_from_onnx(model, cfg["init"], first_conv=first)
-            log(f"initialised {n} of {ours} convolutions from {cfg['init']} ({theirs} in its graph)", logf)
-        else:
-            ck0 = torch.load(cfg["init"], map_location="cpu", weights_only=False)
-            width, head_width = widths_of(ck0["ema"]) if cfg["model"].get("arch", "safecross") == "safecross" else (None, None)
-            if width is not None and (list(width), head_width) != (cfg["model"]["width"], cfg["model"]["head_width"]):
-                narrow = build_model(len(D.NAMES), {**cfg["model"], "width": width, "head_width": head_width})
-                load_grown(narrow, ck0["ema"])
-                widen(narrow, model)
-                log(f"widened {width}/{head_width} -> {cfg['model']['width']}/{cfg['model']['head_width']}: "
-                    f"largest output difference {check(narrow, model):.1e}", logf)
-            else:
-                load_grown(model, ck0["ema"])
-            log(f"initialised from the EMA weights of {cfg['init']} (epoch {ck0['epoch']})", logf)
+        load_init(model, cfg, logf)
     teacher = None
     if cfg.get("distill", 0) > 0:
         if not cfg.get("init"):
             raise SystemExit("--distill needs --init: the starting model is the teacher")
-        teacher = deepcopy(model).eval()
-        teacher.requires_grad_(False)
+        # From the --init weights, also when resuming (the student has moved on by then).
+        teacher = build_model(len(D.NAMES), cfg["model"])
+        load_init(teacher, cfg, logf)
+        teacher.eval().requires_grad_(False)
     train_mode(model, cfg.get("freeze_bn", False))
     opt = make_optimizer(model, cfg["lr"], cfg["wd"])
     ema = EMA(model, cfg["ema_decay"], tau=50 if cfg["smoke"] else 1000)
@@ -405,6 +392,26 @@ def main():
     fit = cfg.get("fit")
     onnx_path = export(final, (fit[1], fit[0]) if fit else cfg["imgsz"], os.path.join(out, "model.onnx"))
     log(f"exported {onnx_path} from {os.path.basename(src)} (epoch {ck['epoch']})", logf)
+
+
+def load_init(model, cfg, logf):
+    """Loads the `--init` weights (an ONNX model, or a checkpoint of any width) into `model`."""
+    if cfg["init"].endswith(".onnx"):
+        first = yolox_first_conv if cfg["model"].get("arch") == "yolox_nano" else None
+        n, ours, theirs = load_from_onnx(model, cfg["init"], first_conv=first)
+        log(f"initialised {n} of {ours} convolutions from {cfg['init']} ({theirs} in its graph)", logf)
+    else:
+        ck0 = torch.load(cfg["init"], map_location="cpu", weights_only=False)
+        width, head_width = widths_of(ck0["ema"]) if cfg["model"].get("arch", "safecross") == "safecross" else (None, None)
+        if width is not None and (list(width), head_width) != (cfg["model"]["width"], cfg["model"]["head_width"]):
+            narrow = build_model(len(D.NAMES), {**cfg["model"], "width": width, "head_width": head_width})
+            load_grown(narrow, ck0["ema"])
+            widen(narrow, model)
+            log(f"widened {width}/{head_width} -> {cfg['model']['width']}/{cfg['model']['head_width']}: "
+                f"largest output difference {check(narrow, model):.1e}", logf)
+        else:
+            load_grown(model, ck0["ema"])
+        log(f"initialised from the EMA weights of {cfg['init']} (epoch {ck0['epoch']})", logf)
 
 
 def anchor_mask(pixel_mask, strides):
