@@ -76,10 +76,7 @@ pub struct SmootherConfig {
     /// in `[0, 1]`; default 0.5. Stop lamps count at any confidence (asymmetry).
     pub walk_min_confidence: f32,
     /// Walk is never announced sooner than this after the last stop, yellow or conflict
-    /// evidence, s; default 0.8. Every such frame also ends the run of go frames, so at
-    /// `walk_enter_s` or less the run itself is the pause; it was 1.0 until December 7,
-    /// which only delayed every walk by 0.2 s (held out by seed, mean latency 0.97 ->
-    /// 0.94 s, and walk missed 0.33 -> 0.32, with no false go on any of the six sets).
+    /// evidence, s; default 1.0.
     pub walk_after_stop_s: f64,
     /// Confidence at which walk evidence is strong: a run of go frames each at least
     /// this sure enters walk after `walk_enter_strong_s` and `walk_after_stop_strong_s`
@@ -138,7 +135,7 @@ impl Default for SmootherConfig {
             walk_enter_s: 0.8,
             walk_min_frames: 3,
             walk_min_confidence: 0.5,
-            walk_after_stop_s: 0.8,
+            walk_after_stop_s: 1.0,
             walk_strong_confidence: 0.75,
             walk_enter_strong_s: 0.45,
             walk_after_stop_strong_s: 0.6,
@@ -597,7 +594,7 @@ mod tests {
     #[test]
     fn table_strong_walk_enters_sooner_but_never_right_after_stop() {
         // Every walk frame at 0.9 (>= walk_strong_confidence): 0.45 s of go and 0.6 s
-        // after the last stop frame (2.9 s) instead of 0.8 s and 0.8 s.
+        // after the last stop frame (2.9 s) instead of 0.8 s and 1 s.
         let mut sm = Smoother::new(SmootherConfig::default());
         let tr = feed(&mut sm, 10.0, &[(0.0, 3.0, obs(STOP, 0.8)), (3.0, 6.0, obs(WALK, 0.9))]);
         for (t, want) in [(3.0, DontWalk), (3.4, DontWalk), (3.5, Walk), (5.9, Walk)] {
@@ -607,8 +604,6 @@ mod tests {
         let mut sm = Smoother::new(SmootherConfig::default());
         let tr =
             feed(&mut sm, 10.0, &[(0.0, 3.0, obs(STOP, 0.8)), (3.0, 3.1, obs(WALK, 0.6)), (3.1, 6.0, obs(WALK, 0.9))]);
-        // 0.8 s of go from 3.0 s: in floating point the frame at 3.8 s falls just short, so
-        // walk comes with the next one.
         for (t, want) in [(3.5, DontWalk), (3.8, DontWalk), (3.9, Walk)] {
             assert_eq!(state_at(&tr, t), want, "t = {t}");
         }
@@ -625,9 +620,8 @@ mod tests {
             (0.2, DontWalk), // stop_enter_s
             (2.9, DontWalk),
             (3.0, DontWalk), // walk lamp seen, not yet trusted
-            (3.7, DontWalk), // 0.7 s of go
-            (3.8, DontWalk), // 0.8 s of go up to rounding: 3.8 - 3.0 < 0.8 in floating point
-            (3.9, Walk),     // walk_enter_s of go, and 1 s after the last stop frame
+            (3.7, DontWalk), // 0.8 s of go, but the last stop frame was only 0.8 s ago
+            (4.0, Walk),
             (5.9, Walk),
         ];
         for (t, want) in cases {
