@@ -127,14 +127,17 @@ def letterbox(img, size, scale=None):
     return canvas, r, (px, py)
 
 
-def _place(canvas, img, boxes, x0, y0):
-    """Paste img at (x0, y0) on canvas (clipping), shifting boxes."""
+def _place(canvas, img, boxes, x0, y0, mark=None):
+    """Paste img at (x0, y0) on canvas (clipping), shifting boxes; sets `mark` (a mask the
+    size of canvas, when given) to 1 where img landed."""
     H, W = canvas.shape[:2]
     h, w = img.shape[:2]
     cx0, cy0 = max(x0, 0), max(y0, 0)
     cx1, cy1 = min(x0 + w, W), min(y0 + h, H)
     if cx1 > cx0 and cy1 > cy0:
         canvas[cy0:cy1, cx0:cx1] = img[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
+        if mark is not None:
+            mark[cy0:cy1, cx0:cx1] = 1
     return boxes + np.array([x0, y0, x0, y0], np.float32)
 
 
@@ -327,9 +330,7 @@ class TrainSet(torch.utils.data.Dataset):
         canvas = np.full((S, S, 3), PAD, np.uint8)
         x0 = rng.randint(min(0, S - w), max(0, S - w))
         y0 = rng.randint(min(0, S - h), max(0, S - h))
-        boxes = _place(canvas, img, boxes, x0, y0)
-        if teach is not None and item.teach:
-            _mark(teach, x0, y0, w, h, (0, 0, S, S))
+        boxes = _place(canvas, img, boxes, x0, y0, teach if item.teach else None)
         boxes, classes = _clip_boxes(boxes, item.classes, 0, 0, S, S)
         return canvas, boxes, classes
 
@@ -346,24 +347,15 @@ class TrainSet(torch.utils.data.Dataset):
             h, w = img.shape[:2]
             x0 = xc - w if k in (0, 2) else xc
             y0 = yc - h if k in (0, 1) else yc
-            boxes = _place(canvas, img, boxes, x0, y0)
+            # A tile ends at (xc, yc), so it lies in its own quadrant and is marked there.
+            boxes = _place(canvas, img, boxes, x0, y0, teach if item.teach else None)
             # Each tile only shows its own quadrant.
             qx0, qx1 = (0, xc) if k in (0, 2) else (xc, S)
             qy0, qy1 = (0, yc) if k in (0, 1) else (yc, S)
-            if teach is not None and item.teach:
-                _mark(teach, x0, y0, w, h, (qx0, qy0, qx1, qy1))
             b, c = _clip_boxes(boxes, item.classes, qx0, qy0, qx1, qy1)
             all_b.append(b)
             all_c.append(c)
         return canvas, np.concatenate(all_b).reshape(-1, 4), np.concatenate(all_c)
-
-
-def _mark(mask, x0, y0, w, h, within):
-    """Sets `mask` to 1 on the image placed at (x0, y0), w x h, inside `within` = (x0, y0, x1, y1)."""
-    cx0, cy0 = max(x0, within[0]), max(y0, within[1])
-    cx1, cy1 = min(x0 + w, within[2]), min(y0 + h, within[3])
-    if cx1 > cx0 and cy1 > cy0:
-        mask[cy0:cy1, cx0:cx1] = 1
 
 
 def collate(batch):
