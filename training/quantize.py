@@ -6,6 +6,13 @@ default. Static quantisation with onnxruntime: QDQ format, int8 weights per outp
 channel, 8-bit activations whose ranges are calibrated on training photos preprocessed
 exactly as the Rust pipeline does (`letterbox`). The box decode stays float (`decode_tail`).
 
+Weights use 7 of their 8 bits (`reduce_range`). x86 CPUs without VNNI (AVX2 only) multiply
+uint8 activations by int8 weights with an instruction (vpmaddubsw) that adds each pair of
+products into 16 bits and saturates: with full-range weights two large products overflow,
+and on an AMD EPYC the int8 model lost accuracy (cinta/valid mAP50 0.859 against 0.913 on a
+CPU with VNNI). With 7-bit weights a pair of products fits in 16 bits, so every CPU computes
+the same integers: 0.911 on that EPYC. `--full-range` writes the old 8-bit weights, to compare.
+
 Activations are uint8 by default (U8S8). With onnxruntime 1.32's CPU provider, int8
 activations (S8S8) left every Conv whose input or output is shared by two nodes (the CSP
 splits, the neck's taps) as DequantizeLinear -> float Conv -> QuantizeLinear: slower than
@@ -98,7 +105,7 @@ def decode_tail(graph):
     return [n.name for n in graph.node if n.name not in feeds_conv]
 
 
-def quantize(model_path, out_path, calib, count=200, seed=0, activations="u8"):
+def quantize(model_path, out_path, calib, count=200, seed=0, activations="u8", full_range=False):
     src = onnx.load(model_path)
     inp = src.graph.input[0]
     _, _, h, w = (d.dim_value for d in inp.type.tensor_type.shape.dim)
@@ -116,6 +123,7 @@ def quantize(model_path, out_path, calib, count=200, seed=0, activations="u8"):
             per_channel=True,
             activation_type=QuantType.QUInt8 if activations == "u8" else QuantType.QInt8,
             weight_type=QuantType.QInt8,
+            reduce_range=not full_range,
             nodes_to_exclude=exclude,
         )
     # The input's metadata (names, imgsz...), exactly: the tools reorder it and add their own keys.
@@ -146,9 +154,14 @@ def main():
         help="u8 (default): every Conv runs as an int8 kernel on ONNX Runtime's CPU provider; "
         "s8: what XNNPACK's int8 convolutions take (see the note in the module docstring)",
     )
+    ap.add_argument(
+        "--full-range",
+        action="store_true",
+        help="8-bit weights instead of 7: saturates on x86 CPUs without VNNI (see the module docstring)",
+    )
     a = ap.parse_args()
     out = a.out or os.path.join(os.path.dirname(os.path.abspath(a.model)), "safecross-tl.int8.onnx")
-    n, n_float = quantize(a.model, out, a.calib, a.count, a.seed, a.activations)
+    n, n_float = quantize(a.model, out, a.calib, a.count, a.seed, a.activations, a.full_range)
     print(f"wrote {out} ({os.path.getsize(out) / 1e6:.2f} MB; {n} calibration images, {n_float} tail nodes kept float)")
 
 
