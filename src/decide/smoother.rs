@@ -48,7 +48,9 @@
 //!   with `blink_min_gap_s..=blink_max_gap_s` between the two lit frames, or at least
 //!   `blink_min_missing_gap_s` when the head was only missed, never seen dark. While
 //!   flashing (until `flash_hold_s` after the last blink) the state is changing, and only
-//!   a different lamp lighting up (red ↔ green, after Autoware) ends the flashing early.
+//!   a different lamp lighting up (red ↔ green, after Autoware) ends the flashing early,
+//!   or a flashing stop lamp that stays lit for `flash_steady_s`: it has gone steady, and
+//!   dont_walk follows at once.
 //! - Hold: dont_walk and changing survive dark or missing frames for `hold_s` after the
 //!   last lit frame, then unknown.
 //! - Stall: no frame for more than `stall_timeout_s` → unknown, and the history is
@@ -124,6 +126,14 @@ pub struct SmootherConfig {
     /// How long the state stays changing after the last blink, s; default 1.2 (covers
     /// one more cycle of a 1 Hz flash, like Autoware's ~1 s window).
     pub flash_hold_s: f64,
+    /// A flashing stop lamp seen lit without a break (missed frames up to `walk_hold_s`
+    /// aside) for this long has stopped flashing: changing ends at once, and dont_walk
+    /// follows, instead of `flash_hold_s` after the last blink, s; default 0.8 (a 1 Hz
+    /// flash is lit about 0.5 s). Both say "do not start"; the change only comes sooner
+    /// (on held-out clips a flashing phase read as a flashing stop figure kept changing
+    /// 1.27 s into the steady don't walk that followed). A flashing walk lamp never ends
+    /// this way: leaving changing for walk always takes the full evidence.
+    pub flash_steady_s: f64,
     /// No frame for longer than this means the camera or model stalled: unknown, s;
     /// default 1.0.
     pub stall_timeout_s: f64,
@@ -148,6 +158,7 @@ impl Default for SmootherConfig {
             blink_min_missing_gap_s: 0.35,
             blink_max_gap_s: 1.0,
             flash_hold_s: 1.2,
+            flash_steady_s: 0.8,
             stall_timeout_s: 1.0,
         }
     }
@@ -187,6 +198,7 @@ impl SmootherConfig {
             "[0, blink_max_gap_s]",
         )?;
         check_range("flash_hold_s", self.flash_hold_s, 0.0, 10.0, "[0, 10]")?;
+        check_range("flash_steady_s", self.flash_steady_s, 0.2, 10.0, "[0.2, 10]")?;
         check_range("stall_timeout_s", self.stall_timeout_s, 0.01, 60.0, "[0.01, 60]")?;
         Ok(())
     }
@@ -451,6 +463,12 @@ impl Smoother {
                         self.stop_run = Run::extend(self.stop_run, t, conf);
                     }
                 }
+                // A flashing stop lamp lit for longer than a flash lights it has gone steady.
+                let steady_stop = lamp == Lamp::Stop
+                    && self.stop_run.is_some_and(|r| r.lasted(t, self.config.flash_steady_s, self.config.stop_min_frames));
+                if steady_stop && self.flash.is_some_and(|(fl, _)| fl == Lamp::Stop) {
+                    self.flash = None;
+                }
                 Evidence::Lit(eff, conf)
             }
             Evidence::Dark => {
@@ -658,6 +676,43 @@ mod tests {
         assert_eq!(state_at(&tr, 2.4), DontWalk, "held through the first dark phase");
         assert_eq!(state_at(&tr, 2.5), Changing, "first blink seen");
         assert_eq!(state_at(&tr, 5.9), Changing);
+    }
+
+    #[test]
+    fn table_a_flashing_stop_that_goes_steady_is_dont_walk_after_flash_steady_s() {
+        // Four 1 Hz flashes of the stop lamp (the last blink at 5.5 s), then steady stop.
+        for fps in [5.0, 10.0, 30.0] {
+            let mut spans = vec![(0.0, 2.0, obs(STOP, 0.9))];
+            spans.extend(flashing(2.0, 4, obs(None, 0.0), obs(STOP, 0.9)));
+            spans.push((6.0, 9.0, obs(STOP, 0.9)));
+            let mut sm = Smoother::new(SmootherConfig::default());
+            let tr = feed(&mut sm, fps, &spans);
+            // Lit since 5.5 s: 0.8 s of it ends the flashing at 6.3 s, where the hold
+            // alone (1.2 s after the blink) would have kept changing until 6.7 s.
+            assert_eq!(state_at(&tr, 6.2), Changing, "{fps} fps");
+            assert_eq!(state_at(&tr, 6.3 + 1.0 / fps), DontWalk, "{fps} fps");
+        }
+    }
+
+    #[test]
+    fn table_a_slow_flash_stays_changing_and_a_walk_lamp_gone_steady_waits_the_full_hold() {
+        // Lit 0.7 s, dark 0.6 s: each lit phase is shorter than flash_steady_s.
+        let mut spans = vec![(0.0, 2.0, obs(STOP, 0.9))];
+        spans.extend((0..4).map(|k| 2.0 + 1.3 * f64::from(k)).flat_map(|s| {
+            [(s, s + 0.6, obs(None, 0.0)), (s + 0.6, s + 1.3, obs(STOP, 0.9))]
+        }));
+        let mut sm = Smoother::new(SmootherConfig::default());
+        let tr = feed(&mut sm, 10.0, &spans);
+        assert!(tr.iter().filter(|(t, _)| (2.6..7.2).contains(t)).all(|(_, s)| *s == Changing), "{tr:?}");
+        // A flashing walk figure that goes steady: changing holds for flash_hold_s after
+        // the last blink (5.5 s), and walk then needs its full evidence.
+        let mut spans = vec![(0.0, 2.0, obs(WALK, 0.9))];
+        spans.extend(flashing(2.0, 4, obs(OFF, 0.8), obs(WALK, 0.9)));
+        spans.push((6.0, 9.0, obs(WALK, 0.9)));
+        let mut sm = Smoother::new(SmootherConfig::default());
+        let tr = feed(&mut sm, 10.0, &spans);
+        assert!(tr.iter().filter(|(t, _)| (2.5..=6.7).contains(t)).all(|(_, s)| *s == Changing), "{tr:?}");
+        assert_eq!(state_at(&tr, 8.9), Walk);
     }
 
     #[test]
