@@ -465,7 +465,9 @@ impl Smoother {
                 }
                 // A flashing stop lamp lit for longer than a flash lights it has gone steady.
                 let steady_stop = lamp == Lamp::Stop
-                    && self.stop_run.is_some_and(|r| r.lasted(t, self.config.flash_steady_s, self.config.stop_min_frames));
+                    && self
+                        .stop_run
+                        .is_some_and(|r| r.lasted(t, self.config.flash_steady_s, self.config.stop_min_frames));
                 if steady_stop && self.flash.is_some_and(|(fl, _)| fl == Lamp::Stop) {
                     self.flash = None;
                 }
@@ -698,9 +700,11 @@ mod tests {
     fn table_a_slow_flash_stays_changing_and_a_walk_lamp_gone_steady_waits_the_full_hold() {
         // Lit 0.7 s, dark 0.6 s: each lit phase is shorter than flash_steady_s.
         let mut spans = vec![(0.0, 2.0, obs(STOP, 0.9))];
-        spans.extend((0..4).map(|k| 2.0 + 1.3 * f64::from(k)).flat_map(|s| {
-            [(s, s + 0.6, obs(None, 0.0)), (s + 0.6, s + 1.3, obs(STOP, 0.9))]
-        }));
+        spans.extend(
+            (0..4)
+                .map(|k| 2.0 + 1.3 * f64::from(k))
+                .flat_map(|s| [(s, s + 0.6, obs(None, 0.0)), (s + 0.6, s + 1.3, obs(STOP, 0.9))]),
+        );
         let mut sm = Smoother::new(SmootherConfig::default());
         let tr = feed(&mut sm, 10.0, &spans);
         assert!(tr.iter().filter(|(t, _)| (2.6..7.2).contains(t)).all(|(_, s)| *s == Changing), "{tr:?}");
