@@ -194,7 +194,7 @@ def test():
             if sel.any():
                 print(f"{name}: {kn} boxes {sel.sum()}, called ped {np.mean(p[sel] > 0.5):.3f}")
     # 2. detector boxes on held-out clips, against the truth kind
-    rows = []  # (set, detector_kind, truth_kind, p_ped, score, clip)
+    rows = []  # (set, detector_kind, truth_kind, p_ped)
     clips = [(os.path.basename(os.path.normpath(d)), mp4) for d in sys.argv[2:] for mp4 in sorted(glob.glob(os.path.join(d, "*.mp4")))]
     for s, mp4 in clips:
         clip = os.path.basename(mp4)[:-4]
@@ -223,10 +223,10 @@ def test():
                         continue
                     c = crop(img, d["box"])
                     if c is not None:
-                        crops.append(c); meta.append((s, dk, kind_of(best[1]["class"]), d["score"], clip))
+                        crops.append(c); meta.append((s, dk, kind_of(best[1]["class"])))
             fi += 1
         for pp, mt in zip(classify(m, crops), meta):
-            rows.append(mt[:3] + (pp,) + mt[3:])
+            rows.append(mt + (pp,))
     print("held-out clips, detector boxes (score >= 0.3) matched to a truth head, every 3rd frame:")
     for s in sorted({r[0] for r in rows}) + ["all"]:
         R = [r for r in rows if s == "all" or r[0] == s]

@@ -5,7 +5,7 @@
 //! - on the real validation photos (when `../shared/` is present), detection quality is
 //!   no worse than the model card's figures minus 0.02, so the card cannot rot.
 
-use crate::util::{model_card, repo_root, safecross, shared_dir, shipped_model, skip};
+use crate::util::{bundled_model, model_card, repo_root, safecross, shared_dir, shipped_model, skip};
 use serde_json::Value;
 
 #[test]
@@ -22,10 +22,9 @@ fn samples_never_get_walk_during_dont_walk_and_follow_the_truth() {
 #[test]
 fn int8_samples_never_get_walk_during_dont_walk_and_follow_the_truth() {
     let test = "int8_samples_never_get_walk_during_dont_walk";
-    let model = repo_root().join("models/safecross-tl.int8.onnx");
-    if !model.exists() {
+    let Some(model) = bundled_model("safecross-tl.int8.onnx") else {
         return skip(test, "models/safecross-tl.int8.onnx is absent");
-    }
+    };
     samples_gate(test, &model, "samples_int8");
 }
 
@@ -144,10 +143,9 @@ fn model_card_figures_hold_on_real_validation_photos() {
 #[test]
 fn int8_model_card_figures_hold_on_real_photos() {
     let test = "int8_model_card_figures_hold";
-    let model = repo_root().join("models/safecross-tl.int8.onnx");
-    if !model.exists() {
+    let Some(model) = bundled_model("safecross-tl.int8.onnx") else {
         return skip(test, "models/safecross-tl.int8.onnx is absent");
-    }
+    };
     card_figures_hold_on_cinta_valid(test, &model, "cinta_valid_int8");
     pedestrian_figures_hold(test, &model, "chanyoung_valid_int8");
 }
@@ -186,10 +184,9 @@ fn model_card_pedestrian_figures_hold_on_real_pedestrian_photos() {
 #[test]
 fn wide_model_card_figures_hold_on_real_photos() {
     let test = "wide_model_card_figures_hold";
-    let model = repo_root().join("models/safecross-tl-wide.onnx");
-    if !model.exists() {
+    let Some(model) = bundled_model("safecross-tl-wide.onnx") else {
         return skip(test, "models/safecross-tl-wide.onnx is absent");
-    }
+    };
     // Checked here once, so a missing ../shared is reported once, not by both gates.
     if shared_dir().is_none() {
         return skip(test, "../shared/ is absent");

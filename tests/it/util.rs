@@ -36,7 +36,12 @@ pub struct Run {
 
 /// The shipped model, when it is there.
 pub fn shipped_model() -> Option<PathBuf> {
-    let m = repo_root().join("models/safecross-tl.onnx");
+    bundled_model("safecross-tl.onnx")
+}
+
+/// A model file under `models/` (the shipped one or one of its named variants), when it is there.
+pub fn bundled_model(file: &str) -> Option<PathBuf> {
+    let m = repo_root().join("models").join(file);
     m.exists().then_some(m)
 }
 
