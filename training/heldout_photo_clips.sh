@@ -8,16 +8,18 @@
 # vehicle light), two each. The photos' own vehicle lights stay in view.
 #
 #   training/heldout_photo_clips.sh [OUT]   # default /tmp/safecross-heldout-photos; then: safecross eval OUT
+#   FIRST_SEED=8100 training/heldout_photo_clips.sh /tmp/heldout-photos-2   # a second set, seeds 8100-8111
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-/tmp/safecross-heldout-photos}
 exe=${SAFECROSS:-target/release/safecross}
 shared=${SHARED:-../shared/data}
 backgrounds=(--backgrounds "$shared/traffic-lights/cinta/valid" --backgrounds "$shared/ped-lights/chanyoung/valid")
+first=${FIRST_SEED:-8000}
 mkdir -p "$out"
 presets=(eu us night random vehicle-conflict vehicle-only)
 for i in $(seq 0 11); do
-    seed=$((8000 + i))
+    seed=$((first + i))
     preset=${presets[$((i % 6))]}
     [ -f "$out/$preset-$seed.mp4" ] ||
         "$exe" synth clip --designs heldout --heldout-styles kr,us-stacked "${backgrounds[@]}" \
