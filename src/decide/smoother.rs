@@ -31,13 +31,17 @@
 //! *dark* (the head is seen unlit), *missing* (nothing seen, a weak go, a dark scene),
 //! *conflict*.
 //!
-//! - conflict → unknown at once; counts as stop evidence for the walk timer.
+//! - conflict → unknown at once (changing while flashing: both say do not start); counts
+//!   as stop evidence for the walk timer. A conflicting frame whose own reading is a lit
+//!   lamp still counts as lit for the blink.
 //! - Entering walk: go now, a run of go frames lasting `walk_enter_s` with at least
 //!   `walk_min_frames` frames, not interrupted by stop/amber/dark/conflict or by a gap
 //!   longer than `walk_hold_s`, and the last stop evidence `walk_after_stop_s` ago. When
 //!   every frame of the run is at least `walk_strong_confidence` sure, the shorter
 //!   `walk_enter_strong_s` and `walk_after_stop_strong_s` apply: a clear, near head is
-//!   trusted sooner than a far one near the threshold. A vehicle green needs
+//!   trusted sooner than a far one near the threshold. Only at the start of a walk
+//!   phase, though: once walk has been left, the full times apply again until dont_walk
+//!   has been decided. A vehicle green needs
 //!   `walk_enter_vehicle_s` (3 s) of it, whatever its confidence, so that a pedestrian
 //!   head not yet found can take over first.
 //! - Leaving walk: stop → dont_walk, amber or dark → changing, both at once; missing for
@@ -82,8 +86,10 @@ pub struct SmootherConfig {
     pub walk_after_stop_s: f64,
     /// Confidence at which walk evidence is strong: a run of go frames each at least
     /// this sure enters walk after `walk_enter_strong_s` and `walk_after_stop_strong_s`
-    /// instead of the full times; default 0.75 (a large, well-lit head reads 0.8-0.9,
-    /// a far or unfamiliar one under 0.6). 1 or more turns the fast entry off.
+    /// instead of the full times, unless walk was lost since dont_walk was last decided;
+    /// default 0.6 (a large, well-lit head reads 0.6-0.9, a far or unfamiliar one under
+    /// 0.6; at 0.75 the sample heads, read at 0.6-0.72, never took the fast entry).
+    /// 1 or more turns the fast entry off.
     pub walk_strong_confidence: f32,
     /// `walk_enter_s` for strong evidence, s; default 0.45 (at least
     /// `walk_min_frames` frames still).
@@ -146,7 +152,7 @@ impl Default for SmootherConfig {
             walk_min_frames: 3,
             walk_min_confidence: 0.5,
             walk_after_stop_s: 1.0,
-            walk_strong_confidence: 0.75,
+            walk_strong_confidence: 0.6,
             walk_enter_strong_s: 0.45,
             walk_after_stop_strong_s: 0.6,
             walk_enter_vehicle_s: 3.0,
@@ -232,7 +238,9 @@ enum Evidence {
     Lit(Lamp, f32),
     Dark,
     Missing,
-    Conflict,
+    /// The head is read two ways (or its kind is in doubt); the lamp its own reading
+    /// shows lit, if any, still counts for the blink.
+    Conflict(Option<Lamp>),
 }
 
 /// A run of consecutive frames with the same evidence.
@@ -282,6 +290,9 @@ pub struct Smoother {
     last_stop_s: Option<f64>,
     /// Flashing lamp and the time until which the flashing is held.
     flash: Option<(Lamp, f64)>,
+    /// Walk may be entered on strong evidence's shorter times: not after a walk was
+    /// lost, until don't walk has been decided (see `walk_strong_confidence`).
+    fast_entry: bool,
 }
 
 /// What the frames since the last lit frame of the head showed: the kind of gap
@@ -314,6 +325,7 @@ impl Smoother {
             stop_run: None,
             last_stop_s: None,
             flash: None,
+            fast_entry: true,
         }
     }
 
@@ -390,6 +402,8 @@ impl Smoother {
 
     /// Drops all history: the next walk needs full evidence again.
     fn forget(&mut self) {
+        // A walk cut short by a stall or a fault is lost like any other.
+        self.fast_entry &= self.state != SignalState::Walk;
         self.state = SignalState::Unknown;
         self.confidence = 0.0;
         self.lit = None;
@@ -400,14 +414,11 @@ impl Smoother {
     }
 
     fn classify(&self, obs: &Observation) -> Evidence {
-        if obs.conflict {
-            return Evidence::Conflict;
-        }
         if obs.dark {
-            return Evidence::Missing;
+            return if obs.conflict { Evidence::Conflict(None) } else { Evidence::Missing };
         }
         let conf = obs.confidence.clamp(0.0, 1.0);
-        match obs.shows {
+        let seen = match obs.shows {
             Some(SignalMeaning::PedWalk | SignalMeaning::VehicleGreen) => {
                 if conf >= self.config.walk_min_confidence {
                     Evidence::Lit(Lamp::Go, conf)
@@ -419,6 +430,11 @@ impl Smoother {
             Some(SignalMeaning::VehicleYellow) => Evidence::Lit(Lamp::Amber, conf),
             Some(SignalMeaning::Off) => Evidence::Dark,
             Some(SignalMeaning::Other | SignalMeaning::Crosswalk) | None => Evidence::Missing,
+        };
+        match seen {
+            Evidence::Lit(lamp, _) if obs.conflict => Evidence::Conflict(Some(lamp)),
+            _ if obs.conflict => Evidence::Conflict(None),
+            _ => seen,
         }
     }
 
@@ -426,24 +442,23 @@ impl Smoother {
     /// counts for the state ("yellow after red" already turned into stop).
     fn remember(&mut self, t: f64, ev: Evidence) -> Evidence {
         match ev {
-            Evidence::Conflict => {
+            Evidence::Conflict(lamp) => {
                 self.last_stop_s = Some(t);
                 self.go_run = None;
                 self.stop_run = None;
+                // Doubt about what the head is does not hide that it is lit: a flashing
+                // walk figure whose lit half was read in doubt (held out, random-8109: a
+                // vehicle-green box on it for 0.5 s) must still make the next lit half
+                // a blink, or walk can be entered inside the flashing phase.
+                if let Some(lamp) = lamp {
+                    self.note_blink(t, lamp);
+                    self.lit = Some((lamp, t));
+                    self.gap = GapSinceLit::None;
+                }
                 ev
             }
             Evidence::Lit(lamp, conf) => {
-                if let Some((prev, prev_t)) = self.lit {
-                    let gap = t - prev_t;
-                    let min_gap = match self.gap {
-                        GapSinceLit::None => f64::INFINITY,
-                        GapSinceLit::Missed => self.config.blink_min_missing_gap_s,
-                        GapSinceLit::Dark => self.config.blink_min_gap_s,
-                    };
-                    if prev == lamp && gap >= min_gap && gap <= self.config.blink_max_gap_s {
-                        self.flash = Some((lamp, t + self.config.flash_hold_s));
-                    }
-                }
+                self.note_blink(t, lamp);
                 // While flashing, only another lamp lighting up ends it early.
                 if self.flash.is_some_and(|(fl, _)| fl != lamp) {
                     self.flash = None;
@@ -495,22 +510,41 @@ impl Smoother {
         }
     }
 
+    /// `lamp` is lit at `t`: if the same lamp was lit before, with a gap a blink can
+    /// have, the head is flashing.
+    fn note_blink(&mut self, t: f64, lamp: Lamp) {
+        if let Some((prev, prev_t)) = self.lit {
+            let gap = t - prev_t;
+            let min_gap = match self.gap {
+                GapSinceLit::None => f64::INFINITY,
+                GapSinceLit::Missed => self.config.blink_min_missing_gap_s,
+                GapSinceLit::Dark => self.config.blink_min_gap_s,
+            };
+            if prev == lamp && gap >= min_gap && gap <= self.config.blink_max_gap_s {
+                self.flash = Some((lamp, t + self.config.flash_hold_s));
+            }
+        }
+    }
+
     /// The next state and the confidence that supports it (None: keep smoothing).
     fn next_state(&self, t: f64, ev: Evidence) -> (SignalState, Option<f32>) {
         use SignalState::*;
-        if ev == Evidence::Conflict {
-            return (Unknown, None);
-        }
+        // A flashing head says "do not start" whatever else is read on it: a lit half
+        // in doubt stays changing rather than flapping to unknown and back.
         if self.flash.is_some_and(|(_, until)| t <= until) {
             let conf = if let Evidence::Lit(_, c) = ev { Some(c) } else { None };
             return (Changing, conf);
+        }
+        if let Evidence::Conflict(_) = ev {
+            return (Unknown, None);
         }
         match ev {
             Evidence::Lit(Lamp::Go, c) => {
                 // Strong evidence (every frame of the run sure) may enter sooner; the
                 // frame count and the pause after stop evidence still hold, shorter.
                 let cfg = &self.config;
-                let strong = self.go_run.is_some_and(|r| r.min_confidence >= cfg.walk_strong_confidence);
+                let strong =
+                    self.fast_entry && self.go_run.is_some_and(|r| r.min_confidence >= cfg.walk_strong_confidence);
                 let (enter_s, after_stop_s) = if strong {
                     (cfg.walk_enter_strong_s, cfg.walk_after_stop_strong_s)
                 } else {
@@ -542,11 +576,16 @@ impl Smoother {
                     _ => (Unknown, None),
                 }
             }
-            Evidence::Conflict => (Unknown, None),
+            Evidence::Conflict(_) => (Unknown, None),
         }
     }
 
     fn set_state(&mut self, state: SignalState, support: Option<f32>) {
+        if state == SignalState::DontWalk {
+            self.fast_entry = true;
+        } else if self.state == SignalState::Walk && state != SignalState::Walk {
+            self.fast_entry = false;
+        }
         if state == SignalState::Unknown {
             self.confidence = 0.0;
         } else if state != self.state {
@@ -623,17 +662,76 @@ mod tests {
         // One frame under the strong confidence makes the whole run ordinary.
         let mut sm = Smoother::new(SmootherConfig::default());
         let tr =
-            feed(&mut sm, 10.0, &[(0.0, 3.0, obs(STOP, 0.8)), (3.0, 3.1, obs(WALK, 0.6)), (3.1, 6.0, obs(WALK, 0.9))]);
+            feed(&mut sm, 10.0, &[(0.0, 3.0, obs(STOP, 0.8)), (3.0, 3.1, obs(WALK, 0.55)), (3.1, 6.0, obs(WALK, 0.9))]);
         for (t, want) in [(3.5, DontWalk), (3.8, DontWalk), (3.9, Walk)] {
             assert_eq!(state_at(&tr, t), want, "t = {t}");
         }
     }
 
     #[test]
-    fn table_steady_walk_after_stop() {
-        // Walk at 0.7: sure enough to count, not strong.
+    fn table_a_lost_walk_is_not_re_entered_on_the_fast_path() {
+        // Strong walk after don't walk enters at 3.5 s (0.6 s after the last stop frame).
+        let spans = [
+            (0.0, 3.0, obs(STOP, 0.8)),
+            (3.0, 5.0, obs(WALK, 0.9)),
+            (5.0, 6.2, obs(None, 0.0)),
+            (6.2, 8.0, obs(WALK, 0.9)),
+            (8.0, 10.0, obs(STOP, 0.8)),
+            (10.0, 12.0, obs(WALK, 0.9)),
+        ];
         let mut sm = Smoother::new(SmootherConfig::default());
-        let tr = feed(&mut sm, 10.0, &[(0.0, 3.0, obs(STOP, 0.8)), (3.0, 6.0, obs(WALK, 0.7))]);
+        let tr = feed(&mut sm, 10.0, &spans);
+        let cases = [
+            (3.4, DontWalk),
+            (3.5, Walk),
+            (5.1, Walk),
+            (5.3, Unknown), // missed for longer than walk_hold_s: walk is lost
+            // The same strong lamp again, after too long a gap for a blink: the full
+            // 0.8 s, not 0.45 s, as a head that wavers in and out of walk is what a
+            // phase about to end looks like.
+            (6.9, Unknown),
+            (7.1, Walk),
+            (8.0, DontWalk),
+            // Don't walk decided in between: a new walk phase may be entered fast again.
+            (10.4, DontWalk),
+            (10.6, Walk), // 0.6 s after the last stop frame (9.9 s); the full path: 10.9 s
+        ];
+        for (t, want) in cases {
+            assert_eq!(state_at(&tr, t), want, "t = {t}");
+        }
+    }
+
+    #[test]
+    fn table_a_lit_half_read_in_doubt_still_counts_for_the_blink() {
+        let doubted_walk = Observation { conflict: true, ..obs(WALK, 0.9) };
+        // Walk, then a flash whose first lit half is read in doubt (a vehicle-green box
+        // on the walking figure), dark, lit again: that is a blink, so changing, where
+        // walk would otherwise come back 0.8 s into the second lit half.
+        let spans = [
+            (0.0, 2.0, obs(WALK, 0.9)),
+            (2.0, 2.5, doubted_walk),
+            (2.5, 3.0, obs(OFF, 0.8)),
+            (3.0, 4.5, obs(WALK, 0.9)),
+        ];
+        let mut sm = Smoother::new(SmootherConfig::default());
+        let tr = feed(&mut sm, 15.0, &spans);
+        assert_eq!(state_at(&tr, 1.9), Walk);
+        assert_eq!(state_at(&tr, 2.0), Unknown);
+        assert!(tr.iter().filter(|(t, _)| (3.0..4.2).contains(t)).all(|(_, s)| *s == Changing), "{tr:?}");
+        // A single doubted frame inside a steady walk lamp is no blink: no dark between.
+        let spans = [(0.0, 2.0, obs(WALK, 0.9)), (2.0, 2.05, doubted_walk), (2.05, 5.0, obs(WALK, 0.9))];
+        let mut sm = Smoother::new(SmootherConfig::default());
+        let tr = feed(&mut sm, 15.0, &spans);
+        assert!(tr.iter().all(|(_, s)| *s != Changing), "{tr:?}");
+        assert_eq!(state_at(&tr, 2.0), Unknown);
+        assert_eq!(state_at(&tr, 4.9), Walk);
+    }
+
+    #[test]
+    fn table_steady_walk_after_stop() {
+        // Walk at 0.55: sure enough to count, not strong.
+        let mut sm = Smoother::new(SmootherConfig::default());
+        let tr = feed(&mut sm, 10.0, &[(0.0, 3.0, obs(STOP, 0.8)), (3.0, 6.0, obs(WALK, 0.55))]);
         let cases = [
             (0.0, Unknown), // one stop frame is not yet enough
             (0.1, Unknown),
