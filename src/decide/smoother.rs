@@ -291,9 +291,18 @@ pub struct Smoother {
     /// Flashing lamp and the time until which the flashing is held.
     flash: Option<(Lamp, f64)>,
     /// Walk may be entered on strong evidence's shorter times: not after a walk was
-    /// lost, until don't walk has been decided (see `walk_strong_confidence`).
+    /// lost, until don't walk has been held for [`FAST_ENTRY_AFTER_DONT_WALK_S`].
     fast_entry: bool,
+    /// Since when the state has been dont_walk without a break.
+    dont_walk_since: Option<f64>,
 }
+
+/// Don't walk held this long re-arms the fast walk entry after a walk was lost, s. A
+/// new walk phase follows a stop phase of many seconds; a head that wavers between walk
+/// and stop readings (a countdown read both ways, held out on `cn-day-countdown` with the
+/// wide model: "Walk sign is on" for one frame twice in its changing phase) gives only
+/// blinks of dont_walk.
+pub const FAST_ENTRY_AFTER_DONT_WALK_S: f64 = 2.0;
 
 /// What the frames since the last lit frame of the head showed: the kind of gap
 /// decides how short a lit-gap-lit pattern may be and still count as a blink.
@@ -326,6 +335,7 @@ impl Smoother {
             last_stop_s: None,
             flash: None,
             fast_entry: true,
+            dont_walk_since: None,
         }
     }
 
@@ -364,6 +374,7 @@ impl Smoother {
         let ev = self.classify(obs);
         let effective = self.remember(t, ev);
         let (state, support) = self.next_state(t, effective);
+        self.track_walk_phase(t, state);
         self.set_state(state, support);
         self.decision(prev_state, prev_basis)
     }
@@ -404,6 +415,7 @@ impl Smoother {
     fn forget(&mut self) {
         // A walk cut short by a stall or a fault is lost like any other.
         self.fast_entry &= self.state != SignalState::Walk;
+        self.dont_walk_since = None;
         self.state = SignalState::Unknown;
         self.confidence = 0.0;
         self.lit = None;
@@ -580,12 +592,22 @@ impl Smoother {
         }
     }
 
-    fn set_state(&mut self, state: SignalState, support: Option<f32>) {
-        if state == SignalState::DontWalk {
-            self.fast_entry = true;
-        } else if self.state == SignalState::Walk && state != SignalState::Walk {
+    /// Arms and disarms the fast walk entry as the state goes to `next` at `t`.
+    fn track_walk_phase(&mut self, t: f64, next: SignalState) {
+        if self.state == SignalState::Walk && next != SignalState::Walk {
             self.fast_entry = false;
         }
+        if next == SignalState::DontWalk {
+            let since = *self.dont_walk_since.get_or_insert(t);
+            if t - since >= FAST_ENTRY_AFTER_DONT_WALK_S {
+                self.fast_entry = true;
+            }
+        } else {
+            self.dont_walk_since = None;
+        }
+    }
+
+    fn set_state(&mut self, state: SignalState, support: Option<f32>) {
         if state == SignalState::Unknown {
             self.confidence = 0.0;
         } else if state != self.state {
@@ -676,8 +698,10 @@ mod tests {
             (3.0, 5.0, obs(WALK, 0.9)),
             (5.0, 6.2, obs(None, 0.0)),
             (6.2, 8.0, obs(WALK, 0.9)),
-            (8.0, 10.0, obs(STOP, 0.8)),
-            (10.0, 12.0, obs(WALK, 0.9)),
+            (8.0, 8.5, obs(STOP, 0.8)),
+            (8.5, 10.0, obs(WALK, 0.9)),
+            (10.0, 12.5, obs(STOP, 0.8)),
+            (12.5, 14.0, obs(WALK, 0.9)),
         ];
         let mut sm = Smoother::new(SmootherConfig::default());
         let tr = feed(&mut sm, 10.0, &spans);
@@ -691,10 +715,15 @@ mod tests {
             // phase about to end looks like.
             (6.9, Unknown),
             (7.1, Walk),
+            // Half a second of don't walk does not re-arm the fast entry: walk 1 s after
+            // the last stop frame (8.4 s), not 0.6 s.
             (8.0, DontWalk),
-            // Don't walk decided in between: a new walk phase may be entered fast again.
-            (10.4, DontWalk),
-            (10.6, Walk), // 0.6 s after the last stop frame (9.9 s); the full path: 10.9 s
+            (9.3, DontWalk),
+            (9.5, Walk),
+            // Don't walk held 2.5 s: a new walk phase may be entered fast again, 0.6 s
+            // after the last stop frame (12.4 s); the full path would take until 13.4 s.
+            (12.9, DontWalk),
+            (13.1, Walk),
         ];
         for (t, want) in cases {
             assert_eq!(state_at(&tr, t), want, "t = {t}");
