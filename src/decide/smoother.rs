@@ -41,7 +41,7 @@
 //!   `walk_enter_strong_s` and `walk_after_stop_strong_s` apply: a clear, near head is
 //!   trusted sooner than a far one near the threshold. Only at the start of a walk
 //!   phase, though: once walk has been left, the full times apply again until dont_walk
-//!   has been decided. A vehicle green needs
+//!   has held for [`FAST_ENTRY_AFTER_DONT_WALK_S`]. A vehicle green needs
 //!   `walk_enter_vehicle_s` (3 s) of it, whatever its confidence, so that a pedestrian
 //!   head not yet found can take over first.
 //! - Leaving walk: stop → dont_walk, amber or dark → changing, both at once; missing for
@@ -86,7 +86,7 @@ pub struct SmootherConfig {
     pub walk_after_stop_s: f64,
     /// Confidence at which walk evidence is strong: a run of go frames each at least
     /// this sure enters walk after `walk_enter_strong_s` and `walk_after_stop_strong_s`
-    /// instead of the full times, unless walk was lost since dont_walk was last decided;
+    /// instead of the full times, unless walk was lost since dont_walk last held 2 s;
     /// default 0.6 (a large, well-lit head reads 0.6-0.9, a far or unfamiliar one under
     /// 0.6; at 0.75 the sample heads, read at 0.6-0.72, never took the fast entry).
     /// 1 or more turns the fast entry off.
