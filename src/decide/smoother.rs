@@ -299,9 +299,9 @@ pub struct Smoother {
 
 /// Don't walk held this long re-arms the fast walk entry after a walk was lost, s. A
 /// new walk phase follows a stop phase of many seconds; a head that wavers between walk
-/// and stop readings (a countdown read both ways, held out on `cn-day-countdown` with the
-/// wide model: "Walk sign is on" for one frame twice in its changing phase) gives only
-/// blinks of dont_walk.
+/// and stop readings (a countdown read both ways: the `cn-day-countdown` sample with the
+/// wide model gave "Walk sign is on" for one frame twice in its changing phase) gives
+/// only blinks of dont_walk.
 pub const FAST_ENTRY_AFTER_DONT_WALK_S: f64 = 2.0;
 
 /// What the frames since the last lit frame of the head showed: the kind of gap
