@@ -463,22 +463,18 @@ impl Smoother {
                 // vehicle-green box on it for 0.5 s) must still make the next lit half
                 // a blink, or walk can be entered inside the flashing phase.
                 if let Some(lamp) = lamp {
-                    self.note_blink(t, lamp);
-                    self.lit = Some((lamp, t));
-                    self.gap = GapSinceLit::None;
+                    self.note_lit(t, lamp);
                 }
                 ev
             }
             Evidence::Lit(lamp, conf) => {
-                self.note_blink(t, lamp);
+                let after_red = self.lit.is_some_and(|(l, _)| l == Lamp::Stop) || self.state == SignalState::DontWalk;
+                let eff = if lamp == Lamp::Amber && after_red { Lamp::Stop } else { lamp };
+                self.note_lit(t, lamp);
                 // While flashing, only another lamp lighting up ends it early.
                 if self.flash.is_some_and(|(fl, _)| fl != lamp) {
                     self.flash = None;
                 }
-                let after_red = self.lit.is_some_and(|(l, _)| l == Lamp::Stop) || self.state == SignalState::DontWalk;
-                let eff = if lamp == Lamp::Amber && after_red { Lamp::Stop } else { lamp };
-                self.lit = Some((lamp, t));
-                self.gap = GapSinceLit::None;
                 match eff {
                     Lamp::Go => {
                         self.stop_run = None;
@@ -523,8 +519,8 @@ impl Smoother {
     }
 
     /// `lamp` is lit at `t`: if the same lamp was lit before, with a gap a blink can
-    /// have, the head is flashing.
-    fn note_blink(&mut self, t: f64, lamp: Lamp) {
+    /// have, the head is flashing. It becomes the last lit lamp, with no gap after it.
+    fn note_lit(&mut self, t: f64, lamp: Lamp) {
         if let Some((prev, prev_t)) = self.lit {
             let gap = t - prev_t;
             let min_gap = match self.gap {
@@ -536,6 +532,8 @@ impl Smoother {
                 self.flash = Some((lamp, t + self.config.flash_hold_s));
             }
         }
+        self.lit = Some((lamp, t));
+        self.gap = GapSinceLit::None;
     }
 
     /// The next state and the confidence that supports it (None: keep smoothing).
@@ -672,22 +670,25 @@ mod tests {
         trace.iter().take_while(|(ft, _)| *ft <= t + 1e-9).last().map_or(Unknown, |(_, s)| *s)
     }
 
+    /// Asserts the state at each `(t, want)`.
+    fn assert_states(trace: &[(f64, SignalState)], cases: &[(f64, SignalState)]) {
+        for &(t, want) in cases {
+            assert_eq!(state_at(trace, t), want, "t = {t}");
+        }
+    }
+
     #[test]
     fn table_strong_walk_enters_sooner_but_never_right_after_stop() {
         // Every walk frame at 0.9 (>= walk_strong_confidence): 0.45 s of go and 0.6 s
         // after the last stop frame (2.9 s) instead of 0.8 s and 1 s.
         let mut sm = Smoother::new(SmootherConfig::default());
         let tr = feed(&mut sm, 10.0, &[(0.0, 3.0, obs(STOP, 0.8)), (3.0, 6.0, obs(WALK, 0.9))]);
-        for (t, want) in [(3.0, DontWalk), (3.4, DontWalk), (3.5, Walk), (5.9, Walk)] {
-            assert_eq!(state_at(&tr, t), want, "t = {t}");
-        }
+        assert_states(&tr, &[(3.0, DontWalk), (3.4, DontWalk), (3.5, Walk), (5.9, Walk)]);
         // One frame under the strong confidence makes the whole run ordinary.
         let mut sm = Smoother::new(SmootherConfig::default());
         let tr =
             feed(&mut sm, 10.0, &[(0.0, 3.0, obs(STOP, 0.8)), (3.0, 3.1, obs(WALK, 0.55)), (3.1, 6.0, obs(WALK, 0.9))]);
-        for (t, want) in [(3.5, DontWalk), (3.8, DontWalk), (3.9, Walk)] {
-            assert_eq!(state_at(&tr, t), want, "t = {t}");
-        }
+        assert_states(&tr, &[(3.5, DontWalk), (3.8, DontWalk), (3.9, Walk)]);
     }
 
     #[test]
@@ -725,9 +726,7 @@ mod tests {
             (12.9, DontWalk),
             (13.1, Walk),
         ];
-        for (t, want) in cases {
-            assert_eq!(state_at(&tr, t), want, "t = {t}");
-        }
+        assert_states(&tr, &cases);
     }
 
     #[test]
@@ -771,9 +770,7 @@ mod tests {
             (4.0, Walk),
             (5.9, Walk),
         ];
-        for (t, want) in cases {
-            assert_eq!(state_at(&tr, t), want, "t = {t}");
-        }
+        assert_states(&tr, &cases);
     }
 
     #[test]
