@@ -53,6 +53,11 @@ pub struct Observation {
     /// Relevant signals disagree: the chosen head was detected as both walk and stop,
     /// or another head, about as likely to be the user's, shows the opposite.
     pub conflict: bool,
+    /// The chosen head has behaved like a pedestrian signal and is large enough to be
+    /// told from a lamp: it was read as a stop figure before, and its box is at least
+    /// `[select] proven_min_height` tall. The smoother takes a weaker walk reading from
+    /// such a head (`[smoother] proven_walk_min_confidence`).
+    pub proven: bool,
     /// The frame cannot show a signal: the whole scene is too dark, the picture has
     /// been frozen for too long, or the model's output for it was not valid. The
     /// selector cannot see pixels and leaves this `false`; the pipeline sets it from the

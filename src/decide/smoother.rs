@@ -81,6 +81,10 @@ pub struct SmootherConfig {
     /// Detector confidence below which a walk lamp does not count as evidence at all,
     /// in `[0, 1]`; default 0.5. Stop lamps count at any confidence (asymmetry).
     pub walk_min_confidence: f32,
+    /// The same for a head that has behaved like a pedestrian signal
+    /// and is large enough to be told from a lamp ([`Observation::proven`]), in `[0, 1]`;
+    /// default 0.4. The lower of the two applies to such a head.
+    pub proven_walk_min_confidence: f32,
     /// Walk is never announced sooner than this after the last stop, yellow or conflict
     /// evidence, s; default 1.0.
     pub walk_after_stop_s: f64,
@@ -151,6 +155,7 @@ impl Default for SmootherConfig {
             walk_enter_s: 0.8,
             walk_min_frames: 3,
             walk_min_confidence: 0.5,
+            proven_walk_min_confidence: 0.4,
             walk_after_stop_s: 1.0,
             walk_strong_confidence: 0.6,
             walk_enter_strong_s: 0.45,
@@ -179,6 +184,7 @@ impl SmootherConfig {
         check_range("walk_enter_s", self.walk_enter_s, 0.0, 30.0, "[0, 30]")?;
         check_range("walk_min_frames", self.walk_min_frames.into(), 2.0, 1000.0, "[2, 1000]")?;
         check_range("walk_min_confidence", self.walk_min_confidence.into(), 0.0, 1.0, "[0, 1]")?;
+        check_range("proven_walk_min_confidence", self.proven_walk_min_confidence.into(), 0.0, 1.0, "[0, 1]")?;
         check_range("walk_after_stop_s", self.walk_after_stop_s, 0.0, 30.0, "[0, 30]")?;
         check_range("walk_strong_confidence", self.walk_strong_confidence.into(), 0.0, 1.0, "[0, 1]")?;
         check_range("walk_enter_strong_s", self.walk_enter_strong_s, 0.0, self.walk_enter_s, "[0, walk_enter_s]")?;
@@ -430,9 +436,14 @@ impl Smoother {
             return if obs.conflict { Evidence::Conflict(None) } else { Evidence::Missing };
         }
         let conf = obs.confidence.clamp(0.0, 1.0);
+        let walk_min_confidence = if obs.proven {
+            self.config.proven_walk_min_confidence.min(self.config.walk_min_confidence)
+        } else {
+            self.config.walk_min_confidence
+        };
         let seen = match obs.shows {
             Some(SignalMeaning::PedWalk | SignalMeaning::VehicleGreen) => {
-                if conf >= self.config.walk_min_confidence {
+                if conf >= walk_min_confidence {
                     Evidence::Lit(Lamp::Go, conf)
                 } else {
                     Evidence::Missing
@@ -675,6 +686,31 @@ mod tests {
         for &(t, want) in cases {
             assert_eq!(state_at(trace, t), want, "t = {t}");
         }
+    }
+
+    #[test]
+    fn table_a_weak_walk_reading_counts_only_on_a_proven_head() {
+        // Walk read at 0.45, under walk_min_confidence, over proven_walk_min_confidence.
+        let weak = obs(WALK, 0.45);
+        let proven = |o: Observation| Observation { proven: true, ..o };
+        let mut sm = Smoother::new(SmootherConfig::default());
+        let tr = feed(&mut sm, 10.0, &[(0.0, 3.0, proven(obs(STOP, 0.8))), (3.0, 6.0, proven(weak))]);
+        // The full path: 0.8 s of go and 1 s after the last stop frame (2.9 s).
+        assert_states(&tr, &[(3.0, DontWalk), (3.8, DontWalk), (3.9, Walk), (5.9, Walk)]);
+        // The same reading from a head not proven is no walk evidence at all.
+        let mut sm = Smoother::new(SmootherConfig::default());
+        let tr = feed(&mut sm, 10.0, &[(0.0, 3.0, obs(STOP, 0.8)), (3.0, 6.0, weak)]);
+        assert!(tr.iter().all(|&(_, s)| s != Walk), "{tr:?}");
+        // Nor is a proven head's reading under proven_walk_min_confidence.
+        let mut sm = Smoother::new(SmootherConfig::default());
+        let tr = feed(&mut sm, 10.0, &[(0.0, 3.0, proven(obs(STOP, 0.8))), (3.0, 6.0, proven(obs(WALK, 0.38)))]);
+        assert!(tr.iter().all(|&(_, s)| s != Walk), "{tr:?}");
+        // The lower of the two applies: a config that trusts every head more trusts
+        // proven heads as much.
+        let strict = SmootherConfig { walk_min_confidence: 0.3, proven_walk_min_confidence: 0.4, ..Default::default() };
+        let mut sm = Smoother::new(strict);
+        let tr = feed(&mut sm, 10.0, &[(0.0, 3.0, proven(obs(STOP, 0.8))), (3.0, 6.0, proven(obs(WALK, 0.35)))]);
+        assert_states(&tr, &[(3.9, Walk)]);
     }
 
     #[test]
