@@ -62,7 +62,8 @@ pub struct GlowConfig {
     /// Lit frames needed in that time before any frame can count as unlit; default 5.
     pub reference_min_frames: u32,
     /// A walk reading counts as lit, for the reference, from this confidence; default
-    /// 0.5 (the smoother's `walk_min_confidence`: weaker readings are no walk evidence).
+    /// 0.5 (the smoother's `walk_min_confidence`: the reference is built from readings
+    /// that are walk evidence on any head, not only on a proven one).
     pub reference_min_score: f32,
     /// Frames in which the head is not detected are checked at its last box for this
     /// long after its last walk reading, s; default 0.5 (the dark half of a 1 Hz flash).

@@ -26,7 +26,7 @@
 //! # Rules, in terms of the config ([`SmootherConfig`])
 //!
 //! Evidence per frame: *go* (ped walk, vehicle green, confidence at least
-//! `walk_min_confidence`), *stop* (ped stop, vehicle red, or vehicle yellow right after
+//! `walk_min_confidence`, or `proven_walk_min_confidence` on a proven head), *stop* (ped stop, vehicle red, or vehicle yellow right after
 //! red: Apollo's "yellow after red stays red"), *amber* (vehicle yellow otherwise),
 //! *dark* (the head is seen unlit), *missing* (nothing seen, a weak go, a dark scene),
 //! *conflict*.
@@ -81,9 +81,9 @@ pub struct SmootherConfig {
     /// Detector confidence below which a walk lamp does not count as evidence at all,
     /// in `[0, 1]`; default 0.5. Stop lamps count at any confidence (asymmetry).
     pub walk_min_confidence: f32,
-    /// The same for a head that has behaved like a pedestrian signal
-    /// and is large enough to be told from a lamp ([`Observation::proven`]), in `[0, 1]`;
-    /// default 0.4. The lower of the two applies to such a head.
+    /// The same for a head that has behaved like a pedestrian signal and is large enough
+    /// to be told from a lamp ([`Observation::proven`]), in `[0, 1]`; default 0.4. The
+    /// lower of the two applies to such a head.
     pub proven_walk_min_confidence: f32,
     /// Walk is never announced sooner than this after the last stop, yellow or conflict
     /// evidence, s; default 1.0.
@@ -707,8 +707,9 @@ mod tests {
         assert!(tr.iter().all(|&(_, s)| s != Walk), "{tr:?}");
         // The lower of the two applies: a config that trusts every head more trusts
         // proven heads as much.
-        let strict = SmootherConfig { walk_min_confidence: 0.3, proven_walk_min_confidence: 0.4, ..Default::default() };
-        let mut sm = Smoother::new(strict);
+        let trusting =
+            SmootherConfig { walk_min_confidence: 0.3, proven_walk_min_confidence: 0.4, ..Default::default() };
+        let mut sm = Smoother::new(trusting);
         let tr = feed(&mut sm, 10.0, &[(0.0, 3.0, proven(obs(STOP, 0.8))), (3.0, 6.0, proven(obs(WALK, 0.35)))]);
         assert_states(&tr, &[(3.9, Walk)]);
     }
