@@ -120,6 +120,13 @@ impl Track {
         }
     }
 
+    /// The share of the head's readings that were vehicle lamps (as a box's class), in
+    /// `[0, 1]`; 0 for a head only ever seen unlit.
+    pub(super) fn vehicle_share(&self) -> f32 {
+        let readings = self.ped_hits.saturating_add(self.vehicle_hits);
+        if readings == 0 { 0.0 } else { self.vehicle_hits as f32 / readings as f32 }
+    }
+
     /// Counts the reading towards the head's kind; a plain vehicle reading of at least
     /// `doubt_min_score` also puts the head's kind in doubt.
     fn record(&mut self, t_s: f64, d: &Detection, doubt_min_score: f32) {
