@@ -514,11 +514,11 @@ impl Selector {
                 "a green reading on a trusted pedestrian head: as missed"
             );
         }
-        if (walk_now || green_on_pedestrian_head)
+        if !kind_trusted
+            && (walk_now || green_on_pedestrian_head)
             && tr
                 .last_vehicle_reading_s
                 .is_some_and(|v| self.last_t_s.is_some_and(|t| t - v <= self.config.kind_doubt_s))
-            && !kind_trusted
         {
             tracing::trace!(
                 t_s = self.last_t_s,
@@ -588,9 +588,10 @@ impl Selector {
             Kind::Vehicle => Basis::Vehicle,
             Kind::Unknown => Basis::None,
         };
+        let reading = tr.now.filter(|_| !green_not_evidence);
         Observation {
-            shows: tr.now.map(|(m, _)| m).filter(|_| !green_not_evidence),
-            confidence: if green_not_evidence { 0.0 } else { tr.now.map_or(0.0, |(_, s)| s) },
+            shows: reading.map(|(m, _)| m),
+            confidence: reading.map_or(0.0, |(_, s)| s),
             basis,
             conflict,
             proven,

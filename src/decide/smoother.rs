@@ -26,8 +26,9 @@
 //! # Rules, in terms of the config ([`SmootherConfig`])
 //!
 //! Evidence per frame: *go* (ped walk, vehicle green, confidence at least
-//! `walk_min_confidence`, or `proven_walk_min_confidence` on a proven head), *stop* (ped stop, vehicle red, or vehicle yellow right after
-//! red: Apollo's "yellow after red stays red"), *amber* (vehicle yellow otherwise),
+//! `walk_min_confidence`, or `proven_walk_min_confidence` on a proven head), *stop* (ped
+//! stop, vehicle red, or vehicle yellow right after red: Apollo's "yellow after red stays
+//! red"), *amber* (vehicle yellow otherwise),
 //! *dark* (the head is seen unlit), *missing* (nothing seen, a weak go, a dark scene),
 //! *conflict*.
 //!
