@@ -42,7 +42,10 @@
 //!   `walk_enter_strong_s` and `walk_after_stop_strong_s` apply: a clear, near head is
 //!   trusted sooner than a far one near the threshold. Only at the start of a walk
 //!   phase, though: once walk has been left, the full times apply again until dont_walk
-//!   has held for [`FAST_ENTRY_AFTER_DONT_WALK_S`]. A vehicle green needs
+//!   has held for [`FAST_ENTRY_AFTER_DONT_WALK_S`]; and a run that began a blink's gap
+//!   (`blink_min_gap_s..=blink_max_gap_s`) after the last lit go frame, whatever was
+//!   read in between, is a lamp lighting up again, not a phase beginning, and takes the
+//!   full times too. A vehicle green needs
 //!   `walk_enter_vehicle_s` (3 s) of it, whatever its confidence, so that a pedestrian
 //!   head not yet found can take over first.
 //! - Leaving walk: stop → dont_walk, amber or dark → changing, both at once; missing for
@@ -302,6 +305,11 @@ pub struct Smoother {
     fast_entry: bool,
     /// Since when the state has been dont_walk without a break.
     dont_walk_since: Option<f64>,
+    /// When a go lamp was last seen lit (in doubt or not).
+    last_go_lit_s: Option<f64>,
+    /// The current go run began a blink's gap after an earlier lit go frame: the lamp
+    /// lit up again rather than a walk phase beginning ([`Smoother::relit`]).
+    go_run_relit: bool,
 }
 
 /// Don't walk held this long re-arms the fast walk entry after a walk was lost, s. A
@@ -343,6 +351,8 @@ impl Smoother {
             flash: None,
             fast_entry: true,
             dont_walk_since: None,
+            last_go_lit_s: None,
+            go_run_relit: false,
         }
     }
 
@@ -430,6 +440,8 @@ impl Smoother {
         self.go_run = None;
         self.stop_run = None;
         self.flash = None;
+        self.last_go_lit_s = None;
+        self.go_run_relit = false;
     }
 
     fn classify(&self, obs: &Observation) -> Evidence {
@@ -482,6 +494,7 @@ impl Smoother {
             Evidence::Lit(lamp, conf) => {
                 let after_red = self.lit.is_some_and(|(l, _)| l == Lamp::Stop) || self.state == SignalState::DontWalk;
                 let eff = if lamp == Lamp::Amber && after_red { Lamp::Stop } else { lamp };
+                let relit = self.relit(t);
                 self.note_lit(t, lamp);
                 // While flashing, only another lamp lighting up ends it early.
                 if self.flash.is_some_and(|(fl, _)| fl != lamp) {
@@ -490,6 +503,9 @@ impl Smoother {
                 match eff {
                     Lamp::Go => {
                         self.stop_run = None;
+                        if self.go_run.is_none() {
+                            self.go_run_relit = relit;
+                        }
                         self.go_run = Run::extend(self.go_run, t, conf);
                     }
                     Lamp::Stop | Lamp::Amber => {
@@ -530,9 +546,24 @@ impl Smoother {
         }
     }
 
+    /// A go lamp lit at `t` lights up again: it was last lit as long before as a blink's
+    /// gap lasts (`blink_min_gap_s..=blink_max_gap_s`), whatever was read in between.
+    /// On a flashing walk figure whose dark half the model reads as a stop figure (held
+    /// out by seed, random-6007: walk lit 0.5 s, read red and dark 0.5 s, lit again) no
+    /// blink is found, as another lamp lit between, and the 0.47 s lit half was enough
+    /// for the fast entry: "Walk sign is on" for one frame inside the flashing phase. A
+    /// shorter gap is a lamp lit throughout, read in doubt or misread for a frame.
+    fn relit(&self, t: f64) -> bool {
+        let cfg = &self.config;
+        self.last_go_lit_s.is_some_and(|g| (cfg.blink_min_gap_s..=cfg.blink_max_gap_s).contains(&(t - g)))
+    }
+
     /// `lamp` is lit at `t`: if the same lamp was lit before, with a gap a blink can
     /// have, the head is flashing. It becomes the last lit lamp, with no gap after it.
     fn note_lit(&mut self, t: f64, lamp: Lamp) {
+        if lamp == Lamp::Go {
+            self.last_go_lit_s = Some(t);
+        }
         if let Some((prev, prev_t)) = self.lit {
             let gap = t - prev_t;
             let min_gap = match self.gap {
@@ -565,8 +596,9 @@ impl Smoother {
                 // Strong evidence (every frame of the run sure) may enter sooner; the
                 // frame count and the pause after stop evidence still hold, shorter.
                 let cfg = &self.config;
-                let strong =
-                    self.fast_entry && self.go_run.is_some_and(|r| r.min_confidence >= cfg.walk_strong_confidence);
+                let strong = self.fast_entry
+                    && !self.go_run_relit
+                    && self.go_run.is_some_and(|r| r.min_confidence >= cfg.walk_strong_confidence);
                 let (enter_s, after_stop_s) = if strong {
                     (cfg.walk_enter_strong_s, cfg.walk_after_stop_strong_s)
                 } else {
@@ -765,6 +797,60 @@ mod tests {
             (13.1, Walk),
         ];
         assert_states(&tr, &cases);
+    }
+
+    #[test]
+    fn table_a_walk_lamp_that_lights_up_again_takes_the_full_entry() {
+        // A flashing walk figure whose dark half is read as a stop figure, then dark:
+        // no blink (another lamp lit between), and each lit half of 0.5 s at 0.9 would
+        // pass the fast entry's 0.45 s. Lit again a blink's gap after the last lit walk
+        // frame, it needs the full 0.8 s, which no lit half lasts.
+        let mut spans = vec![(0.0, 3.0, obs(STOP, 0.8))];
+        for k in 0..4 {
+            let t = 3.0 + f64::from(k);
+            spans.extend([
+                (t, t + 0.5, obs(WALK, 0.9)),
+                (t + 0.5, t + 0.7, obs(STOP, 0.5)),
+                (t + 0.7, t + 1.0, obs(OFF, 0.8)),
+            ]);
+        }
+        let mut sm = Smoother::new(SmootherConfig::default());
+        let tr = feed(&mut sm, 15.0, &spans);
+        assert!(tr.iter().all(|&(_, s)| s != Walk), "{tr:?}");
+        // The fast entry itself was armed: with the guard's window at 0 (blinks off),
+        // the second lit half enters walk.
+        let no_blinks = SmootherConfig { blink_max_gap_s: 0.0, blink_min_gap_s: 0.0, ..Default::default() };
+        let mut sm = Smoother::new(no_blinks);
+        let tr = feed(&mut sm, 15.0, &spans);
+        assert!(tr.iter().any(|&(t, s)| s == Walk && (4.0..4.5).contains(&t)), "{tr:?}");
+
+        // A walk frame misread inside don't walk, then the walk phase from 4.3 s.
+        let walk_phase_after_misread_at = |misread_s: f64| {
+            let spans = [
+                (0.0, misread_s, obs(STOP, 0.8)),
+                (misread_s, misread_s + 0.1, obs(WALK, 0.9)),
+                (misread_s + 0.1, 4.3, obs(STOP, 0.8)),
+                (4.3, 7.0, obs(WALK, 0.9)),
+            ];
+            feed(&mut Smoother::new(SmootherConfig::default()), 10.0, &spans)
+        };
+        // 1.2 s before, it is no lighting up again: the fast path, 0.6 s after the last
+        // stop frame (4.2 s; at 4.8 s the float sum falls a hair short of it).
+        assert_states(&walk_phase_after_misread_at(3.0), &[(4.7, DontWalk), (4.9, Walk)]);
+        // 0.8 s before, it is: the full path, 1 s after the last stop frame.
+        assert_states(&walk_phase_after_misread_at(3.5), &[(5.1, DontWalk), (5.2, Walk)]);
+        // A walk lamp lit throughout but read in doubt for a frame has no gap: the fast
+        // path, 0.6 s after the doubt (3.3 s), where the full one would wait until 4.3 s.
+        let doubted_walk = Observation { conflict: true, ..obs(WALK, 0.9) };
+        let spans = [
+            (0.0, 3.0, obs(STOP, 0.8)),
+            (3.0, 3.3, obs(WALK, 0.9)),
+            (3.3, 3.4, doubted_walk),
+            (3.4, 6.0, obs(WALK, 0.9)),
+        ];
+        let mut sm = Smoother::new(SmootherConfig::default());
+        let tr = feed(&mut sm, 10.0, &spans);
+        assert_states(&tr, &[(3.8, Unknown), (4.0, Walk)]);
     }
 
     #[test]
