@@ -8,7 +8,8 @@
 //!   green` on the vehicle basis) and on the way out (whatever comes next: wait,
 //!   changing, no signal). Leaving walk is never delayed or skipped.
 //! - **Every other change is spoken only once it holds**: a change into unknown after
-//!   [`UNKNOWN_SETTLE_S`], any other after [`SETTLE_S`]. A change that comes back
+//!   [`UNKNOWN_SETTLE_S`], into changing after [`CHANGING_SETTLE_S`] (one blink is
+//!   held for less), any other after [`SETTLE_S`]. A change that comes back
 //!   before then (a lamp missed for a second, a far vehicle lamp seen in some frames and
 //!   not in others) is heard as a tone change and not spoken.
 //! - **Nothing is said twice in a row**: a settled state whose message is the one last
@@ -33,6 +34,14 @@ use crate::signal::{Basis, SignalState};
 pub const UNKNOWN_SETTLE_S: f64 = 2.0;
 /// Any other change that does not involve walk is spoken after it has lasted this long, s.
 pub const SETTLE_S: f64 = 1.0;
+/// A change into changing from wait or unknown (from walk it is spoken at once) is
+/// spoken after it has lasted this long, s: longer than the smoother's `flash_hold_s`
+/// (1.2 s), so that one lit-dark-lit read on a head that is not flashing (a steady stop
+/// figure missed for a few frames) is a tone change only, and a head that goes on
+/// flashing is spoken. Either way the user is told not to start. On held-out clips
+/// three of the five "Signal changing" messages spoken on stretches of steady truth
+/// came from such a single blink, during don't walk or no signal.
+pub const CHANGING_SETTLE_S: f64 = 2.0;
 /// At least this long between two messages that do not involve walk, s (at most four a
 /// minute).
 pub const CALM_GAP_S: f64 = 15.0;
@@ -114,7 +123,11 @@ impl SpeechPolicy {
             let now = Said { message, vehicle };
             // The state must have held for its settle time, and its message (which can
             // turn from "checking" to "no signal" as the head leaves view) for 1 s.
-            let settle = if state == SignalState::Unknown { UNKNOWN_SETTLE_S } else { SETTLE_S };
+            let settle = match state {
+                SignalState::Unknown => UNKNOWN_SETTLE_S,
+                SignalState::Changing => CHANGING_SETTLE_S,
+                _ => SETTLE_S,
+            };
             let state_held = self.heard.is_some_and(|(_, _, since)| t_s - since >= settle - 1e-9);
             let message_held = self.candidate.is_some_and(|(_, since)| t_s - since >= SETTLE_S - 1e-9);
             let held = state_held && message_held;
@@ -315,6 +328,26 @@ mod tests {
         assert_eq!(said.len(), 2);
         assert!((said[1].0 - (20.0 + SETTLE_S)).abs() < 0.07);
         assert_eq!(said[1].1, vec![Message::Wait]);
+    }
+
+    #[test]
+    fn changing_from_wait_is_spoken_only_when_the_flashing_goes_on() {
+        // One blink's worth of changing (1.5 s) between two stretches of wait: tone only.
+        let mut steps = hold(0.0, 5.0, DontWalk, PED, true);
+        steps.extend(hold(5.0, 6.5, Changing, PED, true));
+        steps.extend(hold(6.5, 30.0, DontWalk, PED, true));
+        assert_eq!(spoken(&steps), vec![(0.0, vec![Message::Wait])]);
+        // Flashing that goes on is spoken once it has lasted CHANGING_SETTLE_S.
+        let mut steps = hold(0.0, 5.0, DontWalk, PED, true);
+        steps.extend(hold(5.0, 10.0, Changing, PED, true));
+        let said = spoken(&steps);
+        assert_eq!(said.len(), 2, "{said:?}");
+        assert!((said[1].0 - (5.0 + CHANGING_SETTLE_S)).abs() < 0.07, "{said:?}");
+        assert_eq!(said[1].1, vec![Message::Changing]);
+        // From walk it is spoken at once, as every way out of walk is.
+        let mut steps = hold(0.0, 5.0, Walk, PED, true);
+        steps.extend(hold(5.0, 5.5, Changing, PED, true));
+        assert_eq!(spoken(&steps)[1], (5.0, vec![Message::Changing]));
     }
 
     #[test]
