@@ -890,25 +890,23 @@ mod tests {
             .map(|o| (o.shows, o.conflict))
             .collect::<Vec<_>>()
         };
-        let walk_then = |first| {
-            let mut v = vec![(None, false)];
-            v.extend(std::iter::repeat_n((Some(SignalMeaning::PedWalk), first), 7));
+        // The green frame as `green_frame`, then seven walk frames, in doubt or not.
+        let expected = |green_frame, walk_in_doubt| {
+            let mut v = vec![green_frame];
+            v.extend(std::iter::repeat_n((Some(SignalMeaning::PedWalk), walk_in_doubt), 7));
             v
         };
+        let trusted = expected((None, false), false);
         // Trusted: the green box counts as a missed frame, and walk goes on at once.
-        assert_eq!(after_green(SelectConfig::default(), &|_| stop), walk_then(false));
+        assert_eq!(after_green(SelectConfig::default(), &|_| stop), trusted);
         // Read as a red lamp in 2 of its 15 stop frames (0.13 >= 0.1): not trusted, so
         // the green box is a conflict and puts walk in doubt for kind_doubt_s.
         let sometimes_red = |i: usize| if i % 7 == 3 { red } else { stop };
         let doubted = after_green(SelectConfig::default(), &sometimes_red);
-        assert_eq!(doubted, {
-            let mut v = vec![(Some(SignalMeaning::VehicleGreen), true)];
-            v.extend(std::iter::repeat_n((Some(SignalMeaning::PedWalk), true), 7));
-            v
-        });
+        assert_eq!(doubted, expected((Some(SignalMeaning::VehicleGreen), true), true));
         // The same head with a higher bar is trusted.
         let lenient = SelectConfig { trusted_max_vehicle_share: 0.2, ..SelectConfig::default() };
-        assert_eq!(after_green(lenient, &sometimes_red), walk_then(false));
+        assert_eq!(after_green(lenient, &sometimes_red), trusted);
         // 0 turns trust off; an unproven head (walk from the start) is never trusted.
         let off = SelectConfig { trusted_max_vehicle_share: 0.0, ..SelectConfig::default() };
         assert_eq!(after_green(off, &|_| stop), doubted);
